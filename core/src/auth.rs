@@ -1,0 +1,176 @@
+//! Credentials: argon2id password hashing (bounded concurrency, constant work for unknown
+//! users) and bearer tokens (random, shown once, stored as SHA-256).
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::domain::{Error, Result};
+use crate::store::TokenKind;
+
+/// Argon2id with OWASP's parameters: 19 MiB, 2 passes, 1 lane.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+/// Longest password ever hashed, in bytes; longer input is refused before any work.
+pub const MAX_PASSWORD_BYTES: usize = 512;
+
+fn argon2() -> Argon2<'static> {
+    // The parameters are constants known to be valid; `default()` is the same set.
+    let params = Params::new(M_COST, T_COST, P_COST, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes and checks passwords off the async runtime, at most one per core at a time.
+#[derive(Debug)]
+pub struct Passwords {
+    permits: Semaphore,
+    /// Verified against when the user does not exist, so both cases cost the same.
+    dummy_hash: String,
+}
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// A fresh hash to store because the stored one used outdated parameters.
+    pub rehash: Option<String>,
+}
+
+impl Passwords {
+    pub fn new() -> Arc<Self> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let dummy_hash = hash_blocking("kith dummy password for timing").unwrap_or_default();
+        Arc::new(Passwords { permits: Semaphore::new(cores), dummy_hash })
+    }
+
+    /// An argon2id PHC string for `password`.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
+        tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    }
+
+    /// Checks `password` against `stored`; with no stored hash a dummy is checked instead and
+    /// the answer is no, taking the same time.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verified> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(Verified { ok: false, rehash: None });
+        }
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
+        let dummy = self.dummy_hash.clone();
+        tokio::task::spawn_blocking(move || {
+            let real = stored.is_some();
+            let hash = stored.unwrap_or(dummy);
+            let Ok(parsed) = PasswordHash::new(&hash) else { return Ok(Verified { ok: false, rehash: None }) };
+            let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real;
+            let outdated = parsed.algorithm.as_str() != "argon2id"
+                || parsed.params.get_decimal("m").is_none_or(|m| m < M_COST)
+                || parsed.params.get_decimal("t").is_none_or(|t| t < T_COST);
+            let rehash = if ok && outdated { Some(hash_blocking(&password)?) } else { None };
+            Ok(Verified { ok, rehash })
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    }
+}
+
+fn hash_blocking(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+}
+
+/// `n` random bytes, base64url without padding.
+pub fn random_string(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    // The OS random source failing is not recoverable; fall back to an all-zero secret is
+    // unacceptable, so refuse loudly.
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        panic!("the operating system's random source failed: {e}");
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+const API_PREFIX: &str = "kith_t_";
+const SESSION_PREFIX: &str = "kith_s_";
+
+/// A new bearer token of the given kind (256 random bits).
+pub fn new_token(kind: TokenKind) -> String {
+    let prefix = match kind {
+        TokenKind::Api => API_PREFIX,
+        TokenKind::Session => SESSION_PREFIX,
+    };
+    format!("{prefix}{}", random_string(32))
+}
+
+/// Which table a presented token belongs to, by its prefix.
+pub fn token_kind(token: &str) -> Option<TokenKind> {
+    if token.starts_with(API_PREFIX) {
+        Some(TokenKind::Api)
+    } else if token.starts_with(SESSION_PREFIX) {
+        Some(TokenKind::Session)
+    } else {
+        None
+    }
+}
+
+/// What is stored for a token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A strong generated password (for the first administrator and `admin create`).
+pub fn generate_password() -> String {
+    random_string(18)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
+        let p = Passwords::new();
+        let h = p.hash("correct horse battery".into()).await.expect("hash");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(p.verify("correct horse battery".into(), Some(h.clone())).await.expect("v").ok);
+        assert!(!p.verify("correct horse batteryX".into(), Some(h.clone())).await.expect("v").ok);
+        // pass-the-hash: the stored string is not the password
+        assert!(!p.verify(h.clone(), Some(h)).await.expect("v").ok);
+        // unknown user: a dummy is checked, the answer is no
+        assert!(!p.verify("kith dummy password for timing".into(), None).await.expect("v").ok);
+    }
+
+    #[tokio::test]
+    async fn outdated_hashes_are_replaced_on_login() {
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).expect("params"));
+        let old = weak
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .expect("hash")
+            .to_string();
+        let v = Passwords::new().verify("correct horse battery".into(), Some(old)).await.expect("v");
+        assert!(v.ok);
+        assert!(v.rehash.is_some_and(|h| h.contains("m=19456,t=2")));
+    }
+
+    #[test]
+    fn tokens_are_long_random_and_typed() {
+        let a = new_token(TokenKind::Api);
+        let b = new_token(TokenKind::Api);
+        assert_ne!(a, b);
+        assert!(a.len() >= 7 + 43);
+        assert_eq!(token_kind(&a), Some(TokenKind::Api));
+        assert_eq!(token_kind(&new_token(TokenKind::Session)), Some(TokenKind::Session));
+        assert_eq!(token_hash("x").len(), 64);
+    }
+}

@@ -1,0 +1,151 @@
+//! The command line: `kith serve`, `kith migrate`, `kith admin create`, `kith token create`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::server;
+
+#[derive(Debug, Parser)]
+#[command(name = "kith", version, about = "Kith: the people side of a help desk — users, agents, organizations.")]
+pub struct Cli {
+    /// Configuration file (default: ./config.toml when present). Environment variables
+    /// KITH_<SECTION>__<KEY> override it, e.g. KITH_DATABASE__URL.
+    #[arg(long, global = true, env = "KITH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator. Without --password-stdin a strong password is generated and
+    /// printed once.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; the token is printed as the last line.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// A note saying what the token is for.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match Config::load(cli.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&loaded.config.log);
+    match &loaded.file {
+        Some(f) => tracing::debug!(file = %f.display(), "configuration loaded"),
+        None => tracing::debug!("no configuration file; using defaults and environment"),
+    }
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, loaded.config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: &crate::domain::Error) -> String {
+    match e {
+        crate::domain::Error::Invalid(fields) => {
+            fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+        }
+        crate::domain::Error::Conflict { field, message } => format!("{field}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
+    match command {
+        Command::Serve => server::serve(config).await,
+        Command::Migrate => {
+            let store = server::open_store(&config).await?;
+            println!("migrations applied ({})", store.backend_name());
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { username, email, password_stdin } } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| crate::domain::Error::invalid("password", format!("cannot read standard input: {e}")))?;
+                Some(s.lines().next().unwrap_or_default().to_string())
+            } else {
+                None
+            };
+            let store = server::open_store(&config).await?;
+            let state = AppState::new(store.clone(), config);
+            let (user, generated) = server::create_admin(&state, &username, &email, password).await?;
+            println!("created administrator {} (id {})", user.username, user.id);
+            if let Some(pw) = generated {
+                println!("password (shown once): {pw}");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { username, name } } => {
+            let store = server::open_store(&config).await?;
+            let token = server::create_token(&store, &username, &name).await?;
+            eprintln!("API token for {username} (shown once; send as `Authorization: Bearer <token>`):");
+            println!("{token}");
+            store.close().await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Layered configuration: built-in defaults < the config file < `KITH_<SECTION>__<KEY>` variables.
+//!
+//! The defaults here are the values written in the repository's `config.toml` (a test keeps the
+//! two equal), so Kith behaves the same with no config file at all.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting Kith reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub phone: PhoneConfig,
+    pub i18n: I18nConfig,
+    pub auth: AuthConfig,
+    pub bootstrap: BootstrapConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address and port the HTTP server listens on.
+    pub bind: String,
+    /// Where Kith keeps files of its own (the SQLite database by default, the first admin's password).
+    pub data_dir: PathBuf,
+    /// Seconds a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted by JSON endpoints, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            request_timeout_secs: 30,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (relative paths are under the data directory) or `postgres://...`.
+    pub url: String,
+    /// Connections in the pool (for SQLite: readers; writes go through one connection).
+    pub max_connections: u32,
+    /// Seconds to wait for a free connection before answering 503.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://kith.db".into(), max_connections: 8, acquire_timeout_secs: 5 }
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
+            .finish()
+    }
+}
+
+/// Hides the password part of a `scheme://user:password@host/...` URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `kith=debug,sqlx=warn`, ...
+    pub level: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PhoneConfig {
+    /// ISO 3166 region used to read numbers written without a country code.
+    pub default_region: String,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        Self { default_region: "US".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct I18nConfig {
+    /// Languages users may choose (BCP 47 tags); the first is the default.
+    pub languages: Vec<String>,
+    /// Time zone given to new users who do not say theirs (an IANA name).
+    pub default_time_zone: String,
+}
+
+impl Default for I18nConfig {
+    fn default() -> Self {
+        Self { languages: vec!["en".into(), "de".into()], default_time_zone: "UTC".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Shortest password accepted, in characters.
+    pub password_min_length: usize,
+    /// Longest password accepted, in characters.
+    pub password_max_length: usize,
+    /// Minutes a login session lives without use.
+    pub session_idle_minutes: i64,
+    /// Hours a login session lives at most, however much it is used.
+    pub session_absolute_hours: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            password_min_length: 8,
+            password_max_length: 128,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BootstrapConfig {
+    /// On a first start with no users at all, create this administrator and write its generated
+    /// password to `<data_dir>/initial-admin-password`. Empty: create nobody.
+    pub admin_username: String,
+    /// The first administrator's e-mail address.
+    pub admin_email: String,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self { admin_username: "admin".into(), admin_email: "admin@example.com".into() }
+    }
+}
+
+/// What went wrong reading the configuration; always names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(String),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+/// The loaded configuration and what deserves a warning once logging is up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    pub file: Option<PathBuf>,
+}
+
+/// The environment variable prefix.
+pub const ENV_PREFIX: &str = "KITH_";
+/// Variables with the prefix that are not configuration keys.
+const ENV_RESERVED: &[&str] = &["KITH_CONFIG", "KITH_TEST_PG_URL", "KITH_TEST_BACKENDS"];
+/// The same, as figment sees them (prefix stripped).
+const ENV_IGNORED: &[&str] = &["config", "test_pg_url", "test_backends"];
+
+impl Config {
+    /// Loads defaults, then `file` (or `./config.toml` when present), then the environment.
+    /// An explicitly named file must exist.
+    pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &vars)
+    }
+
+    /// Like [`Config::load`]; `vars` is the environment the unknown-variable warnings look at
+    /// (figment itself reads the process environment).
+    pub fn load_from(file: Option<&Path>, vars: &[(String, String)]) -> Result<Loaded, ConfigError> {
+        let path = match file {
+            Some(p) if !p.exists() => return Err(ConfigError::MissingFile(p.to_path_buf())),
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("config.toml")).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(p) = &path {
+            figment = figment.merge(Toml::file(p));
+        }
+        let env: Vec<(String, String)> = vars
+            .iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !ENV_RESERVED.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(ENV_IGNORED));
+        let config: Config = figment.extract().map_err(describe_figment)?;
+
+        let known = known_keys();
+        let mut warnings = Vec::new();
+        for (name, _) in &env {
+            let key = name[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
+            if !known.contains(&key) {
+                warnings.push(format!("unknown environment variable {name} ignored (no key `{key}`)"));
+            }
+        }
+        if let Some(p) = &path {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            if let Ok(table) = text.parse::<toml::Table>() {
+                let mut found = Vec::new();
+                collect_keys("", &toml::Value::Table(table), &mut found);
+                for key in found.into_iter().filter(|k| !known.contains(k)) {
+                    warnings.push(format!("unknown key `{key}` in {} ignored", p.display()));
+                }
+            }
+        }
+        config.validate()?;
+        Ok(Loaded { config, warnings, file: path })
+    }
+
+    /// Checks what serde cannot: addresses parse, names exist, numbers are in range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return invalid("server.bind", format!("`{}` is not an address:port", self.server.bind));
+        }
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return invalid("database.url", "must start with sqlite: or postgres://".into());
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1".into());
+        }
+        if self.phone.default_region.parse::<phonenumber::country::Id>().is_err() {
+            return invalid(
+                "phone.default_region",
+                format!("`{}` is not an ISO 3166 region code", self.phone.default_region),
+            );
+        }
+        if self.i18n.languages.is_empty() {
+            return invalid("i18n.languages", "name at least one language".into());
+        }
+        if self.i18n.default_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(
+                "i18n.default_time_zone",
+                format!("`{}` is not an IANA time zone", self.i18n.default_time_zone),
+            );
+        }
+        if self.auth.password_min_length < 8 || self.auth.password_max_length < self.auth.password_min_length {
+            return invalid("auth.password_min_length", "must be at least 8 and not above password_max_length".into());
+        }
+        if self.auth.password_max_length > 512 {
+            return invalid("auth.password_max_length", "must be at most 512".into());
+        }
+        if self.auth.session_idle_minutes <= 0 || self.auth.session_absolute_hours <= 0 {
+            return invalid("auth.session_idle_minutes", "session lifetimes must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL with a relative SQLite path resolved under the data directory.
+    pub fn database_url(&self) -> String {
+        let url = &self.database.url;
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+            if path != ":memory:" && !Path::new(path).is_absolute() {
+                let full = self.server.data_dir.join(path);
+                return match query {
+                    Some(q) => format!("sqlite://{}?{q}", full.display()),
+                    None => format!("sqlite://{}", full.display()),
+                };
+            }
+        }
+        url.clone()
+    }
+}
+
+/// Names each bad key in lowercase dotted form (`database.max_connections`), whichever layer
+/// it came from.
+fn describe_figment(e: figment::Error) -> ConfigError {
+    let parts: Vec<String> = e
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let from = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+            if key.is_empty() { format!("{} ({from})", e.kind) } else { format!("key `{key}`: {} ({from})", e.kind) }
+        })
+        .collect();
+    ConfigError::Figment(parts.join("; "))
+}
+
+/// Every key path Kith knows, e.g. `database.url`.
+pub fn known_keys() -> BTreeSet<String> {
+    let mut keys = Vec::new();
+    if let Ok(value) = toml::Value::try_from(Config::default()) {
+        collect_keys("", &value, &mut keys);
+    }
+    keys.into_iter().collect()
+}
+
+fn collect_keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                collect_keys(&key, v, out);
+            }
+        }
+        _ => out.push(prefix.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_toml_equals_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.toml");
+        let text = std::fs::read_to_string(&path).expect("config.toml at the repo root");
+        let from_file: Config = toml::from_str(&text).expect("config.toml parses");
+        assert_eq!(from_file, Config::default());
+        // and every key the code knows is written (documented) in the file
+        let table: toml::Table = text.parse().expect("toml");
+        let mut written = Vec::new();
+        collect_keys("", &toml::Value::Table(table), &mut written);
+        let written: BTreeSet<String> = written.into_iter().collect();
+        assert_eq!(written, known_keys());
+    }
+
+    #[test]
+    fn layers_env_over_file_over_defaults_and_warns_on_unknown() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[server]\nbind = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\nbogus = 1\n")?;
+            jail.set_env("KITH_DATABASE__MAX_CONNECTIONS", "4");
+            jail.set_env("KITH_SERVR__BIND", "x");
+            let vars: Vec<(String, String)> = std::env::vars().collect();
+            let loaded = Config::load_from(Some(Path::new("k.toml")), &vars).expect("loads");
+            assert_eq!(loaded.config.server.bind, "0.0.0.0:9000");
+            assert_eq!(loaded.config.database.max_connections, 4);
+            assert_eq!(loaded.config.phone.default_region, "US");
+            assert!(loaded.warnings.iter().any(|w| w.contains("KITH_SERVR__BIND")), "{:?}", loaded.warnings);
+            assert!(loaded.warnings.iter().any(|w| w.contains("database.bogus")), "{:?}", loaded.warnings);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KITH_DATABASE__MAX_CONNECTIONS", "lots");
+            let vars: Vec<(String, String)> = std::env::vars().collect();
+            let err = Config::load_from(None, &vars).expect_err("bad number");
+            assert!(err.to_string().contains("database.max_connections"), "{err}");
+            jail.set_env("KITH_DATABASE__MAX_CONNECTIONS", "2");
+            jail.set_env("KITH_PHONE__DEFAULT_REGION", "XX");
+            let vars: Vec<(String, String)> = std::env::vars().collect();
+            let err = Config::load_from(None, &vars).expect_err("bad region");
+            assert!(err.to_string().contains("phone.default_region"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_url_is_resolved_and_redacted() {
+        let mut c = Config::default();
+        assert_eq!(c.database_url(), "sqlite://data/kith.db");
+        c.database.url = "sqlite:///var/lib/kith.db".into();
+        assert_eq!(c.database_url(), "sqlite:///var/lib/kith.db");
+        c.database.url = "postgres://kith:secret@db/kith".into();
+        assert!(!format!("{:?}", c.database).contains("secret"));
+    }
+}

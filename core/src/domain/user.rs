@@ -1,0 +1,686 @@
+//! Users (customers and agents): the fields of SPEC section 2, the input an API caller sends,
+//! and the rules that turn input into a valid, normalized record.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::address::{normalize_email, normalize_phone};
+use super::role::is_derived;
+use super::{Checker, Result, UserId};
+
+/// Limits on free text, in characters.
+pub const MAX_USERNAME: usize = 100;
+pub const MAX_DISPLAY_NAME: usize = 200;
+pub const MAX_SHORT_TEXT: usize = 500;
+pub const MAX_SUMMARY: usize = 10_000;
+pub const MAX_SIGNATURE: usize = 20_000;
+pub const MAX_LABEL: usize = 64;
+pub const MAX_LABELS: usize = 100;
+pub const MAX_EMAILS: usize = 50;
+pub const MAX_PHONES: usize = 50;
+pub const MAX_ROLES: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Email {
+    pub email: String,
+    pub primary: bool,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneKind {
+    Home,
+    Cell,
+    Work,
+    Other,
+}
+
+impl PhoneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneKind::Home => "home",
+            PhoneKind::Cell => "cell",
+            PhoneKind::Work => "work",
+            PhoneKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> PhoneKind {
+        match s {
+            "home" => PhoneKind::Home,
+            "cell" => PhoneKind::Cell,
+            "work" => PhoneKind::Work,
+            _ => PhoneKind::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Phone {
+    pub kind: PhoneKind,
+    /// E.164 (`+15551234567`).
+    pub number: String,
+    /// As it was typed.
+    pub raw: String,
+}
+
+/// Everything about a user that can be written, in normalized form. Creating a user applies
+/// the input over defaults; editing applies it over the stored record; both go through
+/// [`UserInput::apply`], so one set of rules guards every write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserFields {
+    pub username: String,
+    pub display_name: String,
+    pub auth_method: String,
+    pub auth_domain: Option<String>,
+    pub emails: Vec<Email>,
+    pub phones: Vec<Phone>,
+    pub time_zone: String,
+    pub language: String,
+    pub address: String,
+    pub website: String,
+    pub company: String,
+    pub im: String,
+    pub twitter: String,
+    pub linkedin: String,
+    pub facebook: String,
+    pub avatar_provider: Option<String>,
+    pub subscribe_community: bool,
+    pub email_summaries: bool,
+    pub email_conversations: bool,
+    pub banned: bool,
+    pub signature_html: String,
+    pub summary: String,
+    pub labels: Vec<String>,
+    pub auto_responder: bool,
+    /// Names of assigned roles (derived roles are never here).
+    pub roles: Vec<String>,
+    pub custom_fields: serde_json::Map<String, Value>,
+}
+
+impl UserFields {
+    /// A new user's starting point before the caller's input is applied.
+    pub fn defaults(rules: &UserRules) -> Self {
+        UserFields {
+            username: String::new(),
+            display_name: String::new(),
+            auth_method: "password".into(),
+            auth_domain: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            time_zone: rules.default_time_zone.clone(),
+            language: rules.languages.first().cloned().unwrap_or_else(|| "en".into()),
+            address: String::new(),
+            website: String::new(),
+            company: String::new(),
+            im: String::new(),
+            twitter: String::new(),
+            linkedin: String::new(),
+            facebook: String::new(),
+            avatar_provider: None,
+            subscribe_community: false,
+            email_summaries: true,
+            email_conversations: true,
+            banned: false,
+            signature_html: String::new(),
+            summary: String::new(),
+            labels: Vec::new(),
+            auto_responder: false,
+            roles: Vec::new(),
+            custom_fields: serde_json::Map::new(),
+        }
+    }
+
+    /// The address notifications go to.
+    pub fn primary_email(&self) -> Option<&Email> {
+        self.emails.iter().find(|e| e.primary)
+    }
+
+    /// Lowercased text a search fragment is matched against: names, addresses, phones,
+    /// company and labels, one per line.
+    pub fn search_text(&self) -> String {
+        let mut parts: Vec<String> = vec![self.display_name.to_lowercase(), self.username.to_lowercase()];
+        parts.extend(self.emails.iter().map(|e| e.email.clone()));
+        for p in &self.phones {
+            parts.push(p.number.clone());
+            parts.push(p.raw.to_lowercase());
+        }
+        parts.push(self.company.to_lowercase());
+        parts.extend(self.labels.iter().map(|l| l.to_lowercase()));
+        parts.retain(|p| !p.is_empty());
+        parts.join("\n")
+    }
+}
+
+/// What the configuration says about valid users.
+#[derive(Debug, Clone)]
+pub struct UserRules {
+    pub default_region: String,
+    pub languages: Vec<String>,
+    pub default_time_zone: String,
+    pub password_min_length: usize,
+    pub password_max_length: usize,
+}
+
+/// Deserializes a present value (even `null`) as `Some`, so a missing field stays `None`.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailInput {
+    pub email: String,
+    #[serde(default)]
+    pub primary: bool,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneInput {
+    #[serde(default = "other_kind")]
+    pub kind: PhoneKind,
+    pub number: String,
+}
+
+fn other_kind() -> PhoneKind {
+    PhoneKind::Other
+}
+
+/// A user as a caller sends it to create or edit. Every field is optional; on edit a missing
+/// field is left alone and `null` clears a clearable one.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub auth_method: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub auth_domain: Option<Option<String>>,
+    /// Write-only.
+    pub password: Option<String>,
+    pub emails: Option<Vec<EmailInput>>,
+    pub phones: Option<Vec<PhoneInput>>,
+    pub time_zone: Option<String>,
+    pub language: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub im: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub twitter: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub linkedin: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub facebook: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_provider: Option<Option<String>>,
+    pub subscribe_community: Option<bool>,
+    pub email_summaries: Option<bool>,
+    pub email_conversations: Option<bool>,
+    pub banned: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub signature_html: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub summary: Option<Option<String>>,
+    pub labels: Option<Vec<String>>,
+    pub auto_responder: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, Value>>,
+}
+
+impl UserInput {
+    /// Applies this input over `base`, checking and normalizing every given field. All
+    /// problems are reported together, each under its field's name.
+    pub fn apply(&self, mut u: UserFields, rules: &UserRules) -> Result<UserFields> {
+        let mut c = Checker::default();
+        if let Some(v) = &self.username {
+            if let Some(name) = c.take("username", check_username(v)) {
+                u.username = name;
+            }
+        }
+        if u.username.is_empty() && !c.0.contains_key("username") {
+            c.fail("username", "is required");
+        }
+        if let Some(v) = &self.display_name {
+            let v = v.trim();
+            c.max_len("display_name", v, MAX_DISPLAY_NAME);
+            if v.chars().any(char::is_control) {
+                c.fail("display_name", "must not contain control characters");
+            }
+            u.display_name = v.to_string();
+        }
+        if u.display_name.is_empty() {
+            u.display_name = u.username.clone();
+        }
+        if let Some(v) = &self.auth_method {
+            if let Some(m) = c.take("auth_method", check_auth_method(v)) {
+                u.auth_method = m;
+            }
+        }
+        if let Some(v) = &self.auth_domain {
+            let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            if let Some(d) = v {
+                c.max_len("auth_domain", d, 255);
+            }
+            u.auth_domain = v.map(str::to_string);
+        }
+        if let Some(list) = &self.emails {
+            if let Some(emails) = check_emails(list, &mut c) {
+                u.emails = emails;
+            }
+        }
+        if u.emails.is_empty() && !c.0.keys().any(|k| k.starts_with("emails")) {
+            c.fail("emails", "at least one e-mail address is required");
+        }
+        if let Some(list) = &self.phones {
+            if list.len() > MAX_PHONES {
+                c.fail("phones", format!("at most {MAX_PHONES} phone numbers"));
+            } else {
+                let mut phones = Vec::new();
+                for (i, p) in list.iter().enumerate() {
+                    let field = format!("phones[{i}].number");
+                    if let Some(number) = c.take(&field, normalize_phone(&p.number, &rules.default_region)) {
+                        if phones.iter().any(|q: &Phone| q.number == number) {
+                            c.fail(field, "is listed twice");
+                        } else {
+                            phones.push(Phone { kind: p.kind, number, raw: p.number.trim().to_string() });
+                        }
+                    }
+                }
+                u.phones = phones;
+            }
+        }
+        if let Some(v) = &self.time_zone {
+            match v.trim().parse::<chrono_tz::Tz>() {
+                Ok(tz) => u.time_zone = tz.name().to_string(),
+                Err(_) => c.fail("time_zone", format!("`{v}` is not an IANA time zone (e.g. Europe/Berlin)")),
+            }
+        }
+        if let Some(v) = &self.language {
+            match rules.languages.iter().find(|l| l.eq_ignore_ascii_case(v.trim())) {
+                Some(l) => u.language = l.clone(),
+                None => c.fail("language", format!("must be one of: {}", rules.languages.join(", "))),
+            }
+        }
+        let contact = [
+            ("address", &self.address, &mut u.address),
+            ("website", &self.website, &mut u.website),
+            ("company", &self.company, &mut u.company),
+            ("im", &self.im, &mut u.im),
+            ("twitter", &self.twitter, &mut u.twitter),
+            ("linkedin", &self.linkedin, &mut u.linkedin),
+            ("facebook", &self.facebook, &mut u.facebook),
+        ];
+        for (name, input, slot) in contact {
+            if let Some(v) = input {
+                let v = v.as_deref().unwrap_or("").trim();
+                c.max_len(name, v, MAX_SHORT_TEXT);
+                *slot = v.to_string();
+            }
+        }
+        if let Some(v) = &self.avatar_provider {
+            let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            if let Some(p) = v {
+                c.max_len("avatar_provider", p, 100);
+            }
+            u.avatar_provider = v.map(str::to_string);
+        }
+        for (input, slot) in [
+            (self.subscribe_community, &mut u.subscribe_community),
+            (self.email_summaries, &mut u.email_summaries),
+            (self.email_conversations, &mut u.email_conversations),
+            (self.banned, &mut u.banned),
+            (self.auto_responder, &mut u.auto_responder),
+        ] {
+            if let Some(v) = input {
+                *slot = v;
+            }
+        }
+        if let Some(v) = &self.signature_html {
+            let v = v.as_deref().unwrap_or("");
+            c.max_len("signature_html", v, MAX_SIGNATURE);
+            u.signature_html = sanitize_signature(v);
+        }
+        if let Some(v) = &self.summary {
+            let v = v.as_deref().unwrap_or("");
+            c.max_len("summary", v, MAX_SUMMARY);
+            u.summary = v.to_string();
+        }
+        if let Some(list) = &self.labels {
+            if let Some(labels) = c.take("labels", check_labels(list)) {
+                u.labels = labels;
+            }
+        }
+        if let Some(list) = &self.roles {
+            if let Some(roles) = c.take("roles", check_role_names(list)) {
+                u.roles = roles;
+            }
+        }
+        if let Some(map) = &self.custom_fields {
+            // Custom field definitions arrive with the plugin/custom-field capability; until
+            // then no key is known, so any key is refused rather than silently stored.
+            if let Some(key) = map.keys().next() {
+                c.fail(format!("custom_fields.{key}"), "no such custom field");
+            }
+        }
+        if let Some(pw) = &self.password {
+            if let Err(why) = check_password(pw, &u, rules) {
+                c.fail("password", why);
+            }
+        }
+        c.finish()?;
+        Ok(u)
+    }
+}
+
+/// Usernames: 1–100 characters, no spaces or control characters; compared ignoring case.
+pub fn check_username(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err("is required".into());
+    }
+    if v.chars().count() > MAX_USERNAME {
+        return Err(format!("too long (at most {MAX_USERNAME} characters)"));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// The key a username is unique under.
+pub fn username_key(v: &str) -> String {
+    v.trim().to_lowercase()
+}
+
+/// `password`, or `ldap:`, `oauth:`, `plugin:` followed by a provider id.
+pub fn check_auth_method(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v == "password" {
+        return Ok(v.into());
+    }
+    let Some((kind, id)) = v.split_once(':') else {
+        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
+    };
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !["ldap", "oauth", "plugin"].contains(&kind) || !id_ok {
+        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
+    }
+    Ok(v.into())
+}
+
+fn check_emails(list: &[EmailInput], c: &mut Checker) -> Option<Vec<Email>> {
+    if list.len() > MAX_EMAILS {
+        c.fail("emails", format!("at most {MAX_EMAILS} addresses"));
+        return None;
+    }
+    let mut out: Vec<Email> = Vec::new();
+    let mut ok = true;
+    for (i, e) in list.iter().enumerate() {
+        let field = format!("emails[{i}].email");
+        match normalize_email(&e.email) {
+            Ok(n) if out.iter().any(|o| o.email == n.address) => {
+                c.fail(field, "is listed twice");
+                ok = false;
+            }
+            Ok(n) => out.push(Email { email: n.address, primary: e.primary, verified: e.verified }),
+            Err(why) => {
+                c.fail(field, why);
+                ok = false;
+            }
+        }
+    }
+    match out.iter().filter(|e| e.primary).count() {
+        0 => {
+            if let Some(first) = out.first_mut() {
+                first.primary = true;
+            }
+        }
+        1 => {}
+        _ => {
+            c.fail("emails", "exactly one address can be primary");
+            ok = false;
+        }
+    }
+    ok.then_some(out)
+}
+
+fn check_labels(list: &[String]) -> Result<Vec<String>, String> {
+    if list.len() > MAX_LABELS {
+        return Err(format!("at most {MAX_LABELS} labels"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for l in list {
+        let l = l.trim();
+        if l.is_empty() {
+            return Err("a label cannot be empty".into());
+        }
+        if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) {
+            return Err(format!("a label is at most {MAX_LABEL} characters without control characters"));
+        }
+        if !out.iter().any(|o| o.to_lowercase() == l.to_lowercase()) {
+            out.push(l.to_string());
+        }
+    }
+    out.sort_by_key(|l| l.to_lowercase());
+    Ok(out)
+}
+
+fn check_role_names(list: &[String]) -> Result<Vec<String>, String> {
+    if list.len() > MAX_ROLES {
+        return Err(format!("at most {MAX_ROLES} roles"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for r in list {
+        let r = r.trim();
+        if is_derived(r) {
+            return Err(format!("`{r}` follows from the user's state and cannot be assigned"));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
+            out.push(r.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// A small list of the passwords attackers try first; refused outright.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop",
+    "qwerty123", "iloveyou", "11111111", "00000000", "abc12345", "letmein1", "welcome1",
+    "admin123", "administrator", "passw0rd", "p@ssw0rd", "sunshine", "princess", "football",
+    "baseball", "superman", "trustno1", "1q2w3e4r", "1qaz2wsx", "qwertyui", "asdfghjk",
+    "zaq12wsx", "changeme", "whatever", "starwars", "dragon12", "monkey12", "master12",
+    "87654321", "12341234", "michael1", "shadow12", "computer", "internet", "helpdesk",
+];
+
+/// The password policy: length in characters between the configured bounds, at most 512 bytes,
+/// not a common password, not containing the username. No composition rules (ASVS 5 V6.2).
+pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<(), String> {
+    let chars = pw.chars().count();
+    if chars < rules.password_min_length {
+        return Err(format!("too short (at least {} characters)", rules.password_min_length));
+    }
+    if chars > rules.password_max_length || pw.len() > 512 {
+        return Err(format!("too long (at most {} characters)", rules.password_max_length));
+    }
+    let lower = pw.to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Err("is too common; choose another".into());
+    }
+    let name = user.username.to_lowercase();
+    if name.chars().count() >= 3 && lower.contains(&name) {
+        return Err("must not contain the username".into());
+    }
+    Ok(())
+}
+
+/// Cleans signature HTML with an allow-list: simple formatting, links to https and mailto
+/// only, no scripts, styles, event handlers or embedded objects.
+pub fn sanitize_signature(html: &str) -> String {
+    let tags = [
+        "a", "b", "strong", "i", "em", "u", "s", "p", "br", "div", "span", "ul", "ol", "li",
+        "blockquote", "code", "pre", "hr", "img", "h1", "h2", "h3", "h4", "table", "thead",
+        "tbody", "tr", "td", "th", "small", "sub", "sup",
+    ];
+    ammonia::Builder::empty()
+        .add_tags(tags)
+        .add_tag_attributes("a", ["href", "title"])
+        .add_tag_attributes("img", ["src", "alt", "width", "height"])
+        .add_tag_attributes("td", ["colspan", "rowspan"])
+        .add_tag_attributes("th", ["colspan", "rowspan"])
+        .url_schemes(["https", "mailto"].into())
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(html)
+        .to_string()
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub auth_method: String,
+    pub auth_domain: Option<String>,
+    pub emails: Vec<Email>,
+    pub phones: Vec<Phone>,
+    pub time_zone: String,
+    pub language: String,
+    pub address: String,
+    pub website: String,
+    pub company: String,
+    pub im: String,
+    pub twitter: String,
+    pub linkedin: String,
+    pub facebook: String,
+    pub avatar_provider: Option<String>,
+    pub subscribe_community: bool,
+    pub email_summaries: bool,
+    pub email_conversations: bool,
+    pub banned: bool,
+    pub signature_html: String,
+    pub summary: String,
+    pub labels: Vec<String>,
+    pub auto_responder: bool,
+    /// Assigned roles followed by the derived ones that apply.
+    pub roles: Vec<String>,
+    /// Holds at least one agent role.
+    pub is_agent: bool,
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Map<String, Value>,
+    pub last_login_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl User {
+    /// The writable part, to apply an edit over.
+    pub fn to_fields(&self) -> UserFields {
+        UserFields {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            auth_method: self.auth_method.clone(),
+            auth_domain: self.auth_domain.clone(),
+            emails: self.emails.clone(),
+            phones: self.phones.clone(),
+            time_zone: self.time_zone.clone(),
+            language: self.language.clone(),
+            address: self.address.clone(),
+            website: self.website.clone(),
+            company: self.company.clone(),
+            im: self.im.clone(),
+            twitter: self.twitter.clone(),
+            linkedin: self.linkedin.clone(),
+            facebook: self.facebook.clone(),
+            avatar_provider: self.avatar_provider.clone(),
+            subscribe_community: self.subscribe_community,
+            email_summaries: self.email_summaries,
+            email_conversations: self.email_conversations,
+            banned: self.banned,
+            signature_html: self.signature_html.clone(),
+            summary: self.summary.clone(),
+            labels: self.labels.clone(),
+            auto_responder: self.auto_responder,
+            roles: self.roles.iter().filter(|r| !is_derived(r)).cloned().collect(),
+            custom_fields: self.custom_fields.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> UserRules {
+        UserRules {
+            default_region: "US".into(),
+            languages: vec!["en".into(), "de".into()],
+            default_time_zone: "UTC".into(),
+            password_min_length: 8,
+            password_max_length: 128,
+        }
+    }
+
+    #[test]
+    fn signature_loses_scripts_handlers_and_javascript_urls() {
+        let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">x</a><a href="https://ok.example">ok</a><img src="http://track.example/p.gif"></p>"#;
+        let clean = sanitize_signature(dirty);
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("javascript"), "{clean}");
+        assert!(clean.contains("https://ok.example"), "{clean}");
+        assert!(!clean.contains("http://track"), "{clean}");
+    }
+
+    #[test]
+    fn one_primary_address_and_all_errors_named() {
+        let input: UserInput = serde_json::from_value(serde_json::json!({
+            "username": "jane",
+            "emails": [{"email": "a@example.com", "primary": true}, {"email": "b@example.com", "primary": true}],
+            "phones": [{"kind": "cell", "number": "nonsense"}],
+            "time_zone": "Mars/Olympus",
+            "language": "xx",
+        }))
+        .expect("shape");
+        let Err(super::super::Error::Invalid(errs)) = input.apply(UserFields::defaults(&rules()), &rules()) else {
+            panic!("should be refused")
+        };
+        for f in ["emails", "phones[0].number", "time_zone", "language"] {
+            assert!(errs.contains_key(f), "{f} missing in {errs:?}");
+        }
+    }
+
+    #[test]
+    fn password_policy() {
+        let mut u = UserFields::defaults(&rules());
+        u.username = "jane".into();
+        let r = rules();
+        assert!(check_password("short", &u, &r).is_err());
+        assert!(check_password("correct horse", &u, &r).is_ok());
+        assert!(check_password(&"x".repeat(128), &u, &r).is_ok());
+        assert!(check_password(&"x".repeat(129), &u, &r).is_err());
+        assert!(check_password("Password123", &u, &r).is_err());
+        assert!(check_password("my-jane-secret", &u, &r).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! Who is calling: bearer tokens (agent API tokens and login sessions), password login,
+//! logout, and `GET /me`.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiQuery};
+use crate::auth::{MAX_PASSWORD_BYTES, new_token, token_hash, token_kind};
+use crate::clock::to_rfc3339;
+use crate::domain::change::{Actor, ActorKind};
+use crate::domain::role::{Permission, PermissionSet};
+use crate::domain::user::User;
+use crate::domain::{Error, UserId};
+use crate::store::TokenKind;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub is_agent: bool,
+    pub permissions: PermissionSet,
+    pub via: TokenKind,
+    token_hash: String,
+}
+
+impl Caller {
+    /// 403 unless the caller holds `p`.
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.permissions.has(p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("this needs the `{}` permission", p.as_str())).into())
+        }
+    }
+
+    pub fn has(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
+
+    /// How the change log names this caller.
+    pub fn actor(&self) -> Actor {
+        let kind = if self.is_agent { ActorKind::Agent } else { ActorKind::User };
+        Actor { kind, id: Some(self.id.0), name: self.username.clone() }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or(Error::Unauthenticated)?;
+        let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
+        let hash = token_hash(token);
+        let idle = state.config.auth.session_idle_minutes * 60_000;
+        let id = state.store.authenticate(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
+        let user = match state.store.get_user(id).await {
+            Ok(u) => u,
+            Err(Error::NotFound) => return Err(Error::Unauthenticated.into()),
+            Err(e) => return Err(e.into()),
+        };
+        let roles = state.store.user_roles(id).await?;
+        let mut permissions = PermissionSet::default();
+        for r in &roles {
+            permissions.extend(&r.effective_permissions());
+        }
+        Ok(Caller {
+            id,
+            username: user.username,
+            display_name: user.display_name,
+            is_agent: user.is_agent,
+            permissions,
+            via: kind,
+            token_hash: hash,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// RFC 3339; the session also ends after the configured idle time.
+    pub expires_at: String,
+    pub user: User,
+}
+
+/// Logs in with a username and password. Unknown users, wrong passwords and users who log in
+/// some other way all get the same 401, after the same amount of work.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
+    }
+    if req.username.len() > 320 {
+        return Err(Error::Unauthenticated.into());
+    }
+    let record = state.store.find_login(&req.username).await?;
+    let (id, stored) = match record {
+        Some(r) if r.auth_method == "password" => (Some(r.id), r.password_hash),
+        _ => (None, None),
+    };
+    let verified = state.passwords.verify(req.password, stored).await?;
+    let id = match (verified.ok, id) {
+        (true, Some(id)) => id,
+        _ => {
+            tracing::info!(event = "login_failed", "password login refused");
+            return Err(Error::Unauthenticated.into());
+        }
+    };
+    state.store.record_login(id, verified.rehash.as_deref()).await?;
+    let token = new_token(TokenKind::Session);
+    let idle = state.config.auth.session_idle_minutes * 60_000;
+    let absolute = state.config.auth.session_absolute_hours * 3_600_000;
+    let expires = state.store.create_session(id, &token_hash(&token), idle, absolute).await?;
+    let user = state.store.get_user(id).await?;
+    tracing::info!(event = "login", user_id = id.0, "password login");
+    Ok(Json(LoginResponse { token, expires_at: to_rfc3339(expires), user }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct LogoutQuery {
+    /// `true` ends every session of the caller, on every device.
+    pub everywhere: Option<String>,
+}
+
+/// Ends the caller's session (or all of them).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", params(LogoutQuery),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<LogoutQuery>) -> ApiResult<StatusCode> {
+    if q.everywhere.as_deref() == Some("true") {
+        let n = state.store.delete_user_sessions(caller.id).await?;
+        tracing::info!(event = "logout_everywhere", user_id = caller.id.0, sessions = n, "sessions revoked");
+    } else if caller.via == TokenKind::Session {
+        state.store.delete_session(&caller.token_hash).await?;
+        tracing::info!(event = "logout", user_id = caller.id.0, "session ended");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own record.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<User>> {
+    Ok(Json(state.store.get_user(caller.id).await?))
+}

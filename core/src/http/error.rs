@@ -1,0 +1,75 @@
+//! The one error type at the HTTP edge and the SPEC's error body:
+//! `{"error": {"code": "...", "message": "...", "fields": {"name": "why"}}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::{Error, FieldErrors};
+
+/// A failed request, as the client sees it.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
+    pub fields: FieldErrors,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, fields) = match self.0 {
+            Error::Invalid(fields) => {
+                let message = match fields.iter().next() {
+                    Some((f, why)) if fields.len() == 1 => format!("{f}: {why}"),
+                    _ => "some values are not valid".to_string(),
+                };
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, fields)
+            }
+            Error::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, FieldErrors::new()),
+            Error::Conflict { field, message } => {
+                let m = format!("{field}: {message}");
+                (StatusCode::CONFLICT, "conflict", m, FieldErrors::from([(field, message)]))
+            }
+            Error::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such record".into(), FieldErrors::new()),
+            Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, FieldErrors::new()),
+            Error::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in or send a valid bearer token".into(),
+                FieldErrors::new(),
+            ),
+            Error::Unavailable(m) => {
+                tracing::warn!(reason = %m, "answering 503");
+                let body = body("unavailable", "the service is busy; try again shortly".into(), FieldErrors::new());
+                return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "2")], body).into_response();
+            }
+            Error::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into(), FieldErrors::new())
+            }
+        };
+        (status, body(code, message, fields)).into_response()
+    }
+}
+
+fn body(code: &'static str, message: String, fields: FieldErrors) -> Json<ErrorBody> {
+    Json(ErrorBody { error: ErrorDetail { code, message, fields } })
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,138 @@
+//! Request extractors that turn malformed input into the SPEC error body naming the field,
+//! instead of axum's plain-text rejections.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::Error;
+
+/// JSON body → `T`; type errors are 422 on the offending path, syntax errors 400.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        if !is_json {
+            return Err(Error::BadRequest("send a JSON body with Content-Type: application/json".into()).into());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::BadRequest("the request body is too large".into())
+            } else {
+                Error::BadRequest(format!("could not read the body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON with the failing path named (`emails[0].email`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::BadRequest(format!("the body is not valid JSON: {inner}")).into();
+        }
+        let path = e.path().to_string();
+        let msg = inner.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let field = missing_field(&msg).map_or_else(
+            || if path == "." { "body".to_string() } else { path.clone() },
+            |f| if path == "." { f.to_string() } else { format!("{path}.{f}") },
+        );
+        Error::invalid(field, msg).into()
+    })
+}
+
+fn missing_field(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+/// Query string → `T`, errors named like bodies.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded_deserializer(q);
+        match de {
+            Ok(v) => Ok(ApiQuery(v)),
+            Err((field, msg)) => Err(Error::invalid(field, msg).into()),
+        }
+    }
+}
+
+fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, (String, String)> {
+    // Parse to a JSON object of strings first, so serde_path_to_error can name the key.
+    let mut map = serde_json::Map::new();
+    for (k, v) in form_pairs(q) {
+        map.insert(k, serde_json::Value::String(v));
+    }
+    let value = serde_json::Value::Object(map);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.inner().to_string();
+        (if path == "." { "query".into() } else { path }, msg)
+    })
+}
+
+/// `a=1&b=x%20y` → pairs, percent- and plus-decoded; at most 100 pairs are read.
+fn form_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .take(100)
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        assert_eq!(decode("a+b%20c%2"), "a b c%2");
+        assert_eq!(decode("%E2%9C%93"), "✓");
+        assert_eq!(form_pairs("q=jo+hn&role=Agent"), vec![("q".into(), "jo hn".into()), ("role".into(), "Agent".into())]);
+    }
+}

@@ -1,0 +1,95 @@
+//! The JSON API (`/api/v1`) and the operational endpoints, one module per resource, each with
+//! its own `router()`. [`app`] assembles them with the cross-cutting layers: request ids,
+//! tracing, metrics, panic catching, timeouts and body limits.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+pub mod roles;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Passwords;
+use crate::config::Config;
+use crate::domain::user::UserRules;
+use crate::store::Store;
+use crate::telemetry::{Metrics, RandomRequestId};
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub passwords: Arc<Passwords>,
+    pub rules: Arc<UserRules>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        let rules = UserRules {
+            default_region: config.phone.default_region.clone(),
+            languages: config.i18n.languages.clone(),
+            default_time_zone: config.i18n.default_time_zone.clone(),
+            password_min_length: config.auth.password_min_length,
+            password_max_length: config.auth.password_max_length,
+        };
+        AppState {
+            store,
+            config: Arc::new(config),
+            passwords: Passwords::new(),
+            rules: Arc::new(rules),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as one router; tests and the server build the same thing.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(roles::router())
+        .route("/openapi.json", axum::routing::get(openapi::openapi_json))
+        .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) });
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
+    let body_limit = state.config.server.max_body_bytes;
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            error::ApiError(crate::domain::Error::Internal("panic".into())).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-")
+                .to_string();
+            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+        .with_state(state)
+}

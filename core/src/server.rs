@@ -1,0 +1,137 @@
+//! Start-up and the operations the CLI offers: open the database, create the first
+//! administrator, issue API tokens, serve HTTP until told to stop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::auth::{generate_password, new_token, token_hash};
+use crate::clock::SystemClock;
+use crate::config::{Config, redact_url};
+use crate::domain::change::Actor;
+use crate::domain::role::ADMINISTRATOR;
+use crate::domain::user::{EmailInput, User, UserFields, UserInput};
+use crate::domain::{Error, Result};
+use crate::http::{AppState, app};
+use crate::store::{Store, TokenKind};
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store> {
+    let url = config.database_url();
+    let store = Store::connect(
+        &url,
+        config.database.max_connections,
+        Duration::from_secs(config.database.acquire_timeout_secs),
+        Arc::new(SystemClock),
+    )
+    .await
+    .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", redact_url(&url))))?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Creates an administrator. Without a password one is generated and returned.
+pub async fn create_admin(state: &AppState, username: &str, email: &str, password: Option<String>) -> Result<(User, Option<String>)> {
+    let generated = password.is_none().then(generate_password);
+    let password = password.or_else(|| generated.clone()).unwrap_or_default();
+    let input = UserInput {
+        username: Some(username.to_string()),
+        emails: Some(vec![EmailInput { email: email.to_string(), primary: true, verified: true }]),
+        roles: Some(vec![ADMINISTRATOR.to_string()]),
+        password: Some(password.clone()),
+        ..Default::default()
+    };
+    let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
+    let hash = state.passwords.hash(password).await?;
+    let user = state.store.create_user(&fields, Some(&hash), &Actor::system("kith admin create")).await?;
+    Ok((user, generated))
+}
+
+/// Issues an API token for a user; the token is returned once and only its hash is kept.
+pub async fn create_token(store: &Store, username: &str, name: &str) -> Result<String> {
+    let id = store.find_user_id(username).await?.ok_or_else(|| Error::invalid("username", format!("no user named `{username}`")))?;
+    let token = new_token(TokenKind::Api);
+    store.create_api_token(id, name, &token_hash(&token)).await?;
+    Ok(token)
+}
+
+/// On a first start (no users at all), creates the configured administrator and writes the
+/// generated password to a file only the operator can read. Returns that file's path.
+pub async fn bootstrap_admin(state: &AppState) -> Result<Option<PathBuf>> {
+    let b = &state.config.bootstrap;
+    if b.admin_username.is_empty() || state.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (_, password) = match create_admin(state, &b.admin_username, &b.admin_email, None).await {
+        Ok(r) => r,
+        // another instance on the same database got there first
+        Err(Error::Conflict { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let dir = &state.config.server.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join("initial-admin-password");
+    write_private(&path, &format!("{}\n", password.unwrap_or_default()))?;
+    Ok(Some(path))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Runs the HTTP server until SIGINT or SIGTERM, then lets requests in flight finish.
+pub async fn serve(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    tracing::info!(backend = store.backend_name(), database = %redact_url(&config.database_url()), "database ready");
+    let bind = config.server.bind.clone();
+    let state = AppState::new(store.clone(), config);
+    if let Some(path) = bootstrap_admin(&state).await? {
+        tracing::info!(
+            username = %state.config.bootstrap.admin_username,
+            password_file = %path.display(),
+            "first start: created the administrator; the password is in the file named here. Log in with POST /api/v1/auth/login, change it, then delete the file"
+        );
+    }
+    let listener = TcpListener::bind(&bind).await.map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    tracing::info!(
+        "Kith is listening on http://{addr} — API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
+    );
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| Error::Internal(e.to_string()))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,386 @@
+//! Storage: one set of store functions serving SQLite and PostgreSQL.
+//!
+//! The SQL lives once, in `store/sql/*.rs`. Each backend module (`sqlite`, `postgres`) includes
+//! those files with `#[path]` after defining `DB`, `Conn`, `Pools` and `begin_write` for itself,
+//! so the same source is compiled twice against concrete sqlx types — no runtime-generic driver,
+//! no trait-bound maze. [`Store`] picks the backend from the database URL at start-up and
+//! dispatches each call to it. SQL is written in the common dialect (`$1` parameters work on
+//! both); the rare differences are constants in the backend modules (e.g. `FOR_UPDATE`).
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+use crate::clock::{Clock, Millis};
+use crate::domain::change::{Actor, Change};
+use crate::domain::role::Role;
+use crate::domain::user::{User, UserFields};
+use crate::domain::{Error, Result, RoleId, UserId};
+
+/// The database behind Kith.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(sqlite::Pools),
+    Postgres(postgres::Pools),
+}
+
+/// Runs the same store function on whichever backend is configured.
+macro_rules! dispatch {
+    ($self:expr, $module:ident :: $func:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.backend {
+            Backend::Sqlite(p) => sqlite::$module::$func(p, $($arg),*).await,
+            Backend::Postgres(p) => postgres::$module::$func(p, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects to the database the URL names (`sqlite:` or `postgres://`).
+    pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration, clock: Arc<dyn Clock>) -> Result<Store> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
+        } else {
+            Backend::Sqlite(sqlite::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
+        };
+        Ok(Store { backend, clock })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Applies pending migrations; each runs in its own transaction, so a crash leaves it
+    /// either applied or not.
+    pub async fn migrate(&self) -> Result<()> {
+        let r = match &self.backend {
+            Backend::Sqlite(p) => sqlite::migrate(p).await,
+            Backend::Postgres(p) => postgres::migrate(p).await,
+        };
+        r.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    }
+
+    /// Answers whether the database takes queries (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlx::query("SELECT 1").execute(p.read()).await.map(|_| ()),
+            Backend::Postgres(p) => sqlx::query("SELECT 1").execute(p.read()).await.map(|_| ()),
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::close(p).await,
+            Backend::Postgres(p) => postgres::close(p).await,
+        }
+    }
+
+    /// The SQLite durability settings as a pooled connection sees them (journal_mode,
+    /// synchronous, busy_timeout, foreign_keys); `None` on PostgreSQL.
+    pub async fn sqlite_pragmas(&self) -> Result<Option<(String, i64, i64, i64)>> {
+        let Backend::Sqlite(p) = &self.backend else { return Ok(None) };
+        let mut conn = p.read().acquire().await.map_err(db_err)?;
+        let jm: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.map_err(db_err)?;
+        Ok(Some((jm, sync, busy, fk)))
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(&self, fields: &UserFields, password_hash: Option<&str>, actor: &Actor) -> Result<User> {
+        let now = self.now();
+        dispatch!(self, users::create_user(fields, password_hash, actor, now))
+    }
+
+    pub async fn get_user(&self, id: UserId) -> Result<User> {
+        dispatch!(self, users::get_user(id))
+    }
+
+    /// Edits a user inside one transaction: `edit` sees the locked current record and returns
+    /// the new fields (or refuses); the difference is written with one change-log entry per field.
+    pub async fn update_user<F>(&self, id: UserId, edit: F, password_hash: Option<&str>, actor: &Actor) -> Result<User>
+    where
+        F: FnOnce(&User) -> Result<UserFields> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, users::update_user(id, edit, password_hash, actor, now))
+    }
+
+    pub async fn delete_user(&self, id: UserId, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, users::delete_user(id, actor, now))
+    }
+
+    pub async fn list_users(&self, q: &UserQuery) -> Result<Page<User>> {
+        dispatch!(self, users::list_users(q))
+    }
+
+    /// What a password login needs: the user, their method and stored hash.
+    pub async fn find_login(&self, username: &str) -> Result<Option<LoginRecord>> {
+        dispatch!(self, users::find_login(username))
+    }
+
+    pub async fn record_login(&self, id: UserId, new_hash: Option<&str>) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, users::record_login(id, new_hash, now))
+    }
+
+    pub async fn find_user_id(&self, username: &str) -> Result<Option<UserId>> {
+        dispatch!(self, users::find_user_id(username))
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        dispatch!(self, users::count_users())
+    }
+
+    // ---- roles ----
+
+    pub async fn list_roles(&self) -> Result<Vec<Role>> {
+        dispatch!(self, roles::list_roles())
+    }
+
+    pub async fn get_role(&self, id: RoleId) -> Result<Role> {
+        dispatch!(self, roles::get_role(id))
+    }
+
+    pub async fn create_role(&self, role: &RoleWrite, actor: &Actor) -> Result<Role> {
+        let now = self.now();
+        dispatch!(self, roles::create_role(role, actor, now))
+    }
+
+    pub async fn update_role(&self, id: RoleId, role: &RoleWrite, actor: &Actor) -> Result<Role> {
+        let now = self.now();
+        dispatch!(self, roles::update_role(id, role, actor, now))
+    }
+
+    pub async fn delete_role(&self, id: RoleId, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, roles::delete_role(id, actor, now))
+    }
+
+    /// A role by name, any letter case.
+    pub async fn find_role_by_name(&self, name: &str) -> Result<Option<Role>> {
+        dispatch!(self, roles::find_role_by_name(name))
+    }
+
+    /// The roles a user holds (assigned only).
+    pub async fn user_roles(&self, id: UserId) -> Result<Vec<Role>> {
+        dispatch!(self, roles::user_roles(id))
+    }
+
+    // ---- tokens and sessions ----
+
+    pub async fn create_api_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, auth::create_api_token(user, name, token_hash, now))
+    }
+
+    pub async fn create_session(&self, user: UserId, token_hash: &str, idle_ms: Millis, absolute_ms: Millis) -> Result<Millis> {
+        let now = self.now();
+        dispatch!(self, auth::create_session(user, token_hash, now, idle_ms, absolute_ms))
+    }
+
+    /// The user a token or session hash belongs to, if it is live; a session's idle expiry moves on.
+    pub async fn authenticate(&self, token_hash: &str, kind: TokenKind, idle_ms: Millis) -> Result<Option<UserId>> {
+        let now = self.now();
+        dispatch!(self, auth::authenticate(token_hash, kind, now, idle_ms))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        dispatch!(self, auth::delete_session(token_hash))
+    }
+
+    pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64> {
+        dispatch!(self, auth::delete_user_sessions(user))
+    }
+
+    // ---- change log ----
+
+    pub async fn list_changes(&self, entity: &str, id: i64, limit: i64, cursor: Option<i64>) -> Result<Page<Change>> {
+        dispatch!(self, changes::list_changes(entity, id, limit, cursor))
+    }
+}
+
+/// A login candidate.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub id: UserId,
+    pub auth_method: String,
+    pub password_hash: Option<String>,
+}
+
+/// Which table a bearer token is looked up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Api,
+    Session,
+}
+
+/// A role to create or edit, already checked.
+#[derive(Debug, Clone)]
+pub struct RoleWrite {
+    pub name: Option<String>,
+    pub kind: Option<crate::domain::role::RoleKind>,
+    pub description: Option<String>,
+    pub permissions: Option<crate::domain::role::PermissionSet>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// How a user list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    DisplayName,
+    Username,
+    Email,
+    Verified,
+    LastLogin,
+    Created,
+}
+
+impl UserSort {
+    /// The column sorted on and whether it holds text.
+    pub(crate) fn column(self) -> (&'static str, bool) {
+        match self {
+            UserSort::DisplayName => ("u.display_name_key", true),
+            UserSort::Username => ("u.username_key", true),
+            UserSort::Email => ("u.primary_email", true),
+            UserSort::Verified => ("(CASE WHEN u.primary_verified THEN 1 ELSE 0 END)", false),
+            UserSort::LastLogin => ("COALESCE(u.last_login_at, -1)", false),
+            UserSort::Created => ("u.created_at", false),
+        }
+    }
+}
+
+/// A user search.
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    /// Lowercased fragment matched against names, addresses, phones, company and labels.
+    pub q: Option<String>,
+    pub role: Option<RoleFilter>,
+    pub label: Option<String>,
+    pub sort: UserSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+/// Role filters: an assigned role, or one of the derived ones.
+#[derive(Debug, Clone)]
+pub enum RoleFilter {
+    Any,
+    VerifiedEmail,
+    Assigned(RoleId),
+}
+
+/// Where the previous page ended: the sort value and id of its last row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub s: Option<String>,
+    pub n: Option<i64>,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+    pub fn decode(s: &str) -> Result<Cursor> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| Error::invalid("cursor", "is not a cursor this list gave out"))
+    }
+}
+
+/// Turns a database error into the domain's: unique violations become 409 naming the field,
+/// an exhausted pool 503, everything else 500 (details logged by the HTTP layer).
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Error::Unavailable("database busy".into()),
+        sqlx::Error::Io(_) => Error::Unavailable(format!("database unreachable: {e}")),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
+            let field = if text.contains("username") {
+                "username"
+            } else if text.contains("email") {
+                "emails"
+            } else if text.contains("name_key") {
+                "name"
+            } else {
+                "id"
+            };
+            Error::conflict(field, "is already taken")
+        }
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("25006") => {
+            Error::Unavailable("the database is read-only (a standby?)".into())
+        }
+        _ => Error::Internal(e.to_string()),
+    }
+}
+
+/// Builds a migrator from SQL embedded in the binary, numbered from 1 in the order given.
+fn migrator(files: &[(&'static str, &'static str)]) -> Migrator {
+    let migrations = files
+        .iter()
+        .zip(1..)
+        .map(|(&(name, sql), version)| {
+            Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Placeholders `$from, $from+1, ...` for an `IN (...)` list of `n` values.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

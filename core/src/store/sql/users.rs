@@ -1,0 +1,601 @@
+//! Users with their addresses, phones, labels and roles.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::changes::record_change;
+use super::roles::resolve_role_names;
+use super::{Conn, FOR_UPDATE, Pools, begin_write};
+use crate::clock::{Millis, to_rfc3339};
+use crate::domain::change::{Actor, diff};
+use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
+use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key};
+use crate::domain::{Error, Result, RoleId, UserId};
+use crate::store::{Cursor, LoginRecord, Page, RoleFilter, UserQuery, db_err, placeholders};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    auth_method: String,
+    auth_domain: Option<String>,
+    time_zone: String,
+    language: String,
+    address: String,
+    website: String,
+    company: String,
+    im: String,
+    twitter: String,
+    linkedin: String,
+    facebook: String,
+    avatar_provider: Option<String>,
+    subscribe_community: bool,
+    email_summaries: bool,
+    email_conversations: bool,
+    banned: bool,
+    signature_html: String,
+    summary: String,
+    auto_responder: bool,
+    custom_fields: String,
+    last_login_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
+    u.address, u.website, u.company, u.im, u.twitter, u.linkedin, u.facebook, u.avatar_provider,
+    u.subscribe_community, u.email_summaries, u.email_conversations, u.banned, u.signature_html, u.summary,
+    u.auto_responder, u.custom_fields, u.last_login_at, u.created_at, u.updated_at";
+
+/// Loads whole users (with addresses, phones, labels, roles) in the order of `ids`; missing
+/// ids are skipped. Five queries whatever the number of users.
+pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(1, ids.len());
+    macro_rules! fetch {
+        ($ty:ty, $sql:expr) => {{
+            let sql = $sql;
+            let mut q = sqlx::query_as::<_, $ty>(AssertSqlSafe(sql));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *conn).await.map_err(db_err)?
+        }};
+    }
+    let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({list})"));
+    let emails: Vec<(i64, String, bool, bool)> = fetch!(
+        (i64, String, bool, bool),
+        format!("SELECT user_id, email, is_primary, verified FROM user_emails WHERE user_id IN ({list}) ORDER BY user_id, position, id")
+    );
+    let phones: Vec<(i64, String, String, String)> = fetch!(
+        (i64, String, String, String),
+        format!("SELECT user_id, kind, number, raw FROM user_phones WHERE user_id IN ({list}) ORDER BY user_id, position, id")
+    );
+    let labels: Vec<(i64, String)> = fetch!(
+        (i64, String),
+        format!("SELECT user_id, label FROM user_labels WHERE user_id IN ({list}) ORDER BY user_id, label_key")
+    );
+    let roles: Vec<(i64, String, String)> = fetch!(
+        (i64, String, String),
+        format!(
+            "SELECT ur.user_id, r.name, r.kind FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+             WHERE ur.user_id IN ({list}) ORDER BY ur.user_id, r.name_key"
+        )
+    );
+
+    let mut by_id: HashMap<i64, User> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        by_id.insert(r.id, user_from_row(r));
+    }
+    for (uid, email, primary, verified) in emails {
+        if let Some(u) = by_id.get_mut(&uid) {
+            u.emails.push(Email { email, primary, verified });
+        }
+    }
+    for (uid, kind, number, raw) in phones {
+        if let Some(u) = by_id.get_mut(&uid) {
+            u.phones.push(Phone { kind: PhoneKind::parse(&kind), number, raw });
+        }
+    }
+    for (uid, label) in labels {
+        if let Some(u) = by_id.get_mut(&uid) {
+            u.labels.push(label);
+        }
+    }
+    for (uid, name, kind) in roles {
+        if let Some(u) = by_id.get_mut(&uid) {
+            u.is_agent |= RoleKind::parse(&kind) == Some(RoleKind::Agent);
+            u.roles.push(name);
+        }
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(mut u) = by_id.remove(id) {
+            u.roles.push(REGISTERED_USER.to_string());
+            if u.emails.iter().any(|e| e.verified) {
+                u.roles.push(VERIFIED_USER.to_string());
+            }
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+fn user_from_row(r: UserRow) -> User {
+    User {
+        id: UserId(r.id),
+        username: r.username,
+        display_name: r.display_name,
+        auth_method: r.auth_method,
+        auth_domain: r.auth_domain,
+        emails: Vec::new(),
+        phones: Vec::new(),
+        time_zone: r.time_zone,
+        language: r.language,
+        address: r.address,
+        website: r.website,
+        company: r.company,
+        im: r.im,
+        twitter: r.twitter,
+        linkedin: r.linkedin,
+        facebook: r.facebook,
+        avatar_provider: r.avatar_provider,
+        subscribe_community: r.subscribe_community,
+        email_summaries: r.email_summaries,
+        email_conversations: r.email_conversations,
+        banned: r.banned,
+        signature_html: r.signature_html,
+        summary: r.summary,
+        labels: Vec::new(),
+        auto_responder: r.auto_responder,
+        roles: Vec::new(),
+        is_agent: false,
+        custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
+        last_login_at: r.last_login_at.map(to_rfc3339),
+        created_at: to_rfc3339(r.created_at),
+        updated_at: to_rfc3339(r.updated_at),
+    }
+}
+
+pub async fn get_user(pools: &Pools, id: UserId) -> Result<User> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    load_users(&mut conn, &[id.0]).await?.pop().ok_or(Error::NotFound)
+}
+
+/// Refuses a username held by another user (any letter case).
+async fn check_username_free(conn: &mut Conn, username: &str, except: Option<i64>) -> Result<()> {
+    let holder: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
+        .bind(username_key(username))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    match holder {
+        Some(h) if Some(h) != except => Err(Error::conflict("username", "is already taken")),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses an address that belongs to another user.
+async fn check_emails_free(conn: &mut Conn, emails: &[Email], except: Option<i64>) -> Result<()> {
+    for (i, e) in emails.iter().enumerate() {
+        let holder: Option<i64> = sqlx::query_scalar("SELECT user_id FROM user_emails WHERE email = $1")
+            .bind(&e.email)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        if holder.is_some_and(|h| Some(h) != except) {
+            return Err(Error::conflict(format!("emails[{i}].email"), "already belongs to another user"));
+        }
+    }
+    Ok(())
+}
+
+/// The columns derived from the fields for sorting and searching.
+struct Derived {
+    username_key: String,
+    display_name_key: String,
+    primary_email: String,
+    primary_verified: bool,
+    has_verified_email: bool,
+    search_text: String,
+    custom_fields: String,
+}
+
+fn derived(f: &UserFields) -> Derived {
+    let primary = f.primary_email();
+    Derived {
+        username_key: username_key(&f.username),
+        display_name_key: f.display_name.to_lowercase(),
+        primary_email: primary.map(|e| e.email.clone()).unwrap_or_default(),
+        primary_verified: primary.is_some_and(|e| e.verified),
+        has_verified_email: f.emails.iter().any(|e| e.verified),
+        search_text: f.search_text(),
+        custom_fields: Value::Object(f.custom_fields.clone()).to_string(),
+    }
+}
+
+pub async fn create_user(pools: &Pools, f: &UserFields, password_hash: Option<&str>, actor: &Actor, now: Millis) -> Result<User> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    check_username_free(&mut tx, &f.username, None).await?;
+    check_emails_free(&mut tx, &f.emails, None).await?;
+    let roles = resolve_role_names(&mut tx, &f.roles).await?;
+    let d = derived(f);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, username_key, display_name, display_name_key, auth_method, auth_domain,
+            password_hash, time_zone, language, address, website, company, im, twitter, linkedin, facebook,
+            avatar_provider, subscribe_community, email_summaries, email_conversations, banned, signature_html,
+            summary, auto_responder, custom_fields, primary_email, primary_verified, has_verified_email,
+            search_text, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+            $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $30)
+         RETURNING id",
+    )
+    .bind(&f.username)
+    .bind(&d.username_key)
+    .bind(&f.display_name)
+    .bind(&d.display_name_key)
+    .bind(&f.auth_method)
+    .bind(&f.auth_domain)
+    .bind(password_hash)
+    .bind(&f.time_zone)
+    .bind(&f.language)
+    .bind(&f.address)
+    .bind(&f.website)
+    .bind(&f.company)
+    .bind(&f.im)
+    .bind(&f.twitter)
+    .bind(&f.linkedin)
+    .bind(&f.facebook)
+    .bind(&f.avatar_provider)
+    .bind(f.subscribe_community)
+    .bind(f.email_summaries)
+    .bind(f.email_conversations)
+    .bind(f.banned)
+    .bind(&f.signature_html)
+    .bind(&f.summary)
+    .bind(f.auto_responder)
+    .bind(&d.custom_fields)
+    .bind(&d.primary_email)
+    .bind(d.primary_verified)
+    .bind(d.has_verified_email)
+    .bind(&d.search_text)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    write_emails(&mut tx, id, &f.emails).await?;
+    write_phones(&mut tx, id, &f.phones).await?;
+    write_labels(&mut tx, id, &f.labels).await?;
+    write_roles(&mut tx, id, &roles).await?;
+    record_change(&mut tx, "user", id, actor, "created", &Value::Null, &json!(f.username), now).await?;
+    let user = load_users(&mut tx, &[id]).await?.pop().ok_or(Error::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(user)
+}
+
+async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email]) -> Result<()> {
+    sqlx::query("DELETE FROM user_emails WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+    for (pos, e) in emails.iter().enumerate() {
+        let domain = e.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO user_emails (user_id, email, domain, is_primary, verified, position) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&e.email)
+        .bind(domain)
+        .bind(e.primary)
+        .bind(e.verified)
+        .bind(pos as i64)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn write_phones(conn: &mut Conn, id: i64, phones: &[Phone]) -> Result<()> {
+    sqlx::query("DELETE FROM user_phones WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+    for (pos, p) in phones.iter().enumerate() {
+        sqlx::query("INSERT INTO user_phones (user_id, kind, number, raw, position) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(p.kind.as_str())
+            .bind(&p.number)
+            .bind(&p.raw)
+            .bind(pos as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn write_labels(conn: &mut Conn, id: i64, labels: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM user_labels WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+    for l in labels {
+        sqlx::query("INSERT INTO user_labels (user_id, label, label_key) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(l)
+            .bind(l.to_lowercase())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn write_roles(conn: &mut Conn, id: i64, roles: &[(RoleId, String)]) -> Result<()> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+    for (rid, _) in roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(rid.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub async fn update_user<F>(
+    pools: &Pools,
+    id: UserId,
+    edit: F,
+    password_hash: Option<&str>,
+    actor: &Actor,
+    now: Millis,
+) -> Result<User>
+where
+    F: FnOnce(&User) -> Result<UserFields> + Send,
+{
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let locked: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM users WHERE id = $1{FOR_UPDATE}")))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if locked.is_none() {
+        return Err(Error::NotFound);
+    }
+    let current = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
+    let old = current.to_fields();
+    let mut new = edit(&current)?;
+    let mut changes = diff(&to_json(&old)?, &to_json(&new)?);
+    if changes.is_empty() && password_hash.is_none() {
+        tx.commit().await.map_err(db_err)?;
+        return Ok(current);
+    }
+    let changed = |name: &str| changes.iter().any(|(f, _, _)| f == name);
+    if changed("username") {
+        check_username_free(&mut tx, &new.username, Some(id.0)).await?;
+    }
+    if changed("emails") {
+        check_emails_free(&mut tx, &new.emails, Some(id.0)).await?;
+        write_emails(&mut tx, id.0, &new.emails).await?;
+    }
+    if changed("phones") {
+        write_phones(&mut tx, id.0, &new.phones).await?;
+    }
+    if changed("labels") {
+        write_labels(&mut tx, id.0, &new.labels).await?;
+    }
+    if changed("roles") {
+        let roles = resolve_role_names(&mut tx, &new.roles).await?;
+        // canonical names, so the change log shows what was stored
+        new.roles = roles.iter().map(|(_, n)| n.clone()).collect();
+        write_roles(&mut tx, id.0, &roles).await?;
+        changes = diff(&to_json(&old)?, &to_json(&new)?);
+    }
+    let d = derived(&new);
+    sqlx::query(
+        "UPDATE users SET username = $1, username_key = $2, display_name = $3, display_name_key = $4,
+            auth_method = $5, auth_domain = $6, time_zone = $7, language = $8, address = $9, website = $10,
+            company = $11, im = $12, twitter = $13, linkedin = $14, facebook = $15, avatar_provider = $16,
+            subscribe_community = $17, email_summaries = $18, email_conversations = $19, banned = $20,
+            signature_html = $21, summary = $22, auto_responder = $23, custom_fields = $24, primary_email = $25,
+            primary_verified = $26, has_verified_email = $27, search_text = $28, updated_at = $29
+         WHERE id = $30",
+    )
+    .bind(&new.username)
+    .bind(&d.username_key)
+    .bind(&new.display_name)
+    .bind(&d.display_name_key)
+    .bind(&new.auth_method)
+    .bind(&new.auth_domain)
+    .bind(&new.time_zone)
+    .bind(&new.language)
+    .bind(&new.address)
+    .bind(&new.website)
+    .bind(&new.company)
+    .bind(&new.im)
+    .bind(&new.twitter)
+    .bind(&new.linkedin)
+    .bind(&new.facebook)
+    .bind(&new.avatar_provider)
+    .bind(new.subscribe_community)
+    .bind(new.email_summaries)
+    .bind(new.email_conversations)
+    .bind(new.banned)
+    .bind(&new.signature_html)
+    .bind(&new.summary)
+    .bind(new.auto_responder)
+    .bind(&d.custom_fields)
+    .bind(&d.primary_email)
+    .bind(d.primary_verified)
+    .bind(d.has_verified_email)
+    .bind(&d.search_text)
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(hash) = password_hash {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // A new password ends every open session (the caller logs in again).
+        super::auth::delete_sessions_in(&mut tx, id).await?;
+        changes.push(("password".into(), Value::Null, json!("(changed)")));
+    }
+    for (field, o, n) in &changes {
+        record_change(&mut tx, "user", id.0, actor, field, o, n, now).await?;
+    }
+    let user = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(user)
+}
+
+fn to_json(f: &UserFields) -> Result<Value> {
+    serde_json::to_value(f).map_err(|e| Error::Internal(e.to_string()))
+}
+
+pub async fn delete_user(pools: &Pools, id: UserId, actor: &Actor, now: Millis) -> Result<()> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let username: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let Some(username) = username else { return Err(Error::NotFound) };
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+    record_change(&mut tx, "user", id.0, actor, "deleted", &json!(username), &Value::Null, now).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// A value bound into a dynamically assembled query.
+enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let next = |args: &mut Vec<Arg>, a: Arg| {
+        args.push(a);
+        format!("${}", args.len())
+    };
+    if let Some(frag) = &q.q {
+        let p = next(&mut args, Arg::Text(format!("%{}%", crate::store::like_escape(frag))));
+        conds.push(format!("u.search_text LIKE {p} ESCAPE '\\'"));
+    }
+    match &q.role {
+        None | Some(RoleFilter::Any) => {}
+        Some(RoleFilter::VerifiedEmail) => {
+            let p = next(&mut args, Arg::Bool(true));
+            conds.push(format!("u.has_verified_email = {p}"));
+        }
+        Some(RoleFilter::Assigned(rid)) => {
+            let p = next(&mut args, Arg::Int(rid.0));
+            conds.push(format!("EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = {p})"));
+        }
+    }
+    if let Some(label) = &q.label {
+        let p = next(&mut args, Arg::Text(label.to_lowercase()));
+        conds.push(format!("EXISTS (SELECT 1 FROM user_labels l WHERE l.user_id = u.id AND l.label_key = {p})"));
+    }
+    let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    let count_args = args.len();
+
+    let (col, is_text) = q.sort.column();
+    let (dir, cmp) = if q.descending { ("DESC", "<") } else { ("ASC", ">") };
+    let mut page_conds = conds.clone();
+    if let Some(c) = &q.after {
+        let v = match (is_text, &c.s, c.n) {
+            (true, Some(s), _) => next(&mut args, Arg::Text(s.clone())),
+            (false, _, Some(n)) => next(&mut args, Arg::Int(n)),
+            _ => return Err(Error::invalid("cursor", "does not belong to this sort order")),
+        };
+        let idp = next(&mut args, Arg::Int(c.id));
+        page_conds.push(format!("({col} {cmp} {v} OR ({col} = {v} AND u.id {cmp} {idp}))"));
+    }
+    let page_filter = if page_conds.is_empty() { String::new() } else { format!(" WHERE {}", page_conds.join(" AND ")) };
+    let lim = next(&mut args, Arg::Int(q.limit + 1));
+
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM users u{filter}")));
+    for a in &args[..count_args] {
+        count = match a {
+            Arg::Text(s) => count.bind(s.clone()),
+            Arg::Int(n) => count.bind(*n),
+            Arg::Bool(b) => count.bind(*b),
+        };
+    }
+    let total = count.fetch_one(&mut *conn).await.map_err(db_err)?;
+
+    let sql = format!("SELECT u.id, {col} AS k FROM users u{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}");
+    macro_rules! page_rows {
+        ($k:ty) => {{
+            let mut query = sqlx::query_as::<_, (i64, $k)>(AssertSqlSafe(sql));
+            for a in &args {
+                query = match a {
+                    Arg::Text(s) => query.bind(s.clone()),
+                    Arg::Int(n) => query.bind(*n),
+                    Arg::Bool(b) => query.bind(*b),
+                };
+            }
+            query.fetch_all(&mut *conn).await.map_err(db_err)?
+        }};
+    }
+    let (ids, last): (Vec<i64>, Option<Cursor>) = if is_text {
+        let rows: Vec<(i64, String)> = page_rows!(String);
+        let more = rows.len() as i64 > q.limit;
+        let shown = &rows[..rows.len().min(q.limit as usize)];
+        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
+        (shown.iter().map(|(id, _)| *id).collect(), last)
+    } else {
+        let rows: Vec<(i64, i64)> = page_rows!(i64);
+        let more = rows.len() as i64 > q.limit;
+        let shown = &rows[..rows.len().min(q.limit as usize)];
+        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: None, n: Some(*k), id: *id })).flatten();
+        (shown.iter().map(|(id, _)| *id).collect(), last)
+    };
+    let items = load_users(&mut conn, &ids).await?;
+    Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) })
+}
+
+pub async fn find_login(pools: &Pools, username: &str) -> Result<Option<LoginRecord>> {
+    let row: Option<(i64, String, Option<String>)> =
+        sqlx::query_as("SELECT id, auth_method, password_hash FROM users WHERE username_key = $1")
+            .bind(username_key(username))
+            .fetch_optional(pools.read())
+            .await
+            .map_err(db_err)?;
+    Ok(row.map(|(id, auth_method, password_hash)| LoginRecord { id: UserId(id), auth_method, password_hash }))
+}
+
+pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId>> {
+    Ok(find_login(pools, username).await?.map(|r| r.id))
+}
+
+pub async fn count_users(pools: &Pools) -> Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pools.read()).await.map_err(db_err)
+}
+
+/// Notes a successful login; `new_hash` replaces a hash made with outdated parameters.
+pub async fn record_login(pools: &Pools, id: UserId, new_hash: Option<&str>, now: Millis) -> Result<()> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if let Some(h) = new_hash {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(h)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
