@@ -1,1 +1,345 @@
+//! Test harness: starts the real Kith app on a fresh database — a SQLite file in its own
+//! directory, or a PostgreSQL database created for the test and dropped after it — serves it
+//! on a loopback port, and talks to it over HTTP.
+//!
+//! PostgreSQL is expected at `KITH_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When it cannot be reached, tests fail under `CI=true` and are skipped loudly otherwise.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kith::clock::{Clock, ManualClock, SystemClock};
+use kith::config::Config;
+use kith::http::AppState;
+use kith::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend for each named async fn taking a [`Backend`]:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::postgres_available().await {
+                        super::$name($crate::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("KITH_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether PostgreSQL answers. Under `CI=true` an unreachable server fails the test.
+pub async fn postgres_available() -> bool {
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        sqlx::PgConnection::connect(&pg_admin_url()),
+    )
+    .await
+    {
+        Ok(Ok(c)) => {
+            let _ = c.close().await;
+            true
+        }
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".into(),
+            };
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "PostgreSQL is not reachable at {} ({why}); CI requires it",
+                    pg_admin_url()
+                );
+            }
+            eprintln!(
+                "\n!!! SKIPPING a PostgreSQL test: {} is not reachable ({why}) !!!\n",
+                pg_admin_url()
+            );
+            false
+        }
+    }
+}
+
+/// A random lowercase hex name part.
+pub fn random_suffix() -> String {
+    kith::auth::random_string(9)
+        .to_lowercase()
+        .replace(['-', '_'], "x")
+}
+
+/// A fresh database for one test, dropped (or deleted) when the guard goes.
+pub struct TestDb {
+    pub url: String,
+    pub dir: PathBuf,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> TestDb {
+        let dir = std::env::temp_dir().join(format!("kith-test-{}", random_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}/kith.db", dir.display()),
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!("kith_test_{}", random_suffix());
+                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
+                let _ = admin.close().await;
+                let base = pg_admin_url();
+                let url = match base.rsplit_once('/') {
+                    Some((head, _)) => format!("{head}/{name}"),
+                    None => format!("{base}/{name}"),
+                };
+                TestDb {
+                    url,
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(name) = self.pg_name.take() {
+            // Drop runs outside async context: use a small runtime on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                        let _ = c.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The real app on a fresh database, served on a loopback port.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    /// An administrator's API token.
+    pub admin_token: String,
+    pub admin_id: i64,
+    pub clock: Option<Arc<ManualClock>>,
+    server: tokio::task::JoinHandle<()>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with(backend, None, |_| {}).await
+    }
+
+    /// Starts with a virtual clock the test moves by hand.
+    pub async fn start_with_clock(backend: Backend) -> TestApp {
+        Self::start_with(backend, Some(ManualClock::new(1_800_000_000_000)), |_| {}).await
+    }
+
+    pub async fn start_with(
+        backend: Backend,
+        clock: Option<Arc<ManualClock>>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let db = TestDb::create(backend).await;
+        let mut config = Config::default();
+        config.database.url = db.url.clone();
+        config.database.max_connections = 4;
+        config.server.data_dir = db.dir.clone();
+        tweak(&mut config);
+        let dyn_clock: Arc<dyn Clock> = match &clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let store = Store::connect(
+            &db.url,
+            config.database.max_connections,
+            Duration::from_secs(5),
+            dyn_clock,
+        )
+        .await
+        .expect("connect");
+        store.migrate().await.expect("migrate");
+        let state = AppState::new(store, config);
+        let (admin, _) = kith::server::create_admin(
+            &state,
+            "admin",
+            "admin@example.com",
+            Some("correct horse battery".into()),
+        )
+        .await
+        .expect("admin");
+        let admin_token = kith::server::create_token(&state.store, "admin", "tests")
+            .await
+            .expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = kith::app(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestApp {
+            backend,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            admin_token,
+            admin_id: admin.id.0,
+            clock,
+            server,
+            _db: db,
+        }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; answers status and JSON
+    /// (or the text as a JSON string when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(&self.admin_token), None)
+            .await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(&self.admin_token), Some(body))
+            .await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(&self.admin_token), Some(body))
+            .await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(&self.admin_token), None)
+            .await
+    }
+
+    /// Creates a user (as the admin) and answers its id; panics unless 201.
+    pub async fn create_user(&self, body: Value) -> i64 {
+        let (status, v) = self.post("/api/v1/users", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["id"].as_i64().expect("id")
+    }
+
+    /// A user holding `roles`, with an API token.
+    pub async fn user_with_token(&self, username: &str, roles: &[&str]) -> (i64, String) {
+        let id = self
+            .create_user(json!({"username": username, "emails": [{"email": format!("{username}@staff.example"), "verified": true}], "roles": roles}))
+            .await;
+        let token = kith::server::create_token(&self.state.store, username, "tests")
+            .await
+            .expect("token");
+        (id, token)
+    }
+
+    /// A password user logged in through `POST /auth/login`; answers id and session token.
+    pub async fn logged_in_user(&self, username: &str, password: &str) -> (i64, String) {
+        let id = self
+            .create_user(json!({"username": username, "emails": [{"email": format!("{username}@customer.example")}], "password": password}))
+            .await;
+        let (status, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        (id, v["token"].as_str().expect("token").to_string())
+    }
+
+    pub async fn count_users(&self) -> i64 {
+        self.state.store.count_users().await.expect("count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Asserts a SPEC error body: status, `error.code`, and (when given) that `fields` names `field`.
+pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, field: Option<&str>) {
+    assert_eq!(status, want, "{body}");
+    assert!(body["error"]["code"].is_string(), "no error.code in {body}");
+    assert!(
+        body["error"]["message"].is_string(),
+        "no error.message in {body}"
+    );
+    if let Some(f) = field {
+        assert!(
+            body["error"]["fields"][f].is_string(),
+            "error.fields should name `{f}`: {body}"
+        );
+    }
+}

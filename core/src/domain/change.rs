@@ -38,7 +38,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(what: &str) -> Self {
-        Actor { kind: ActorKind::System, id: None, name: what.to_string() }
+        Actor {
+            kind: ActorKind::System,
+            id: None,
+            name: what.to_string(),
+        }
     }
 }
 

@@ -19,6 +19,9 @@ pub enum Error {
     /// The request is well-formed but not acceptable as a whole (400).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The request body is larger than allowed (413).
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// A unique value is already taken (409).
     #[error("conflict on {field}: {message}")]
     Conflict { field: String, message: String },
@@ -45,7 +48,10 @@ impl Error {
         Error::Invalid(BTreeMap::from([(field.into(), why.into())]))
     }
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Conflict { field: field.into(), message: message.into() }
+        Error::Conflict {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -76,7 +82,11 @@ impl Checker {
         }
     }
     pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.0))
+        }
     }
 }
 

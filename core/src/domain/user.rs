@@ -109,7 +109,11 @@ impl UserFields {
             emails: Vec::new(),
             phones: Vec::new(),
             time_zone: rules.default_time_zone.clone(),
-            language: rules.languages.first().cloned().unwrap_or_else(|| "en".into()),
+            language: rules
+                .languages
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "en".into()),
             address: String::new(),
             website: String::new(),
             company: String::new(),
@@ -139,7 +143,10 @@ impl UserFields {
     /// Lowercased text a search fragment is matched against: names, addresses, phones,
     /// company and labels, one per line.
     pub fn search_text(&self) -> String {
-        let mut parts: Vec<String> = vec![self.display_name.to_lowercase(), self.username.to_lowercase()];
+        let mut parts: Vec<String> = vec![
+            self.display_name.to_lowercase(),
+            self.username.to_lowercase(),
+        ];
         parts.extend(self.emails.iter().map(|e| e.email.clone()));
         for p in &self.phones {
             parts.push(p.number.clone());
@@ -298,11 +305,17 @@ impl UserInput {
                 let mut phones = Vec::new();
                 for (i, p) in list.iter().enumerate() {
                     let field = format!("phones[{i}].number");
-                    if let Some(number) = c.take(&field, normalize_phone(&p.number, &rules.default_region)) {
+                    if let Some(number) =
+                        c.take(&field, normalize_phone(&p.number, &rules.default_region))
+                    {
                         if phones.iter().any(|q: &Phone| q.number == number) {
                             c.fail(field, "is listed twice");
                         } else {
-                            phones.push(Phone { kind: p.kind, number, raw: p.number.trim().to_string() });
+                            phones.push(Phone {
+                                kind: p.kind,
+                                number,
+                                raw: p.number.trim().to_string(),
+                            });
                         }
                     }
                 }
@@ -312,13 +325,23 @@ impl UserInput {
         if let Some(v) = &self.time_zone {
             match v.trim().parse::<chrono_tz::Tz>() {
                 Ok(tz) => u.time_zone = tz.name().to_string(),
-                Err(_) => c.fail("time_zone", format!("`{v}` is not an IANA time zone (e.g. Europe/Berlin)")),
+                Err(_) => c.fail(
+                    "time_zone",
+                    format!("`{v}` is not an IANA time zone (e.g. Europe/Berlin)"),
+                ),
             }
         }
         if let Some(v) = &self.language {
-            match rules.languages.iter().find(|l| l.eq_ignore_ascii_case(v.trim())) {
+            match rules
+                .languages
+                .iter()
+                .find(|l| l.eq_ignore_ascii_case(v.trim()))
+            {
                 Some(l) => u.language = l.clone(),
-                None => c.fail("language", format!("must be one of: {}", rules.languages.join(", "))),
+                None => c.fail(
+                    "language",
+                    format!("must be one of: {}", rules.languages.join(", ")),
+                ),
             }
         }
         let contact = [
@@ -419,13 +442,19 @@ pub fn check_auth_method(v: &str) -> Result<String, String> {
         return Ok(v.into());
     }
     let Some((kind, id)) = v.split_once(':') else {
-        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
+        return Err(
+            "must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into(),
+        );
     };
     let id_ok = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !["ldap", "oauth", "plugin"].contains(&kind) || !id_ok {
-        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
+        return Err(
+            "must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into(),
+        );
     }
     Ok(v.into())
 }
@@ -444,7 +473,11 @@ fn check_emails(list: &[EmailInput], c: &mut Checker) -> Option<Vec<Email>> {
                 c.fail(field, "is listed twice");
                 ok = false;
             }
-            Ok(n) => out.push(Email { email: n.address, primary: e.primary, verified: e.verified }),
+            Ok(n) => out.push(Email {
+                email: n.address,
+                primary: e.primary,
+                verified: e.verified,
+            }),
             Err(why) => {
                 c.fail(field, why);
                 ok = false;
@@ -477,7 +510,9 @@ fn check_labels(list: &[String]) -> Result<Vec<String>, String> {
             return Err("a label cannot be empty".into());
         }
         if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) {
-            return Err(format!("a label is at most {MAX_LABEL} characters without control characters"));
+            return Err(format!(
+                "a label is at most {MAX_LABEL} characters without control characters"
+            ));
         }
         if !out.iter().any(|o| o.to_lowercase() == l.to_lowercase()) {
             out.push(l.to_string());
@@ -495,7 +530,9 @@ fn check_role_names(list: &[String]) -> Result<Vec<String>, String> {
     for r in list {
         let r = r.trim();
         if is_derived(r) {
-            return Err(format!("`{r}` follows from the user's state and cannot be assigned"));
+            return Err(format!(
+                "`{r}` follows from the user's state and cannot be assigned"
+            ));
         }
         if !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
             out.push(r.to_string());
@@ -506,12 +543,48 @@ fn check_role_names(list: &[String]) -> Result<Vec<String>, String> {
 
 /// A small list of the passwords attackers try first; refused outright.
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop",
-    "qwerty123", "iloveyou", "11111111", "00000000", "abc12345", "letmein1", "welcome1",
-    "admin123", "administrator", "passw0rd", "p@ssw0rd", "sunshine", "princess", "football",
-    "baseball", "superman", "trustno1", "1q2w3e4r", "1qaz2wsx", "qwertyui", "asdfghjk",
-    "zaq12wsx", "changeme", "whatever", "starwars", "dragon12", "monkey12", "master12",
-    "87654321", "12341234", "michael1", "shadow12", "computer", "internet", "helpdesk",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "qwerty123",
+    "iloveyou",
+    "11111111",
+    "00000000",
+    "abc12345",
+    "letmein1",
+    "welcome1",
+    "admin123",
+    "administrator",
+    "passw0rd",
+    "p@ssw0rd",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "superman",
+    "trustno1",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "qwertyui",
+    "asdfghjk",
+    "zaq12wsx",
+    "changeme",
+    "whatever",
+    "starwars",
+    "dragon12",
+    "monkey12",
+    "master12",
+    "87654321",
+    "12341234",
+    "michael1",
+    "shadow12",
+    "computer",
+    "internet",
+    "helpdesk",
 ];
 
 /// The password policy: length in characters between the configured bounds, at most 512 bytes,
@@ -519,10 +592,16 @@ const COMMON_PASSWORDS: &[&str] = &[
 pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<(), String> {
     let chars = pw.chars().count();
     if chars < rules.password_min_length {
-        return Err(format!("too short (at least {} characters)", rules.password_min_length));
+        return Err(format!(
+            "too short (at least {} characters)",
+            rules.password_min_length
+        ));
     }
     if chars > rules.password_max_length || pw.len() > 512 {
-        return Err(format!("too long (at most {} characters)", rules.password_max_length));
+        return Err(format!(
+            "too long (at most {} characters)",
+            rules.password_max_length
+        ));
     }
     let lower = pw.to_lowercase();
     if COMMON_PASSWORDS.contains(&lower.as_str()) {
@@ -539,9 +618,38 @@ pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<
 /// only, no scripts, styles, event handlers or embedded objects.
 pub fn sanitize_signature(html: &str) -> String {
     let tags = [
-        "a", "b", "strong", "i", "em", "u", "s", "p", "br", "div", "span", "ul", "ol", "li",
-        "blockquote", "code", "pre", "hr", "img", "h1", "h2", "h3", "h4", "table", "thead",
-        "tbody", "tr", "td", "th", "small", "sub", "sup",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "p",
+        "br",
+        "div",
+        "span",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "code",
+        "pre",
+        "hr",
+        "img",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "td",
+        "th",
+        "small",
+        "sub",
+        "sup",
     ];
     ammonia::Builder::empty()
         .add_tags(tags)
@@ -622,7 +730,12 @@ impl User {
             summary: self.summary.clone(),
             labels: self.labels.clone(),
             auto_responder: self.auto_responder,
-            roles: self.roles.iter().filter(|r| !is_derived(r)).cloned().collect(),
+            roles: self
+                .roles
+                .iter()
+                .filter(|r| !is_derived(r))
+                .cloned()
+                .collect(),
             custom_fields: self.custom_fields.clone(),
         }
     }
@@ -663,7 +776,9 @@ mod tests {
             "language": "xx",
         }))
         .expect("shape");
-        let Err(super::super::Error::Invalid(errs)) = input.apply(UserFields::defaults(&rules()), &rules()) else {
+        let Err(super::super::Error::Invalid(errs)) =
+            input.apply(UserFields::defaults(&rules()), &rules())
+        else {
             panic!("should be refused")
         };
         for f in ["emails", "phones[0].number", "time_zone", "language"] {

@@ -55,16 +55,31 @@ impl Caller {
 
     /// How the change log names this caller.
     pub fn actor(&self) -> Actor {
-        let kind = if self.is_agent { ActorKind::Agent } else { ActorKind::User };
-        Actor { kind, id: Some(self.id.0), name: self.username.clone() }
+        let kind = if self.is_agent {
+            ActorKind::Agent
+        } else {
+            ActorKind::User
+        };
+        Actor {
+            kind,
+            id: Some(self.id.0),
+            name: self.username.clone(),
+        }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
@@ -74,7 +89,11 @@ impl FromRequestParts<AppState> for Caller {
         let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
         let hash = token_hash(token);
         let idle = state.config.auth.session_idle_minutes * 60_000;
-        let id = state.store.authenticate(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
+        let id = state
+            .store
+            .authenticate(&hash, kind, idle)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         let user = match state.store.get_user(id).await {
             Ok(u) => u,
             Err(Error::NotFound) => return Err(Error::Unauthenticated.into()),
@@ -117,9 +136,16 @@ pub struct LoginResponse {
 /// some other way all get the same 401, after the same amount of work.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     if req.password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
+        return Err(Error::invalid(
+            "password",
+            format!("too long (at most {MAX_PASSWORD_BYTES} bytes)"),
+        )
+        .into());
     }
     if req.username.len() > 320 {
         return Err(Error::Unauthenticated.into());
@@ -137,14 +163,24 @@ pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginReq
             return Err(Error::Unauthenticated.into());
         }
     };
-    state.store.record_login(id, verified.rehash.as_deref()).await?;
+    state
+        .store
+        .record_login(id, verified.rehash.as_deref())
+        .await?;
     let token = new_token(TokenKind::Session);
     let idle = state.config.auth.session_idle_minutes * 60_000;
     let absolute = state.config.auth.session_absolute_hours * 3_600_000;
-    let expires = state.store.create_session(id, &token_hash(&token), idle, absolute).await?;
+    let expires = state
+        .store
+        .create_session(id, &token_hash(&token), idle, absolute)
+        .await?;
     let user = state.store.get_user(id).await?;
     tracing::info!(event = "login", user_id = id.0, "password login");
-    Ok(Json(LoginResponse { token, expires_at: to_rfc3339(expires), user }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: to_rfc3339(expires),
+        user,
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -156,10 +192,19 @@ pub struct LogoutQuery {
 /// Ends the caller's session (or all of them).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", params(LogoutQuery),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<LogoutQuery>) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<LogoutQuery>,
+) -> ApiResult<StatusCode> {
     if q.everywhere.as_deref() == Some("true") {
         let n = state.store.delete_user_sessions(caller.id).await?;
-        tracing::info!(event = "logout_everywhere", user_id = caller.id.0, sessions = n, "sessions revoked");
+        tracing::info!(
+            event = "logout_everywhere",
+            user_id = caller.id.0,
+            sessions = n,
+            "sessions revoked"
+        );
     } else if caller.via == TokenKind::Session {
         state.store.delete_session(&caller.token_hash).await?;
         tracing::info!(event = "logout", user_id = caller.id.0, "session ended");

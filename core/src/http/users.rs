@@ -23,14 +23,20 @@ use crate::store::{Cursor, Page, RoleFilter, UserQuery, UserSort};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
         .route("/users/{id}/clone", post(clone_user))
         .route("/users/{id}/changes", get(list_user_changes))
 }
 
 /// Path ids that are not numbers name no record.
 pub(crate) fn parse_id(raw: &str) -> Result<i64, Error> {
-    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(Error::NotFound)
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(Error::NotFound)
 }
 
 /// `?limit=` (default 50, at most 500).
@@ -39,7 +45,10 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> Result<i64, Error> {
         None | Some("") => Ok(50),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n >= 1 => Ok(n.min(500)),
-            _ => Err(Error::invalid("limit", "must be a whole number from 1 to 500")),
+            _ => Err(Error::invalid(
+                "limit",
+                "must be a whole number from 1 to 500",
+            )),
         },
     }
 }
@@ -63,7 +72,11 @@ pub struct ListUsersQuery {
 /// Searches and lists users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListUsersQuery),
     responses((status = 200, body = Page<User>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller, ApiQuery(p): ApiQuery<ListUsersQuery>) -> ApiResult<Json<Page<User>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListUsersQuery>,
+) -> ApiResult<Json<Page<User>>> {
     caller.require(Permission::UsersView)?;
     let sort = match p.sort.as_deref().unwrap_or("display_name") {
         "display_name" => UserSort::DisplayName,
@@ -73,7 +86,11 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, ApiQuery(
         "last_login" => UserSort::LastLogin,
         "created" => UserSort::Created,
         _ => {
-            return Err(Error::invalid("sort", "must be display_name, username, email, verified, last_login or created").into());
+            return Err(Error::invalid(
+                "sort",
+                "must be display_name, username, email, verified, last_login or created",
+            )
+            .into());
         }
     };
     let descending = match p.order.as_deref().unwrap_or("asc") {
@@ -81,40 +98,83 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, ApiQuery(
         "desc" => true,
         _ => return Err(Error::invalid("order", "must be asc or desc").into()),
     };
-    let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let q =
+        p.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
     if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
         return Err(Error::invalid("q", "too long (at most 200 characters)").into());
     }
     let role = match p.role.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => Some(RoleFilter::Any),
+        Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => {
+            Some(RoleFilter::Any)
+        }
         Some(r) if r.eq_ignore_ascii_case(VERIFIED_USER) => Some(RoleFilter::VerifiedEmail),
         Some(r) => match state.store.find_role_by_name(r).await? {
             Some(role) => Some(RoleFilter::Assigned(role.id)),
             None => return Err(Error::invalid("role", format!("no role named `{r}`")).into()),
         },
     };
-    let label = p.label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let after = p.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
-    let query = UserQuery { q, role, label, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
+    let label = p
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let after = p
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(Cursor::decode)
+        .transpose()?;
+    let query = UserQuery {
+        q,
+        role,
+        label,
+        sort,
+        descending,
+        limit: parse_limit(p.limit.as_deref())?,
+        after,
+    };
     Ok(Json(state.store.list_users(&query).await?))
 }
 
 /// Role name (lowercase) → kind, for deciding whether a change touches agent roles.
 async fn role_kinds(state: &AppState) -> ApiResult<HashMap<String, RoleKind>> {
-    Ok(state.store.list_roles().await?.into_iter().map(|r| (r.name.to_lowercase(), r.kind)).collect())
+    Ok(state
+        .store
+        .list_roles()
+        .await?
+        .into_iter()
+        .map(|r| (r.name.to_lowercase(), r.kind))
+        .collect())
 }
 
 /// Giving or taking an agent role is an administrator's act (`roles_manage`), so an agent
 /// with `users_edit` cannot raise anyone, themselves included, to agent or administrator.
-fn check_agent_roles(caller: &Caller, kinds: &HashMap<String, RoleKind>, old: &[String], new: &[String]) -> Result<(), Error> {
+fn check_agent_roles(
+    caller: &Caller,
+    kinds: &HashMap<String, RoleKind>,
+    old: &[String],
+    new: &[String],
+) -> Result<(), Error> {
     let is_agent_role = |r: &String| kinds.get(&r.to_lowercase()) == Some(&RoleKind::Agent);
     let lower = |v: &[String]| v.iter().map(|r| r.to_lowercase()).collect::<Vec<_>>();
     let (old_l, new_l) = (lower(old), lower(new));
-    let touched = new.iter().filter(|r| !old_l.contains(&r.to_lowercase())).any(is_agent_role)
-        || old.iter().filter(|r| !new_l.contains(&r.to_lowercase())).any(is_agent_role);
+    let touched = new
+        .iter()
+        .filter(|r| !old_l.contains(&r.to_lowercase()))
+        .any(is_agent_role)
+        || old
+            .iter()
+            .filter(|r| !new_l.contains(&r.to_lowercase()))
+            .any(is_agent_role);
     if touched && !caller.has(Permission::RolesManage) {
-        return Err(Error::Forbidden("giving or taking agent roles needs the `roles_manage` permission".into()));
+        return Err(Error::Forbidden(
+            "giving or taking agent roles needs the `roles_manage` permission".into(),
+        ));
     }
     Ok(())
 }
@@ -122,16 +182,20 @@ fn check_agent_roles(caller: &Caller, kinds: &HashMap<String, RoleKind>, old: &[
 /// An agent's record is edited only by themselves or by someone who manages roles.
 fn check_may_edit(caller: &Caller, target: &User) -> Result<(), Error> {
     if target.is_agent && target.id != caller.id && !caller.has(Permission::RolesManage) {
-        return Err(Error::Forbidden("editing another agent needs the `roles_manage` permission".into()));
+        return Err(Error::Forbidden(
+            "editing another agent needs the `roles_manage` permission".into(),
+        ));
     }
     Ok(())
 }
 
 async fn hash_if_given(state: &AppState, password: &Option<String>) -> ApiResult<Option<String>> {
     match password {
-        Some(pw) if pw.len() > MAX_PASSWORD_BYTES => {
-            Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into())
-        }
+        Some(pw) if pw.len() > MAX_PASSWORD_BYTES => Err(Error::invalid(
+            "password",
+            format!("too long (at most {MAX_PASSWORD_BYTES} bytes)"),
+        )
+        .into()),
         Some(pw) => Ok(Some(state.passwords.hash(pw.clone()).await?)),
         None => Ok(None),
     }
@@ -140,18 +204,29 @@ async fn hash_if_given(state: &AppState, password: &Option<String>) -> ApiResult
 /// Creates a user; with an agent role (`roles: ["Agent"]`) the user is an agent.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserInput,
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_user(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<UserInput>) -> ApiResult<(StatusCode, Json<User>)> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<UserInput>,
+) -> ApiResult<(StatusCode, Json<User>)> {
     caller.require(Permission::UsersEdit)?;
     let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
     check_agent_roles(&caller, &role_kinds(&state).await?, &[], &fields.roles)?;
     let hash = hash_if_given(&state, &input.password).await?;
-    let user = state.store.create_user(&fields, hash.as_deref(), &caller.actor()).await?;
+    let user = state
+        .store
+        .create_user(&fields, hash.as_deref(), &caller.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
     caller.require(Permission::UsersView)?;
     Ok(Json(state.store.get_user(UserId(parse_id(&id)?)).await?))
 }
@@ -177,13 +252,22 @@ pub async fn update_user(
         check_agent_roles(&who, &kinds, &current.to_fields().roles, &new.roles)?;
         Ok(new)
     };
-    Ok(Json(state.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await?))
+    Ok(Json(
+        state
+            .store
+            .update_user(id, edit, hash.as_deref(), &caller.actor())
+            .await?,
+    ))
 }
 
 /// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     caller.require(Permission::UsersDelete)?;
     let id = UserId(parse_id(&id)?);
     if id == caller.id {
@@ -210,9 +294,18 @@ pub struct CloneRequest {
 /// username, password and e-mail addresses are not copied.
 #[utoipa::path(post, path = "/api/v1/users/{id}/clone", tag = "users", params(("id" = i64, Path)), request_body = CloneRequest,
     responses((status = 201, body = User), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn clone_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<User>)> {
+pub async fn clone_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<User>)> {
     caller.require(Permission::UsersEdit)?;
-    let req: CloneRequest = if body.iter().all(u8::is_ascii_whitespace) { CloneRequest::default() } else { parse_json(&body)? };
+    let req: CloneRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CloneRequest::default()
+    } else {
+        parse_json(&body)?
+    };
     let source = state.store.get_user(UserId(parse_id(&id)?)).await?;
     let mut base = source.to_fields();
     base.emails.clear();
@@ -221,15 +314,27 @@ pub async fn clone_user(State(state): State<AppState>, caller: Caller, Path(id):
         Some(u) => u,
         None => free_username(&state, &format!("{}-copy", source.username)).await?,
     };
-    let input = UserInput { username: Some(username), display_name: req.display_name, emails: req.emails, ..Default::default() };
+    let input = UserInput {
+        username: Some(username),
+        display_name: req.display_name,
+        emails: req.emails,
+        ..Default::default()
+    };
     let fields = input.apply(base, &state.rules)?;
-    let user = state.store.create_user(&fields, None, &caller.actor()).await?;
+    let user = state
+        .store
+        .create_user(&fields, None, &caller.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 async fn free_username(state: &AppState, base: &str) -> ApiResult<String> {
     for n in 1..100 {
-        let candidate = if n == 1 { base.to_string() } else { format!("{base}{n}") };
+        let candidate = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}{n}")
+        };
         if state.store.find_user_id(&candidate).await?.is_none() {
             return Ok(candidate);
         }
@@ -257,7 +362,15 @@ pub async fn list_user_changes(
     state.store.get_user(UserId(id)).await?;
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))?,
+        ),
     };
-    Ok(Json(state.store.list_changes("user", id, parse_limit(p.limit.as_deref())?, cursor).await?))
+    Ok(Json(
+        state
+            .store
+            .list_changes("user", id, parse_limit(p.limit.as_deref())?, cursor)
+            .await?,
+    ))
 }

@@ -50,11 +50,24 @@ macro_rules! dispatch {
 
 impl Store {
     /// Connects to the database the URL names (`sqlite:` or `postgres://`).
-    pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration, clock: Arc<dyn Clock>) -> Result<Store> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
+            Backend::Postgres(
+                postgres::connect(url, max_connections, acquire_timeout)
+                    .await
+                    .map_err(db_err)?,
+            )
         } else {
-            Backend::Sqlite(sqlite::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
+            Backend::Sqlite(
+                sqlite::connect(url, max_connections, acquire_timeout)
+                    .await
+                    .map_err(db_err)?,
+            )
         };
         Ok(Store { backend, clock })
     }
@@ -104,18 +117,37 @@ impl Store {
     /// The SQLite durability settings as a pooled connection sees them (journal_mode,
     /// synchronous, busy_timeout, foreign_keys); `None` on PostgreSQL.
     pub async fn sqlite_pragmas(&self) -> Result<Option<(String, i64, i64, i64)>> {
-        let Backend::Sqlite(p) = &self.backend else { return Ok(None) };
+        let Backend::Sqlite(p) = &self.backend else {
+            return Ok(None);
+        };
         let mut conn = p.read().acquire().await.map_err(db_err)?;
-        let jm: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.map_err(db_err)?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.map_err(db_err)?;
-        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await.map_err(db_err)?;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let jm: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
         Ok(Some((jm, sync, busy, fk)))
     }
 
     // ---- users ----
 
-    pub async fn create_user(&self, fields: &UserFields, password_hash: Option<&str>, actor: &Actor) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        fields: &UserFields,
+        password_hash: Option<&str>,
+        actor: &Actor,
+    ) -> Result<User> {
         let now = self.now();
         dispatch!(self, users::create_user(fields, password_hash, actor, now))
     }
@@ -126,12 +158,21 @@ impl Store {
 
     /// Edits a user inside one transaction: `edit` sees the locked current record and returns
     /// the new fields (or refuses); the difference is written with one change-log entry per field.
-    pub async fn update_user<F>(&self, id: UserId, edit: F, password_hash: Option<&str>, actor: &Actor) -> Result<User>
+    pub async fn update_user<F>(
+        &self,
+        id: UserId,
+        edit: F,
+        password_hash: Option<&str>,
+        actor: &Actor,
+    ) -> Result<User>
     where
         F: FnOnce(&User) -> Result<UserFields> + Send,
     {
         let now = self.now();
-        dispatch!(self, users::update_user(id, edit, password_hash, actor, now))
+        dispatch!(
+            self,
+            users::update_user(id, edit, password_hash, actor, now)
+        )
     }
 
     pub async fn delete_user(&self, id: UserId, actor: &Actor) -> Result<()> {
@@ -203,13 +244,27 @@ impl Store {
         dispatch!(self, auth::create_api_token(user, name, token_hash, now))
     }
 
-    pub async fn create_session(&self, user: UserId, token_hash: &str, idle_ms: Millis, absolute_ms: Millis) -> Result<Millis> {
+    pub async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        idle_ms: Millis,
+        absolute_ms: Millis,
+    ) -> Result<Millis> {
         let now = self.now();
-        dispatch!(self, auth::create_session(user, token_hash, now, idle_ms, absolute_ms))
+        dispatch!(
+            self,
+            auth::create_session(user, token_hash, now, idle_ms, absolute_ms)
+        )
     }
 
     /// The user a token or session hash belongs to, if it is live; a session's idle expiry moves on.
-    pub async fn authenticate(&self, token_hash: &str, kind: TokenKind, idle_ms: Millis) -> Result<Option<UserId>> {
+    pub async fn authenticate(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+        idle_ms: Millis,
+    ) -> Result<Option<UserId>> {
         let now = self.now();
         dispatch!(self, auth::authenticate(token_hash, kind, now, idle_ms))
     }
@@ -224,7 +279,13 @@ impl Store {
 
     // ---- change log ----
 
-    pub async fn list_changes(&self, entity: &str, id: i64, limit: i64, cursor: Option<i64>) -> Result<Page<Change>> {
+    pub async fn list_changes(
+        &self,
+        entity: &str,
+        id: i64,
+        limit: i64,
+        cursor: Option<i64>,
+    ) -> Result<Page<Change>> {
         dispatch!(self, changes::list_changes(entity, id, limit, cursor))
     }
 }
@@ -280,7 +341,10 @@ impl UserSort {
             UserSort::DisplayName => ("u.display_name_key", true),
             UserSort::Username => ("u.username_key", true),
             UserSort::Email => ("u.primary_email", true),
-            UserSort::Verified => ("(CASE WHEN u.primary_verified THEN 1 ELSE 0 END)", false),
+            UserSort::Verified => (
+                "CAST(CASE WHEN u.primary_verified THEN 1 ELSE 0 END AS BIGINT)",
+                false,
+            ),
             UserSort::LastLogin => ("COALESCE(u.last_login_at, -1)", false),
             UserSort::Created => ("u.created_at", false),
         }
@@ -334,7 +398,9 @@ impl Cursor {
 /// an exhausted pool 503, everything else 500 (details logged by the HTTP layer).
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Error::Unavailable("database busy".into()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            Error::Unavailable("database busy".into())
+        }
         sqlx::Error::Io(_) => Error::Unavailable(format!("database unreachable: {e}")),
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
@@ -362,7 +428,13 @@ fn migrator(files: &[(&'static str, &'static str)]) -> Migrator {
         .iter()
         .zip(1..)
         .map(|(&(name, sql), version)| {
-            Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+            Migration::new(
+                version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                AssertSqlSafe(sql).into_sql_str(),
+                false,
+            )
         })
         .collect();
     Migrator::with_migrations(migrations)
@@ -370,7 +442,10 @@ fn migrator(files: &[(&'static str, &'static str)]) -> Migrator {
 
 /// Placeholders `$from, $from+1, ...` for an `IN (...)` list of `n` values.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.

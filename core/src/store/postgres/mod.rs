@@ -26,7 +26,11 @@ impl Pools {
     }
 }
 
-pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> sqlx::Result<Pools> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> sqlx::Result<Pools> {
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
@@ -40,7 +44,10 @@ pub async fn begin_write(pools: &Pools) -> sqlx::Result<Transaction<'static, Pos
 }
 
 pub fn migrator() -> sqlx::migrate::Migrator {
-    super::migrator(&[("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql"))])
+    super::migrator(&[(
+        "foundation",
+        include_str!("../../../../migrations/postgres/0001_foundation.sql"),
+    )])
 }
 
 pub async fn migrate(pools: &Pools) -> Result<(), sqlx::migrate::MigrateError> {

@@ -29,7 +29,11 @@ impl Pools {
     }
 }
 
-pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> sqlx::Result<Pools> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> sqlx::Result<Pools> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -60,7 +64,10 @@ pub async fn begin_write(pools: &Pools) -> sqlx::Result<Transaction<'static, Sql
 }
 
 pub fn migrator() -> sqlx::migrate::Migrator {
-    super::migrator(&[("foundation", include_str!("../../../../migrations/sqlite/0001_foundation.sql"))])
+    super::migrator(&[(
+        "foundation",
+        include_str!("../../../../migrations/sqlite/0001_foundation.sql"),
+    )])
 }
 
 pub async fn migrate(pools: &Pools) -> Result<(), sqlx::migrate::MigrateError> {

@@ -1,0 +1,6 @@
+//! The JSON API over HTTP, every test on SQLite and on PostgreSQL.
+
+mod auth;
+mod ops;
+mod roles;
+mod users;
