@@ -46,19 +46,12 @@ impl Passwords {
     pub fn new() -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy_hash = hash_blocking("kith dummy password for timing").unwrap_or_default();
-        Arc::new(Passwords {
-            permits: Semaphore::new(cores),
-            dummy_hash,
-        })
+        Arc::new(Passwords { permits: Semaphore::new(cores), dummy_hash })
     }
 
     /// An argon2id PHC string for `password`.
     pub async fn hash(&self, password: String) -> Result<String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("shutting down".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
@@ -68,38 +61,21 @@ impl Passwords {
     /// the answer is no, taking the same time.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verified> {
         if password.len() > MAX_PASSWORD_BYTES {
-            return Ok(Verified {
-                ok: false,
-                rehash: None,
-            });
+            return Ok(Verified { ok: false, rehash: None });
         }
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("shutting down".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
         let dummy = self.dummy_hash.clone();
         tokio::task::spawn_blocking(move || {
             let real = stored.is_some();
             let hash = stored.unwrap_or(dummy);
             let Ok(parsed) = PasswordHash::new(&hash) else {
-                return Ok(Verified {
-                    ok: false,
-                    rehash: None,
-                });
+                return Ok(Verified { ok: false, rehash: None });
             };
-            let ok = argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-                && real;
+            let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real;
             let outdated = parsed.algorithm.as_str() != "argon2id"
                 || parsed.params.get_decimal("m").is_none_or(|m| m < M_COST)
                 || parsed.params.get_decimal("t").is_none_or(|t| t < T_COST);
-            let rehash = if ok && outdated {
-                Some(hash_blocking(&password)?)
-            } else {
-                None
-            };
+            let rehash = if ok && outdated { Some(hash_blocking(&password)?) } else { None };
             Ok(Verified { ok, rehash })
         })
         .await
@@ -169,44 +145,20 @@ mod tests {
         let p = Passwords::new();
         let h = p.hash("correct horse battery".into()).await.expect("hash");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(
-            p.verify("correct horse battery".into(), Some(h.clone()))
-                .await
-                .expect("v")
-                .ok
-        );
-        assert!(
-            !p.verify("correct horse batteryX".into(), Some(h.clone()))
-                .await
-                .expect("v")
-                .ok
-        );
+        assert!(p.verify("correct horse battery".into(), Some(h.clone())).await.expect("v").ok);
+        assert!(!p.verify("correct horse batteryX".into(), Some(h.clone())).await.expect("v").ok);
         // pass-the-hash: the stored string is not the password
         assert!(!p.verify(h.clone(), Some(h)).await.expect("v").ok);
         // unknown user: a dummy is checked, the answer is no
-        assert!(
-            !p.verify("kith dummy password for timing".into(), None)
-                .await
-                .expect("v")
-                .ok
-        );
+        assert!(!p.verify("kith dummy password for timing".into(), None).await.expect("v").ok);
     }
 
     #[tokio::test]
     async fn outdated_hashes_are_replaced_on_login() {
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8192, 1, 1, None).expect("params"),
-        );
-        let old = weak
-            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
-            .expect("hash")
-            .to_string();
-        let v = Passwords::new()
-            .verify("correct horse battery".into(), Some(old))
-            .await
-            .expect("v");
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).expect("params"));
+        let old =
+            weak.hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng)).expect("hash").to_string();
+        let v = Passwords::new().verify("correct horse battery".into(), Some(old)).await.expect("v");
         assert!(v.ok);
         assert!(v.rehash.is_some_and(|h| h.contains("m=19456,t=2")));
     }
@@ -218,10 +170,7 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.len() >= 7 + 43);
         assert_eq!(token_kind(&a), Some(TokenKind::Api));
-        assert_eq!(
-            token_kind(&new_token(TokenKind::Session)),
-            Some(TokenKind::Session)
-        );
+        assert_eq!(token_kind(&new_token(TokenKind::Session)), Some(TokenKind::Session));
         assert_eq!(token_hash("x").len(), 64);
     }
 }

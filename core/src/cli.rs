@@ -11,11 +11,7 @@ use crate::http::AppState;
 use crate::server;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "kith",
-    version,
-    about = "Kith: the people side of a help desk — users, agents, organizations."
-)]
+#[command(name = "kith", version, about = "Kith: the people side of a help desk — users, agents, organizations.")]
 pub struct Cli {
     /// Configuration file (default: ./config.toml when present). Environment variables
     /// KITH_<SECTION>__<KEY> override it, e.g. KITH_DATABASE__URL.
@@ -88,10 +84,7 @@ pub fn main() -> ExitCode {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -109,11 +102,9 @@ pub fn main() -> ExitCode {
 
 fn describe(e: &crate::domain::Error) -> String {
     match e {
-        crate::domain::Error::Invalid(fields) => fields
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("; "),
+        crate::domain::Error::Invalid(fields) => {
+            fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")
+        }
         crate::domain::Error::Conflict { field, message } => format!("{field}: {message}"),
         other => other.to_string(),
     }
@@ -128,21 +119,11 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Admin {
-            command:
-                AdminCommand::Create {
-                    username,
-                    email,
-                    password_stdin,
-                },
-        } => {
+        Command::Admin { command: AdminCommand::Create { username, email, password_stdin } } => {
             let password = if password_stdin {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s).map_err(|e| {
-                    crate::domain::Error::invalid(
-                        "password",
-                        format!("cannot read standard input: {e}"),
-                    )
+                    crate::domain::Error::invalid("password", format!("cannot read standard input: {e}"))
                 })?;
                 Some(s.lines().next().unwrap_or_default().to_string())
             } else {
@@ -150,8 +131,7 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             };
             let store = server::open_store(&config).await?;
             let state = AppState::new(store.clone(), config);
-            let (user, generated) =
-                server::create_admin(&state, &username, &email, password).await?;
+            let (user, generated) = server::create_admin(&state, &username, &email, password).await?;
             println!("created administrator {} (id {})", user.username, user.id);
             if let Some(pw) = generated {
                 println!("password (shown once): {pw}");
@@ -159,14 +139,10 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Token {
-            command: TokenCommand::Create { username, name },
-        } => {
+        Command::Token { command: TokenCommand::Create { username, name } } => {
             let store = server::open_store(&config).await?;
             let token = server::create_token(&store, &username, &name).await?;
-            eprintln!(
-                "API token for {username} (shown once; send as `Authorization: Bearer <token>`):"
-            );
+            eprintln!("API token for {username} (shown once; send as `Authorization: Bearer <token>`):");
             println!("{token}");
             store.close().await;
             Ok(())

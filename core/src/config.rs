@@ -61,11 +61,7 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            url: "sqlite://kith.db".into(),
-            max_connections: 8,
-            acquire_timeout_secs: 5,
-        }
+        Self { url: "sqlite://kith.db".into(), max_connections: 8, acquire_timeout_secs: 5 }
     }
 }
 
@@ -104,10 +100,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            format: LogFormat::Text,
-        }
+        Self { level: "info".into(), format: LogFormat::Text }
     }
 }
 
@@ -127,9 +120,7 @@ pub struct PhoneConfig {
 
 impl Default for PhoneConfig {
     fn default() -> Self {
-        Self {
-            default_region: "US".into(),
-        }
+        Self { default_region: "US".into() }
     }
 }
 
@@ -144,10 +135,7 @@ pub struct I18nConfig {
 
 impl Default for I18nConfig {
     fn default() -> Self {
-        Self {
-            languages: vec!["en".into(), "de".into()],
-            default_time_zone: "UTC".into(),
-        }
+        Self { languages: vec!["en".into(), "de".into()], default_time_zone: "UTC".into() }
     }
 }
 
@@ -166,12 +154,7 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self {
-            password_min_length: 8,
-            password_max_length: 128,
-            session_idle_minutes: 30,
-            session_absolute_hours: 12,
-        }
+        Self { password_min_length: 8, password_max_length: 128, session_idle_minutes: 30, session_absolute_hours: 12 }
     }
 }
 
@@ -187,10 +170,7 @@ pub struct BootstrapConfig {
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self {
-            admin_username: "admin".into(),
-            admin_email: "admin@example.com".into(),
-        }
+        Self { admin_username: "admin".into(), admin_email: "admin@example.com".into() }
     }
 }
 
@@ -230,10 +210,7 @@ impl Config {
 
     /// Like [`Config::load`]; `vars` is the environment the unknown-variable warnings look at
     /// (figment itself reads the process environment).
-    pub fn load_from(
-        file: Option<&Path>,
-        vars: &[(String, String)],
-    ) -> Result<Loaded, ConfigError> {
+    pub fn load_from(file: Option<&Path>, vars: &[(String, String)]) -> Result<Loaded, ConfigError> {
         let path = match file {
             Some(p) if !p.exists() => return Err(ConfigError::MissingFile(p.to_path_buf())),
             Some(p) => Some(p.to_path_buf()),
@@ -254,13 +231,9 @@ impl Config {
         let known = known_keys();
         let mut warnings = Vec::new();
         for (name, _) in &env {
-            let key = name[ENV_PREFIX.len()..]
-                .to_ascii_lowercase()
-                .replace("__", ".");
+            let key = name[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
             if !known.contains(&key) {
-                warnings.push(format!(
-                    "unknown environment variable {name} ignored (no key `{key}`)"
-                ));
+                warnings.push(format!("unknown environment variable {name} ignored (no key `{key}`)"));
             }
         }
         if let Some(p) = &path {
@@ -274,78 +247,47 @@ impl Config {
             }
         }
         config.validate()?;
-        Ok(Loaded {
-            config,
-            warnings,
-            file: path,
-        })
+        Ok(Loaded { config, warnings, file: path })
     }
 
     /// Checks what serde cannot: addresses parse, names exist, numbers are in range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
         if self.server.bind.parse::<SocketAddr>().is_err() {
-            return invalid(
-                "server.bind",
-                format!("`{}` is not an address:port", self.server.bind),
-            );
+            return invalid("server.bind", format!("`{}` is not an address:port", self.server.bind));
         }
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")
             || self.database.url.starts_with("postgresql://"))
         {
-            return invalid(
-                "database.url",
-                "must start with sqlite: or postgres://".into(),
-            );
+            return invalid("database.url", "must start with sqlite: or postgres://".into());
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1".into());
         }
-        if self
-            .phone
-            .default_region
-            .parse::<phonenumber::country::Id>()
-            .is_err()
-        {
+        if self.phone.default_region.parse::<phonenumber::country::Id>().is_err() {
             return invalid(
                 "phone.default_region",
-                format!(
-                    "`{}` is not an ISO 3166 region code",
-                    self.phone.default_region
-                ),
+                format!("`{}` is not an ISO 3166 region code", self.phone.default_region),
             );
         }
         if self.i18n.languages.is_empty() {
             return invalid("i18n.languages", "name at least one language".into());
         }
-        if self
-            .i18n
-            .default_time_zone
-            .parse::<chrono_tz::Tz>()
-            .is_err()
-        {
+        if self.i18n.default_time_zone.parse::<chrono_tz::Tz>().is_err() {
             return invalid(
                 "i18n.default_time_zone",
                 format!("`{}` is not an IANA time zone", self.i18n.default_time_zone),
             );
         }
-        if self.auth.password_min_length < 8
-            || self.auth.password_max_length < self.auth.password_min_length
-        {
-            return invalid(
-                "auth.password_min_length",
-                "must be at least 8 and not above password_max_length".into(),
-            );
+        if self.auth.password_min_length < 8 || self.auth.password_max_length < self.auth.password_min_length {
+            return invalid("auth.password_min_length", "must be at least 8 and not above password_max_length".into());
         }
         if self.auth.password_max_length > 512 {
             return invalid("auth.password_max_length", "must be at most 512".into());
         }
         if self.auth.session_idle_minutes <= 0 || self.auth.session_absolute_hours <= 0 {
-            return invalid(
-                "auth.session_idle_minutes",
-                "session lifetimes must be positive".into(),
-            );
+            return invalid("auth.session_idle_minutes", "session lifetimes must be positive".into());
         }
         Ok(())
     }
@@ -353,13 +295,8 @@ impl Config {
     /// The database URL with a relative SQLite path resolved under the data directory.
     pub fn database_url(&self) -> String {
         let url = &self.database.url;
-        if let Some(rest) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            let (path, query) = rest
-                .split_once('?')
-                .map_or((rest, None), |(p, q)| (p, Some(q)));
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
             if path != ":memory:" && !Path::new(path).is_absolute() {
                 let full = self.server.data_dir.join(path);
                 return match query {
@@ -379,16 +316,8 @@ fn describe_figment(e: figment::Error) -> ConfigError {
         .into_iter()
         .map(|e| {
             let key = e.path.join(".").to_lowercase();
-            let from = e
-                .metadata
-                .as_ref()
-                .map(|m| m.name.to_string())
-                .unwrap_or_default();
-            if key.is_empty() {
-                format!("{} ({from})", e.kind)
-            } else {
-                format!("key `{key}`: {} ({from})", e.kind)
-            }
+            let from = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+            if key.is_empty() { format!("{} ({from})", e.kind) } else { format!("key `{key}`: {} ({from})", e.kind) }
         })
         .collect();
     ConfigError::Figment(parts.join("; "))
@@ -407,11 +336,7 @@ fn collect_keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 collect_keys(&key, v, out);
             }
         }
@@ -420,6 +345,7 @@ fn collect_keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
 mod tests {
     use super::*;
 
@@ -451,19 +377,8 @@ mod tests {
             assert_eq!(loaded.config.server.bind, "0.0.0.0:9000");
             assert_eq!(loaded.config.database.max_connections, 4);
             assert_eq!(loaded.config.phone.default_region, "US");
-            assert!(
-                loaded
-                    .warnings
-                    .iter()
-                    .any(|w| w.contains("KITH_SERVR__BIND")),
-                "{:?}",
-                loaded.warnings
-            );
-            assert!(
-                loaded.warnings.iter().any(|w| w.contains("database.bogus")),
-                "{:?}",
-                loaded.warnings
-            );
+            assert!(loaded.warnings.iter().any(|w| w.contains("KITH_SERVR__BIND")), "{:?}", loaded.warnings);
+            assert!(loaded.warnings.iter().any(|w| w.contains("database.bogus")), "{:?}", loaded.warnings);
             Ok(())
         });
     }
@@ -474,10 +389,7 @@ mod tests {
             jail.set_env("KITH_DATABASE__MAX_CONNECTIONS", "lots");
             let vars: Vec<(String, String)> = std::env::vars().collect();
             let err = Config::load_from(None, &vars).expect_err("bad number");
-            assert!(
-                err.to_string().contains("database.max_connections"),
-                "{err}"
-            );
+            assert!(err.to_string().contains("database.max_connections"), "{err}");
             jail.set_env("KITH_DATABASE__MAX_CONNECTIONS", "2");
             jail.set_env("KITH_PHONE__DEFAULT_REGION", "XX");
             let vars: Vec<(String, String)> = std::env::vars().collect();

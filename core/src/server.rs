@@ -27,12 +27,7 @@ pub async fn open_store(config: &Config) -> Result<Store> {
         Arc::new(SystemClock),
     )
     .await
-    .map_err(|e| {
-        Error::Unavailable(format!(
-            "cannot open the database {}: {e}",
-            redact_url(&url)
-        ))
-    })?;
+    .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", redact_url(&url))))?;
     store.migrate().await?;
     Ok(store)
 }
@@ -48,21 +43,14 @@ pub async fn create_admin(
     let password = password.or_else(|| generated.clone()).unwrap_or_default();
     let input = UserInput {
         username: Some(username.to_string()),
-        emails: Some(vec![EmailInput {
-            email: email.to_string(),
-            primary: true,
-            verified: true,
-        }]),
+        emails: Some(vec![EmailInput { email: email.to_string(), primary: true, verified: true }]),
         roles: Some(vec![ADMINISTRATOR.to_string()]),
         password: Some(password.clone()),
         ..Default::default()
     };
     let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
     let hash = state.passwords.hash(password).await?;
-    let user = state
-        .store
-        .create_user(&fields, Some(&hash), &Actor::system("kith admin create"))
-        .await?;
+    let user = state.store.create_user(&fields, Some(&hash), &Actor::system("kith admin create")).await?;
     Ok((user, generated))
 }
 
@@ -73,9 +61,7 @@ pub async fn create_token(store: &Store, username: &str, name: &str) -> Result<S
         .await?
         .ok_or_else(|| Error::invalid("username", format!("no user named `{username}`")))?;
     let token = new_token(TokenKind::Api);
-    store
-        .create_api_token(id, name, &token_hash(&token))
-        .await?;
+    store.create_api_token(id, name, &token_hash(&token)).await?;
     Ok(token)
 }
 
@@ -93,8 +79,7 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<Option<PathBuf>> {
         Err(e) => return Err(e),
     };
     let dir = &state.config.server.data_dir;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join("initial-admin-password");
     write_private(&path, &format!("{}\n", password.unwrap_or_default()))?;
     Ok(Some(path))
@@ -109,11 +94,8 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
+    let mut f = opts.open(path).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Runs the HTTP server until SIGINT or SIGTERM, then lets requests in flight finish.
@@ -129,12 +111,9 @@ pub async fn serve(config: Config) -> Result<()> {
             "first start: created the administrator; the password is in the file named here. Log in with POST /api/v1/auth/login, change it, then delete the file"
         );
     }
-    let listener = TcpListener::bind(&bind)
-        .await
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let listener =
+        TcpListener::bind(&bind).await.map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
     tracing::info!(
         "Kith is listening on http://{addr} — API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
     );

@@ -17,16 +17,9 @@ use crate::config::{LogConfig, LogFormat};
 pub fn init(log: &LogConfig) {
     let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match log.format {
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -45,9 +38,7 @@ impl MakeRequestId for RandomRequestId {
 }
 
 /// Latency bucket bounds, seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default, Debug)]
 struct Series {
@@ -66,13 +57,10 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_string(), route.to_string(), status))
-                .or_default() += 1;
+            *r.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
-            let s = l
-                .entry((method.to_string(), route.to_string()))
-                .or_default();
+            let s = l.entry((method.to_string(), route.to_string())).or_default();
             s.count += 1;
             s.sum += seconds;
             for (i, b) in BUCKETS.iter().enumerate() {
@@ -85,9 +73,7 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP kith_http_requests_total HTTP requests answered, by route and status.\n",
-        );
+        out.push_str("# HELP kith_http_requests_total HTTP requests answered, by route and status.\n");
         out.push_str("# TYPE kith_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((m, route, status), n) in r.iter() {
@@ -112,14 +98,8 @@ impl Metrics {
                     "kith_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
                     s.count
                 ));
-                out.push_str(&format!(
-                    "kith_http_request_duration_seconds_sum{{{labels}}} {}\n",
-                    s.sum
-                ));
-                out.push_str(&format!(
-                    "kith_http_request_duration_seconds_count{{{labels}}} {}\n",
-                    s.count
-                ));
+                out.push_str(&format!("kith_http_request_duration_seconds_sum{{{labels}}} {}\n", s.sum));
+                out.push_str(&format!("kith_http_request_duration_seconds_count{{{labels}}} {}\n", s.count));
             }
         }
         out
@@ -132,23 +112,12 @@ fn escape(s: &str) -> String {
 
 /// Middleware: times every request and counts it under its route template (`/api/v1/users/{id}`),
 /// never the raw path, so ids do not explode the series count.
-pub async fn track(
-    State(metrics): State<std::sync::Arc<Metrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
-    metrics.observe(
-        &method,
-        &route,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    metrics.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
 }

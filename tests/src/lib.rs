@@ -50,18 +50,12 @@ macro_rules! backend_tests {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("KITH_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("KITH_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Whether PostgreSQL answers. Under `CI=true` an unreachable server fails the test.
 pub async fn postgres_available() -> bool {
-    match tokio::time::timeout(
-        Duration::from_secs(5),
-        sqlx::PgConnection::connect(&pg_admin_url()),
-    )
-    .await
-    {
+    match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&pg_admin_url())).await {
         Ok(Ok(c)) => {
             let _ = c.close().await;
             true
@@ -72,15 +66,9 @@ pub async fn postgres_available() -> bool {
                 _ => "timed out".into(),
             };
             if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "PostgreSQL is not reachable at {} ({why}); CI requires it",
-                    pg_admin_url()
-                );
+                panic!("PostgreSQL is not reachable at {} ({why}); CI requires it", pg_admin_url());
             }
-            eprintln!(
-                "\n!!! SKIPPING a PostgreSQL test: {} is not reachable ({why}) !!!\n",
-                pg_admin_url()
-            );
+            eprintln!("\n!!! SKIPPING a PostgreSQL test: {} is not reachable ({why}) !!!\n", pg_admin_url());
             false
         }
     }
@@ -88,9 +76,7 @@ pub async fn postgres_available() -> bool {
 
 /// A random lowercase hex name part.
 pub fn random_suffix() -> String {
-    kith::auth::random_string(9)
-        .to_lowercase()
-        .replace(['-', '_'], "x")
+    kith::auth::random_string(9).to_lowercase().replace(['-', '_'], "x")
 }
 
 /// A fresh database for one test, dropped (or deleted) when the guard goes.
@@ -105,16 +91,10 @@ impl TestDb {
         let dir = std::env::temp_dir().join(format!("kith-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         match backend {
-            Backend::Sqlite => TestDb {
-                url: format!("sqlite://{}/kith.db", dir.display()),
-                dir,
-                pg_name: None,
-            },
+            Backend::Sqlite => TestDb { url: format!("sqlite://{}/kith.db", dir.display()), dir, pg_name: None },
             Backend::Postgres => {
                 let name = format!("kith_test_{}", random_suffix());
-                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
-                    .await
-                    .expect("PostgreSQL");
+                let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("PostgreSQL");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
@@ -125,11 +105,7 @@ impl TestDb {
                     Some((head, _)) => format!("{head}/{name}"),
                     None => format!("{base}/{name}"),
                 };
-                TestDb {
-                    url,
-                    dir,
-                    pg_name: Some(name),
-                }
+                TestDb { url, dir, pg_name: Some(name) }
             }
         }
     }
@@ -141,17 +117,13 @@ impl Drop for TestDb {
         if let Some(name) = self.pg_name.take() {
             // Drop runs outside async context: use a small runtime on a thread of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut c)
-                        .await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&mut c)
+                                .await;
                         let _ = c.close().await;
                     }
                 });
@@ -200,30 +172,17 @@ impl TestApp {
             Some(c) => c.clone(),
             None => Arc::new(SystemClock),
         };
-        let store = Store::connect(
-            &db.url,
-            config.database.max_connections,
-            Duration::from_secs(5),
-            dyn_clock,
-        )
-        .await
-        .expect("connect");
+        let store = Store::connect(&db.url, config.database.max_connections, Duration::from_secs(5), dyn_clock)
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         let state = AppState::new(store, config);
-        let (admin, _) = kith::server::create_admin(
-            &state,
-            "admin",
-            "admin@example.com",
-            Some("correct horse battery".into()),
-        )
-        .await
-        .expect("admin");
-        let admin_token = kith::server::create_token(&state.store, "admin", "tests")
-            .await
-            .expect("token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let (admin, _) =
+            kith::server::create_admin(&state, "admin", "admin@example.com", Some("correct horse battery".into()))
+                .await
+                .expect("admin");
+        let admin_token = kith::server::create_token(&state.store, "admin", "tests").await.expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = kith::app(state.clone());
         let server = tokio::spawn(async move {
@@ -266,20 +225,16 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, Some(&self.admin_token), None)
-            .await
+        self.call(Method::GET, path, Some(&self.admin_token), None).await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(&self.admin_token), Some(body))
-            .await
+        self.call(Method::POST, path, Some(&self.admin_token), Some(body)).await
     }
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PATCH, path, Some(&self.admin_token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(&self.admin_token), Some(body)).await
     }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::DELETE, path, Some(&self.admin_token), None)
-            .await
+        self.call(Method::DELETE, path, Some(&self.admin_token), None).await
     }
 
     /// Creates a user (as the admin) and answers its id; panics unless 201.
@@ -294,9 +249,7 @@ impl TestApp {
         let id = self
             .create_user(json!({"username": username, "emails": [{"email": format!("{username}@staff.example"), "verified": true}], "roles": roles}))
             .await;
-        let token = kith::server::create_token(&self.state.store, username, "tests")
-            .await
-            .expect("token");
+        let token = kith::server::create_token(&self.state.store, username, "tests").await.expect("token");
         (id, token)
     }
 
@@ -306,12 +259,7 @@ impl TestApp {
             .create_user(json!({"username": username, "emails": [{"email": format!("{username}@customer.example")}], "password": password}))
             .await;
         let (status, v) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"username": username, "password": password})),
-            )
+            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password})))
             .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         (id, v["token"].as_str().expect("token").to_string())
@@ -332,14 +280,122 @@ impl Drop for TestApp {
 pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, field: Option<&str>) {
     assert_eq!(status, want, "{body}");
     assert!(body["error"]["code"].is_string(), "no error.code in {body}");
-    assert!(
-        body["error"]["message"].is_string(),
-        "no error.message in {body}"
-    );
+    assert!(body["error"]["message"].is_string(), "no error.message in {body}");
     if let Some(f) = field {
-        assert!(
-            body["error"]["fields"][f].is_string(),
-            "error.fields should name `{f}`: {body}"
-        );
+        assert!(body["error"]["fields"][f].is_string(), "error.fields should name `{f}`: {body}");
     }
+}
+
+/// The `kith` binary of this build (built on first use).
+pub fn kith_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "kith", "--bin", "kith"])
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building the kith binary failed");
+            let exe = std::env::current_exe().expect("test exe");
+            // target/<profile>/deps/<test> → target/<profile>/kith
+            let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+            dir.join("kith")
+        })
+        .clone()
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+/// A config file for the binary: the test database, a free port, no bootstrap admin unless asked.
+pub fn write_config(db: &TestDb, port: u16, bootstrap_admin: bool) -> PathBuf {
+    let path = db.dir.join("config.toml");
+    let admin = if bootstrap_admin { "admin" } else { "" };
+    let text = format!(
+        "[server]\nbind = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n[bootstrap]\nadmin_username = \"{admin}\"\n",
+        db.dir.display(),
+        db.url
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Runs `kith --config CONFIG ARGS...` to completion with optional standard input.
+pub fn run_kith(
+    config: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(kith_bin());
+    cmd.arg("--config").arg(config).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn kith");
+    if let Some(mut input) = child.stdin.take()
+        && let Some(s) = stdin
+    {
+        input.write_all(s.as_bytes()).expect("stdin");
+    }
+    child.wait_with_output().expect("kith output")
+}
+
+/// `kith serve` as a child process; killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub async fn start(config: &std::path::Path, port: u16, log: PathBuf) -> Server {
+        let out = std::fs::File::create(&log).expect("log file");
+        #[allow(clippy::zombie_processes)] // waited for in `kill`, which Drop calls
+        let child = std::process::Command::new(kith_bin())
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("spawn kith serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                return Server { child, base, log };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("kith serve did not become ready: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A JSON body for a new user `name`.
+pub fn user_body(name: &str) -> Value {
+    json!({"username": name, "emails": [{"email": format!("{name}@example.com")}]})
 }

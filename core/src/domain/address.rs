@@ -17,17 +17,11 @@ pub fn normalize_email(raw: &str) -> Result<NormalEmail, String> {
     if raw.len() > 254 {
         return Err("too long (at most 254 characters)".into());
     }
-    let (local, domain) = raw
-        .rsplit_once('@')
-        .ok_or("is not an e-mail address (no @)")?;
+    let (local, domain) = raw.rsplit_once('@').ok_or("is not an e-mail address (no @)")?;
     if local.is_empty() || local.len() > 64 {
-        return Err(
-            "is not an e-mail address (the part before @ must be 1 to 64 characters)".into(),
-        );
+        return Err("is not an e-mail address (the part before @ must be 1 to 64 characters)".into());
     }
-    let local_ok = local
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+    let local_ok = local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
@@ -45,8 +39,7 @@ pub fn normalize_domain(raw: &str) -> Result<String, String> {
     if raw.is_empty() {
         return Err("the domain is empty".into());
     }
-    let ascii =
-        idna::domain_to_ascii(raw).map_err(|_| "the domain is not a valid name".to_string())?;
+    let ascii = idna::domain_to_ascii(raw).map_err(|_| "the domain is not a valid name".to_string())?;
     if ascii.len() > 253 {
         return Err("the domain is too long".into());
     }
@@ -64,10 +57,7 @@ pub fn normalize_domain(raw: &str) -> Result<String, String> {
             return Err(format!("the domain label `{label}` is not valid"));
         }
     }
-    if labels
-        .last()
-        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
-    {
+    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
         return Err("the domain's last label cannot be a number".into());
     }
     Ok(ascii)
@@ -84,8 +74,7 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, String
         return Err("too long (at most 64 characters)".into());
     }
     let region = default_region.parse::<phonenumber::country::Id>().ok();
-    let number =
-        phonenumber::parse(region, raw).map_err(|_| "is not a phone number".to_string())?;
+    let number = phonenumber::parse(region, raw).map_err(|_| "is not a phone number".to_string())?;
     if !phonenumber::is_valid(&number) {
         return Err("is not a valid phone number for its country".into());
     }
@@ -120,18 +109,9 @@ mod tests {
 
     #[test]
     fn phones_become_e164_with_the_default_region() {
-        assert_eq!(
-            normalize_phone("(201) 555-0123", "US").expect("valid"),
-            "+12015550123"
-        );
-        assert_eq!(
-            normalize_phone("+44 20 7946 0958", "US").expect("valid"),
-            "+442079460958"
-        );
-        assert_eq!(
-            normalize_phone("030 12345678", "DE").expect("valid"),
-            "+493012345678"
-        );
+        assert_eq!(normalize_phone("(201) 555-0123", "US").expect("valid"), "+12015550123");
+        assert_eq!(normalize_phone("+44 20 7946 0958", "US").expect("valid"), "+442079460958");
+        assert_eq!(normalize_phone("030 12345678", "DE").expect("valid"), "+493012345678");
         assert!(normalize_phone("call me", "US").is_err());
         assert!(normalize_phone("12", "US").is_err());
     }

@@ -38,11 +38,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(what: &str) -> Self {
-        Actor {
-            kind: ActorKind::System,
-            id: None,
-            name: what.to_string(),
-        }
+        Actor { kind: ActorKind::System, id: None, name: what.to_string() }
     }
 }
 

@@ -48,10 +48,7 @@ impl Error {
         Error::Invalid(BTreeMap::from([(field.into(), why.into())]))
     }
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Conflict {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::Conflict { field: field.into(), message: message.into() }
     }
 }
 
@@ -82,11 +79,7 @@ impl Checker {
         }
     }
     pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
     }
 }
 

@@ -8,19 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleId;
 
 /// One thing an agent may be allowed to do.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     UsersView,
@@ -91,11 +79,7 @@ impl PermissionSet {
         Self(s.split_whitespace().filter_map(Permission::parse).collect())
     }
     pub fn to_stored(&self) -> String {
-        self.0
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.0.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
     }
     pub fn extend(&mut self, other: &PermissionSet) {
         self.0.extend(other.0.iter().copied());

@@ -109,11 +109,7 @@ impl UserFields {
             emails: Vec::new(),
             phones: Vec::new(),
             time_zone: rules.default_time_zone.clone(),
-            language: rules
-                .languages
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "en".into()),
+            language: rules.languages.first().cloned().unwrap_or_else(|| "en".into()),
             address: String::new(),
             website: String::new(),
             company: String::new(),
@@ -143,10 +139,7 @@ impl UserFields {
     /// Lowercased text a search fragment is matched against: names, addresses, phones,
     /// company and labels, one per line.
     pub fn search_text(&self) -> String {
-        let mut parts: Vec<String> = vec![
-            self.display_name.to_lowercase(),
-            self.username.to_lowercase(),
-        ];
+        let mut parts: Vec<String> = vec![self.display_name.to_lowercase(), self.username.to_lowercase()];
         parts.extend(self.emails.iter().map(|e| e.email.clone()));
         for p in &self.phones {
             parts.push(p.number.clone());
@@ -259,10 +252,10 @@ impl UserInput {
     /// problems are reported together, each under its field's name.
     pub fn apply(&self, mut u: UserFields, rules: &UserRules) -> Result<UserFields> {
         let mut c = Checker::default();
-        if let Some(v) = &self.username {
-            if let Some(name) = c.take("username", check_username(v)) {
-                u.username = name;
-            }
+        if let Some(v) = &self.username
+            && let Some(name) = c.take("username", check_username(v))
+        {
+            u.username = name;
         }
         if u.username.is_empty() && !c.0.contains_key("username") {
             c.fail("username", "is required");
@@ -278,10 +271,10 @@ impl UserInput {
         if u.display_name.is_empty() {
             u.display_name = u.username.clone();
         }
-        if let Some(v) = &self.auth_method {
-            if let Some(m) = c.take("auth_method", check_auth_method(v)) {
-                u.auth_method = m;
-            }
+        if let Some(v) = &self.auth_method
+            && let Some(m) = c.take("auth_method", check_auth_method(v))
+        {
+            u.auth_method = m;
         }
         if let Some(v) = &self.auth_domain {
             let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -290,10 +283,10 @@ impl UserInput {
             }
             u.auth_domain = v.map(str::to_string);
         }
-        if let Some(list) = &self.emails {
-            if let Some(emails) = check_emails(list, &mut c) {
-                u.emails = emails;
-            }
+        if let Some(list) = &self.emails
+            && let Some(emails) = check_emails(list, &mut c)
+        {
+            u.emails = emails;
         }
         if u.emails.is_empty() && !c.0.keys().any(|k| k.starts_with("emails")) {
             c.fail("emails", "at least one e-mail address is required");
@@ -305,17 +298,11 @@ impl UserInput {
                 let mut phones = Vec::new();
                 for (i, p) in list.iter().enumerate() {
                     let field = format!("phones[{i}].number");
-                    if let Some(number) =
-                        c.take(&field, normalize_phone(&p.number, &rules.default_region))
-                    {
+                    if let Some(number) = c.take(&field, normalize_phone(&p.number, &rules.default_region)) {
                         if phones.iter().any(|q: &Phone| q.number == number) {
                             c.fail(field, "is listed twice");
                         } else {
-                            phones.push(Phone {
-                                kind: p.kind,
-                                number,
-                                raw: p.number.trim().to_string(),
-                            });
+                            phones.push(Phone { kind: p.kind, number, raw: p.number.trim().to_string() });
                         }
                     }
                 }
@@ -325,23 +312,13 @@ impl UserInput {
         if let Some(v) = &self.time_zone {
             match v.trim().parse::<chrono_tz::Tz>() {
                 Ok(tz) => u.time_zone = tz.name().to_string(),
-                Err(_) => c.fail(
-                    "time_zone",
-                    format!("`{v}` is not an IANA time zone (e.g. Europe/Berlin)"),
-                ),
+                Err(_) => c.fail("time_zone", format!("`{v}` is not an IANA time zone (e.g. Europe/Berlin)")),
             }
         }
         if let Some(v) = &self.language {
-            match rules
-                .languages
-                .iter()
-                .find(|l| l.eq_ignore_ascii_case(v.trim()))
-            {
+            match rules.languages.iter().find(|l| l.eq_ignore_ascii_case(v.trim())) {
                 Some(l) => u.language = l.clone(),
-                None => c.fail(
-                    "language",
-                    format!("must be one of: {}", rules.languages.join(", ")),
-                ),
+                None => c.fail("language", format!("must be one of: {}", rules.languages.join(", "))),
             }
         }
         let contact = [
@@ -388,15 +365,15 @@ impl UserInput {
             c.max_len("summary", v, MAX_SUMMARY);
             u.summary = v.to_string();
         }
-        if let Some(list) = &self.labels {
-            if let Some(labels) = c.take("labels", check_labels(list)) {
-                u.labels = labels;
-            }
+        if let Some(list) = &self.labels
+            && let Some(labels) = c.take("labels", check_labels(list))
+        {
+            u.labels = labels;
         }
-        if let Some(list) = &self.roles {
-            if let Some(roles) = c.take("roles", check_role_names(list)) {
-                u.roles = roles;
-            }
+        if let Some(list) = &self.roles
+            && let Some(roles) = c.take("roles", check_role_names(list))
+        {
+            u.roles = roles;
         }
         if let Some(map) = &self.custom_fields {
             // Custom field definitions arrive with the plugin/custom-field capability; until
@@ -405,10 +382,10 @@ impl UserInput {
                 c.fail(format!("custom_fields.{key}"), "no such custom field");
             }
         }
-        if let Some(pw) = &self.password {
-            if let Err(why) = check_password(pw, &u, rules) {
-                c.fail("password", why);
-            }
+        if let Some(pw) = &self.password
+            && let Err(why) = check_password(pw, &u, rules)
+        {
+            c.fail("password", why);
         }
         c.finish()?;
         Ok(u)
@@ -442,19 +419,13 @@ pub fn check_auth_method(v: &str) -> Result<String, String> {
         return Ok(v.into());
     }
     let Some((kind, id)) = v.split_once(':') else {
-        return Err(
-            "must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into(),
-        );
+        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
     };
     let id_ok = !id.is_empty()
         && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !["ldap", "oauth", "plugin"].contains(&kind) || !id_ok {
-        return Err(
-            "must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into(),
-        );
+        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
     }
     Ok(v.into())
 }
@@ -473,11 +444,7 @@ fn check_emails(list: &[EmailInput], c: &mut Checker) -> Option<Vec<Email>> {
                 c.fail(field, "is listed twice");
                 ok = false;
             }
-            Ok(n) => out.push(Email {
-                email: n.address,
-                primary: e.primary,
-                verified: e.verified,
-            }),
+            Ok(n) => out.push(Email { email: n.address, primary: e.primary, verified: e.verified }),
             Err(why) => {
                 c.fail(field, why);
                 ok = false;
@@ -510,9 +477,7 @@ fn check_labels(list: &[String]) -> Result<Vec<String>, String> {
             return Err("a label cannot be empty".into());
         }
         if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) {
-            return Err(format!(
-                "a label is at most {MAX_LABEL} characters without control characters"
-            ));
+            return Err(format!("a label is at most {MAX_LABEL} characters without control characters"));
         }
         if !out.iter().any(|o| o.to_lowercase() == l.to_lowercase()) {
             out.push(l.to_string());
@@ -530,9 +495,7 @@ fn check_role_names(list: &[String]) -> Result<Vec<String>, String> {
     for r in list {
         let r = r.trim();
         if is_derived(r) {
-            return Err(format!(
-                "`{r}` follows from the user's state and cannot be assigned"
-            ));
+            return Err(format!("`{r}` follows from the user's state and cannot be assigned"));
         }
         if !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
             out.push(r.to_string());
@@ -592,16 +555,10 @@ const COMMON_PASSWORDS: &[&str] = &[
 pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<(), String> {
     let chars = pw.chars().count();
     if chars < rules.password_min_length {
-        return Err(format!(
-            "too short (at least {} characters)",
-            rules.password_min_length
-        ));
+        return Err(format!("too short (at least {} characters)", rules.password_min_length));
     }
     if chars > rules.password_max_length || pw.len() > 512 {
-        return Err(format!(
-            "too long (at most {} characters)",
-            rules.password_max_length
-        ));
+        return Err(format!("too long (at most {} characters)", rules.password_max_length));
     }
     let lower = pw.to_lowercase();
     if COMMON_PASSWORDS.contains(&lower.as_str()) {
@@ -730,12 +687,7 @@ impl User {
             summary: self.summary.clone(),
             labels: self.labels.clone(),
             auto_responder: self.auto_responder,
-            roles: self
-                .roles
-                .iter()
-                .filter(|r| !is_derived(r))
-                .cloned()
-                .collect(),
+            roles: self.roles.iter().filter(|r| !is_derived(r)).cloned().collect(),
             custom_fields: self.custom_fields.clone(),
         }
     }
@@ -776,9 +728,7 @@ mod tests {
             "language": "xx",
         }))
         .expect("shape");
-        let Err(super::super::Error::Invalid(errs)) =
-            input.apply(UserFields::defaults(&rules()), &rules())
-        else {
+        let Err(super::super::Error::Invalid(errs)) = input.apply(UserFields::defaults(&rules()), &rules()) else {
             panic!("should be refused")
         };
         for f in ["emails", "phones[0].number", "time_zone", "language"] {

@@ -21,10 +21,7 @@ use crate::domain::{Error, UserId};
 use crate::store::TokenKind;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
+    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/me", get(me))
 }
 
 /// The authenticated caller of a request.
@@ -55,31 +52,16 @@ impl Caller {
 
     /// How the change log names this caller.
     pub fn actor(&self) -> Actor {
-        let kind = if self.is_agent {
-            ActorKind::Agent
-        } else {
-            ActorKind::User
-        };
-        Actor {
-            kind,
-            id: Some(self.id.0),
-            name: self.username.clone(),
-        }
+        let kind = if self.is_agent { ActorKind::Agent } else { ActorKind::User };
+        Actor { kind, id: Some(self.id.0), name: self.username.clone() }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
@@ -89,11 +71,7 @@ impl FromRequestParts<AppState> for Caller {
         let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
         let hash = token_hash(token);
         let idle = state.config.auth.session_idle_minutes * 60_000;
-        let id = state
-            .store
-            .authenticate(&hash, kind, idle)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let id = state.store.authenticate(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
         let user = match state.store.get_user(id).await {
             Ok(u) => u,
             Err(Error::NotFound) => return Err(Error::Unauthenticated.into()),
@@ -141,11 +119,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     if req.password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::invalid(
-            "password",
-            format!("too long (at most {MAX_PASSWORD_BYTES} bytes)"),
-        )
-        .into());
+        return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
     }
     if req.username.len() > 320 {
         return Err(Error::Unauthenticated.into());
@@ -163,24 +137,14 @@ pub async fn login(
             return Err(Error::Unauthenticated.into());
         }
     };
-    state
-        .store
-        .record_login(id, verified.rehash.as_deref())
-        .await?;
+    state.store.record_login(id, verified.rehash.as_deref()).await?;
     let token = new_token(TokenKind::Session);
     let idle = state.config.auth.session_idle_minutes * 60_000;
     let absolute = state.config.auth.session_absolute_hours * 3_600_000;
-    let expires = state
-        .store
-        .create_session(id, &token_hash(&token), idle, absolute)
-        .await?;
+    let expires = state.store.create_session(id, &token_hash(&token), idle, absolute).await?;
     let user = state.store.get_user(id).await?;
     tracing::info!(event = "login", user_id = id.0, "password login");
-    Ok(Json(LoginResponse {
-        token,
-        expires_at: to_rfc3339(expires),
-        user,
-    }))
+    Ok(Json(LoginResponse { token, expires_at: to_rfc3339(expires), user }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -199,12 +163,7 @@ pub async fn logout(
 ) -> ApiResult<StatusCode> {
     if q.everywhere.as_deref() == Some("true") {
         let n = state.store.delete_user_sessions(caller.id).await?;
-        tracing::info!(
-            event = "logout_everywhere",
-            user_id = caller.id.0,
-            sessions = n,
-            "sessions revoked"
-        );
+        tracing::info!(event = "logout_everywhere", user_id = caller.id.0, sessions = n, "sessions revoked");
     } else if caller.via == TokenKind::Session {
         state.store.delete_session(&caller.token_hash).await?;
         tracing::info!(event = "logout", user_id = caller.id.0, "session ended");

@@ -41,33 +41,13 @@ impl IntoResponse for ApiError {
                 };
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, fields)
             }
-            Error::BadRequest(m) => (
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                m,
-                FieldErrors::new(),
-            ),
-            Error::TooLarge(m) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                m,
-                FieldErrors::new(),
-            ),
+            Error::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, FieldErrors::new()),
+            Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, FieldErrors::new()),
             Error::Conflict { field, message } => {
                 let m = format!("{field}: {message}");
-                (
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    m,
-                    FieldErrors::from([(field, message)]),
-                )
+                (StatusCode::CONFLICT, "conflict", m, FieldErrors::from([(field, message)]))
             }
-            Error::NotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such record".into(),
-                FieldErrors::new(),
-            ),
+            Error::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such record".into(), FieldErrors::new()),
             Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, FieldErrors::new()),
             Error::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -77,26 +57,12 @@ impl IntoResponse for ApiError {
             ),
             Error::Unavailable(m) => {
                 tracing::warn!(reason = %m, "answering 503");
-                let body = body(
-                    "unavailable",
-                    "the service is busy; try again shortly".into(),
-                    FieldErrors::new(),
-                );
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [("retry-after", "2")],
-                    body,
-                )
-                    .into_response();
+                let body = body("unavailable", "the service is busy; try again shortly".into(), FieldErrors::new());
+                return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "2")], body).into_response();
             }
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error".into(),
-                    FieldErrors::new(),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into(), FieldErrors::new())
             }
         };
         (status, body(code, message, fields)).into_response()
@@ -104,13 +70,7 @@ impl IntoResponse for ApiError {
 }
 
 fn body(code: &'static str, message: String, fields: FieldErrors) -> Json<ErrorBody> {
-    Json(ErrorBody {
-        error: ErrorDetail {
-            code,
-            message,
-            fields,
-        },
-    })
+    Json(ErrorBody { error: ErrorDetail { code, message, fields } })
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

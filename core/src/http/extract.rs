@@ -22,20 +22,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !is_json {
-            return Err(Error::BadRequest(
-                "send a JSON body with Content-Type: application/json".into(),
-            )
-            .into());
+            return Err(Error::BadRequest("send a JSON body with Content-Type: application/json".into()).into());
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::TooLarge("the request body is too large".into())
-                } else {
-                    Error::BadRequest(format!("could not read the body: {e}"))
-                }
-            })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge("the request body is too large".into())
+            } else {
+                Error::BadRequest(format!("could not read the body: {e}"))
+            }
+        })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -53,18 +48,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         let field = missing_field(&msg).map_or_else(
             || {
-                if path == "." {
-                    "body".to_string()
-                } else {
-                    path.clone()
-                }
+                if path == "." { "body".to_string() } else { path.clone() }
             },
             |f| {
-                if path == "." {
-                    f.to_string()
-                } else {
-                    format!("{path}.{f}")
-                }
+                if path == "." { f.to_string() } else { format!("{path}.{f}") }
             },
         );
         Error::invalid(field, msg).into()
@@ -126,9 +113,7 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -154,10 +139,7 @@ mod tests {
         assert_eq!(decode("%E2%9C%93"), "✓");
         assert_eq!(
             form_pairs("q=jo+hn&role=Agent"),
-            vec![
-                ("q".into(), "jo hn".into()),
-                ("role".into(), "Agent".into())
-            ]
+            vec![("q".into(), "jo hn".into()), ("role".into(), "Agent".into())]
         );
     }
 }

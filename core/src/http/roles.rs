@@ -18,10 +18,7 @@ use crate::store::{Page, RoleWrite};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/roles", get(list_roles).post(create_role))
-        .route(
-            "/roles/{id}",
-            get(get_role).patch(update_role).delete(delete_role),
-        )
+        .route("/roles/{id}", get(get_role).patch(update_role).delete(delete_role))
 }
 
 /// A role as a caller sends it.
@@ -39,19 +36,13 @@ pub struct RoleInput {
 impl RoleInput {
     fn check(&self) -> Result<RoleWrite, Error> {
         let mut c = Checker::default();
-        let name = self
-            .name
-            .as_deref()
-            .and_then(|n| c.take("name", check_role_name(n)));
+        let name = self.name.as_deref().and_then(|n| c.take("name", check_role_name(n)));
         if name.as_deref().is_some_and(is_derived) {
             c.fail("name", "is reserved for a derived role");
         }
         let kind = match self.kind.as_deref() {
             None => None,
-            Some(k) => c.take(
-                "kind",
-                RoleKind::parse(k).ok_or_else(|| "must be user or agent".to_string()),
-            ),
+            Some(k) => c.take("kind", RoleKind::parse(k).ok_or_else(|| "must be user or agent".to_string())),
         };
         if let Some(d) = &self.description {
             c.max_len("description", d, 1000);
@@ -63,49 +54,30 @@ impl RoleInput {
                     Some(p) => {
                         set.0.insert(p);
                     }
-                    None => c.fail(
-                        format!("permissions[{i}]"),
-                        format!("no permission named `{p}`"),
-                    ),
+                    None => c.fail(format!("permissions[{i}]"), format!("no permission named `{p}`")),
                 }
             }
             set
         });
         c.finish()?;
-        Ok(RoleWrite {
-            name,
-            kind,
-            description: self.description.clone(),
-            permissions,
-        })
+        Ok(RoleWrite { name, kind, description: self.description.clone(), permissions })
     }
 }
 
 /// Every role: derived user roles, built-in and custom ones.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles",
     responses((status = 200, body = Page<Role>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_roles(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Page<Role>>> {
+pub async fn list_roles(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Page<Role>>> {
     if !caller.has(Permission::RolesManage) {
         caller.require(Permission::UsersView)?;
     }
     let items = state.store.list_roles().await?;
-    Ok(Json(Page {
-        total: items.len() as i64,
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
 }
 
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "roles", params(("id" = i64, Path)),
     responses((status = 200, body = Role), (status = 404, body = ErrorBody)))]
-pub async fn get_role(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Role>> {
+pub async fn get_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Role>> {
     if !caller.has(Permission::RolesManage) {
         caller.require(Permission::UsersView)?;
     }
@@ -120,10 +92,7 @@ pub async fn create_role(
     ApiJson(input): ApiJson<RoleInput>,
 ) -> ApiResult<(StatusCode, Json<Role>)> {
     caller.require(Permission::RolesManage)?;
-    let role = state
-        .store
-        .create_role(&input.check()?, &caller.actor())
-        .await?;
+    let role = state.store.create_role(&input.check()?, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(role)))
 }
 
@@ -137,12 +106,7 @@ pub async fn update_role(
 ) -> ApiResult<Json<Role>> {
     caller.require(Permission::RolesManage)?;
     let id = RoleId(parse_id(&id)?);
-    Ok(Json(
-        state
-            .store
-            .update_role(id, &input.check()?, &caller.actor())
-            .await?,
-    ))
+    Ok(Json(state.store.update_role(id, &input.check()?, &caller.actor()).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "roles", params(("id" = i64, Path)),
@@ -153,9 +117,6 @@ pub async fn delete_role(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::RolesManage)?;
-    state
-        .store
-        .delete_role(RoleId(parse_id(&id)?), &caller.actor())
-        .await?;
+    state.store.delete_role(RoleId(parse_id(&id)?), &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

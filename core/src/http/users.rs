@@ -23,20 +23,14 @@ use crate::store::{Cursor, Page, RoleFilter, UserQuery, UserSort};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
-        .route(
-            "/users/{id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
+        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
         .route("/users/{id}/clone", post(clone_user))
         .route("/users/{id}/changes", get(list_user_changes))
 }
 
 /// Path ids that are not numbers name no record.
 pub(crate) fn parse_id(raw: &str) -> Result<i64, Error> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or(Error::NotFound)
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(Error::NotFound)
 }
 
 /// `?limit=` (default 50, at most 500).
@@ -45,10 +39,7 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> Result<i64, Error> {
         None | Some("") => Ok(50),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n >= 1 => Ok(n.min(500)),
-            _ => Err(Error::invalid(
-                "limit",
-                "must be a whole number from 1 to 500",
-            )),
+            _ => Err(Error::invalid("limit", "must be a whole number from 1 to 500")),
         },
     }
 }
@@ -98,58 +89,28 @@ pub async fn list_users(
         "desc" => true,
         _ => return Err(Error::invalid("order", "must be asc or desc").into()),
     };
-    let q =
-        p.q.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase);
+    let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
     if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
         return Err(Error::invalid("q", "too long (at most 200 characters)").into());
     }
     let role = match p.role.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => {
-            Some(RoleFilter::Any)
-        }
+        Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => Some(RoleFilter::Any),
         Some(r) if r.eq_ignore_ascii_case(VERIFIED_USER) => Some(RoleFilter::VerifiedEmail),
         Some(r) => match state.store.find_role_by_name(r).await? {
             Some(role) => Some(RoleFilter::Assigned(role.id)),
             None => return Err(Error::invalid("role", format!("no role named `{r}`")).into()),
         },
     };
-    let label = p
-        .label
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let after = p
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(Cursor::decode)
-        .transpose()?;
-    let query = UserQuery {
-        q,
-        role,
-        label,
-        sort,
-        descending,
-        limit: parse_limit(p.limit.as_deref())?,
-        after,
-    };
+    let label = p.label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let after = p.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
+    let query = UserQuery { q, role, label, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
     Ok(Json(state.store.list_users(&query).await?))
 }
 
 /// Role name (lowercase) → kind, for deciding whether a change touches agent roles.
 async fn role_kinds(state: &AppState) -> ApiResult<HashMap<String, RoleKind>> {
-    Ok(state
-        .store
-        .list_roles()
-        .await?
-        .into_iter()
-        .map(|r| (r.name.to_lowercase(), r.kind))
-        .collect())
+    Ok(state.store.list_roles().await?.into_iter().map(|r| (r.name.to_lowercase(), r.kind)).collect())
 }
 
 /// Giving or taking an agent role is an administrator's act (`roles_manage`), so an agent
@@ -163,18 +124,10 @@ fn check_agent_roles(
     let is_agent_role = |r: &String| kinds.get(&r.to_lowercase()) == Some(&RoleKind::Agent);
     let lower = |v: &[String]| v.iter().map(|r| r.to_lowercase()).collect::<Vec<_>>();
     let (old_l, new_l) = (lower(old), lower(new));
-    let touched = new
-        .iter()
-        .filter(|r| !old_l.contains(&r.to_lowercase()))
-        .any(is_agent_role)
-        || old
-            .iter()
-            .filter(|r| !new_l.contains(&r.to_lowercase()))
-            .any(is_agent_role);
+    let touched = new.iter().filter(|r| !old_l.contains(&r.to_lowercase())).any(is_agent_role)
+        || old.iter().filter(|r| !new_l.contains(&r.to_lowercase())).any(is_agent_role);
     if touched && !caller.has(Permission::RolesManage) {
-        return Err(Error::Forbidden(
-            "giving or taking agent roles needs the `roles_manage` permission".into(),
-        ));
+        return Err(Error::Forbidden("giving or taking agent roles needs the `roles_manage` permission".into()));
     }
     Ok(())
 }
@@ -182,20 +135,16 @@ fn check_agent_roles(
 /// An agent's record is edited only by themselves or by someone who manages roles.
 fn check_may_edit(caller: &Caller, target: &User) -> Result<(), Error> {
     if target.is_agent && target.id != caller.id && !caller.has(Permission::RolesManage) {
-        return Err(Error::Forbidden(
-            "editing another agent needs the `roles_manage` permission".into(),
-        ));
+        return Err(Error::Forbidden("editing another agent needs the `roles_manage` permission".into()));
     }
     Ok(())
 }
 
 async fn hash_if_given(state: &AppState, password: &Option<String>) -> ApiResult<Option<String>> {
     match password {
-        Some(pw) if pw.len() > MAX_PASSWORD_BYTES => Err(Error::invalid(
-            "password",
-            format!("too long (at most {MAX_PASSWORD_BYTES} bytes)"),
-        )
-        .into()),
+        Some(pw) if pw.len() > MAX_PASSWORD_BYTES => {
+            Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into())
+        }
         Some(pw) => Ok(Some(state.passwords.hash(pw.clone()).await?)),
         None => Ok(None),
     }
@@ -213,20 +162,13 @@ pub async fn create_user(
     let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
     check_agent_roles(&caller, &role_kinds(&state).await?, &[], &fields.roles)?;
     let hash = hash_if_given(&state, &input.password).await?;
-    let user = state
-        .store
-        .create_user(&fields, hash.as_deref(), &caller.actor())
-        .await?;
+    let user = state.store.create_user(&fields, hash.as_deref(), &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<User>> {
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
     caller.require(Permission::UsersView)?;
     Ok(Json(state.store.get_user(UserId(parse_id(&id)?)).await?))
 }
@@ -252,12 +194,7 @@ pub async fn update_user(
         check_agent_roles(&who, &kinds, &current.to_fields().roles, &new.roles)?;
         Ok(new)
     };
-    Ok(Json(
-        state
-            .store
-            .update_user(id, edit, hash.as_deref(), &caller.actor())
-            .await?,
-    ))
+    Ok(Json(state.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await?))
 }
 
 /// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.
@@ -301,11 +238,8 @@ pub async fn clone_user(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     caller.require(Permission::UsersEdit)?;
-    let req: CloneRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CloneRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let req: CloneRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { CloneRequest::default() } else { parse_json(&body)? };
     let source = state.store.get_user(UserId(parse_id(&id)?)).await?;
     let mut base = source.to_fields();
     base.emails.clear();
@@ -321,20 +255,13 @@ pub async fn clone_user(
         ..Default::default()
     };
     let fields = input.apply(base, &state.rules)?;
-    let user = state
-        .store
-        .create_user(&fields, None, &caller.actor())
-        .await?;
+    let user = state.store.create_user(&fields, None, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 async fn free_username(state: &AppState, base: &str) -> ApiResult<String> {
     for n in 1..100 {
-        let candidate = if n == 1 {
-            base.to_string()
-        } else {
-            format!("{base}{n}")
-        };
+        let candidate = if n == 1 { base.to_string() } else { format!("{base}{n}") };
         if state.store.find_user_id(&candidate).await?.is_none() {
             return Ok(candidate);
         }
@@ -362,15 +289,7 @@ pub async fn list_user_changes(
     state.store.get_user(UserId(id)).await?;
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))?,
-        ),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))?),
     };
-    Ok(Json(
-        state
-            .store
-            .list_changes("user", id, parse_limit(p.limit.as_deref())?, cursor)
-            .await?,
-    ))
+    Ok(Json(state.store.list_changes("user", id, parse_limit(p.limit.as_deref())?, cursor).await?))
 }

@@ -57,17 +57,9 @@ impl Store {
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(
-                postgres::connect(url, max_connections, acquire_timeout)
-                    .await
-                    .map_err(db_err)?,
-            )
+            Backend::Postgres(postgres::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
         } else {
-            Backend::Sqlite(
-                sqlite::connect(url, max_connections, acquire_timeout)
-                    .await
-                    .map_err(db_err)?,
-            )
+            Backend::Sqlite(sqlite::connect(url, max_connections, acquire_timeout).await.map_err(db_err)?)
         };
         Ok(Store { backend, clock })
     }
@@ -121,33 +113,16 @@ impl Store {
             return Ok(None);
         };
         let mut conn = p.read().acquire().await.map_err(db_err)?;
-        let jm: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        let jm: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await.map_err(db_err)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.map_err(db_err)?;
         Ok(Some((jm, sync, busy, fk)))
     }
 
     // ---- users ----
 
-    pub async fn create_user(
-        &self,
-        fields: &UserFields,
-        password_hash: Option<&str>,
-        actor: &Actor,
-    ) -> Result<User> {
+    pub async fn create_user(&self, fields: &UserFields, password_hash: Option<&str>, actor: &Actor) -> Result<User> {
         let now = self.now();
         dispatch!(self, users::create_user(fields, password_hash, actor, now))
     }
@@ -158,21 +133,12 @@ impl Store {
 
     /// Edits a user inside one transaction: `edit` sees the locked current record and returns
     /// the new fields (or refuses); the difference is written with one change-log entry per field.
-    pub async fn update_user<F>(
-        &self,
-        id: UserId,
-        edit: F,
-        password_hash: Option<&str>,
-        actor: &Actor,
-    ) -> Result<User>
+    pub async fn update_user<F>(&self, id: UserId, edit: F, password_hash: Option<&str>, actor: &Actor) -> Result<User>
     where
         F: FnOnce(&User) -> Result<UserFields> + Send,
     {
         let now = self.now();
-        dispatch!(
-            self,
-            users::update_user(id, edit, password_hash, actor, now)
-        )
+        dispatch!(self, users::update_user(id, edit, password_hash, actor, now))
     }
 
     pub async fn delete_user(&self, id: UserId, actor: &Actor) -> Result<()> {
@@ -252,19 +218,11 @@ impl Store {
         absolute_ms: Millis,
     ) -> Result<Millis> {
         let now = self.now();
-        dispatch!(
-            self,
-            auth::create_session(user, token_hash, now, idle_ms, absolute_ms)
-        )
+        dispatch!(self, auth::create_session(user, token_hash, now, idle_ms, absolute_ms))
     }
 
     /// The user a token or session hash belongs to, if it is live; a session's idle expiry moves on.
-    pub async fn authenticate(
-        &self,
-        token_hash: &str,
-        kind: TokenKind,
-        idle_ms: Millis,
-    ) -> Result<Option<UserId>> {
+    pub async fn authenticate(&self, token_hash: &str, kind: TokenKind, idle_ms: Millis) -> Result<Option<UserId>> {
         let now = self.now();
         dispatch!(self, auth::authenticate(token_hash, kind, now, idle_ms))
     }
@@ -279,13 +237,7 @@ impl Store {
 
     // ---- change log ----
 
-    pub async fn list_changes(
-        &self,
-        entity: &str,
-        id: i64,
-        limit: i64,
-        cursor: Option<i64>,
-    ) -> Result<Page<Change>> {
+    pub async fn list_changes(&self, entity: &str, id: i64, limit: i64, cursor: Option<i64>) -> Result<Page<Change>> {
         dispatch!(self, changes::list_changes(entity, id, limit, cursor))
     }
 }
@@ -341,10 +293,7 @@ impl UserSort {
             UserSort::DisplayName => ("u.display_name_key", true),
             UserSort::Username => ("u.username_key", true),
             UserSort::Email => ("u.primary_email", true),
-            UserSort::Verified => (
-                "CAST(CASE WHEN u.primary_verified THEN 1 ELSE 0 END AS BIGINT)",
-                false,
-            ),
+            UserSort::Verified => ("CAST(CASE WHEN u.primary_verified THEN 1 ELSE 0 END AS BIGINT)", false),
             UserSort::LastLogin => ("COALESCE(u.last_login_at, -1)", false),
             UserSort::Created => ("u.created_at", false),
         }
@@ -398,9 +347,7 @@ impl Cursor {
 /// an exhausted pool 503, everything else 500 (details logged by the HTTP layer).
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-            Error::Unavailable("database busy".into())
-        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Error::Unavailable("database busy".into()),
         sqlx::Error::Io(_) => Error::Unavailable(format!("database unreachable: {e}")),
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
@@ -442,10 +389,7 @@ fn migrator(files: &[(&'static str, &'static str)]) -> Migrator {
 
 /// Placeholders `$from, $from+1, ...` for an `IN (...)` list of `n` values.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.

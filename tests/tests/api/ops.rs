@@ -4,69 +4,29 @@ use kith_tests::{Backend, TestApp, backend_tests};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-backend_tests!(
-    operational_endpoints,
-    openapi_documents_every_route,
-    sqlite_durability_pragmas
-);
+backend_tests!(operational_endpoints, openapi_documents_every_route, sqlite_durability_pragmas);
 
 async fn operational_endpoints(b: Backend) {
     let app = TestApp::start(b).await;
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .expect("healthz");
+    let res = app.client.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
     assert_eq!(res.status(), StatusCode::OK);
-    let id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let id = res.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert_eq!(id.len(), 16, "every response carries a request id");
-    let res = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
+    let res = app.client.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .header("x-request-id", "abc123")
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(
-        res.headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-        Some("abc123")
-    );
+    let res =
+        app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc123").send().await.expect("healthz");
+    assert_eq!(res.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc123"));
     let _ = app.get("/api/v1/users/1").await;
     let _ = app.get("/api/v1/users/2").await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text =
+        app.client.get(format!("{}/metrics", app.base)).send().await.expect("metrics").text().await.expect("text");
     assert!(
-        text.contains(
-            r#"kith_http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"} 1"#
-        ),
+        text.contains(r#"kith_http_requests_total{method="GET",route="/api/v1/users/{id}",status="200"} 1"#),
         "{text}"
     );
     assert!(
-        text.contains(
-            r#"kith_http_request_duration_seconds_count{method="GET",route="/api/v1/users/{id}"} 2"#
-        ),
+        text.contains(r#"kith_http_request_duration_seconds_count{method="GET",route="/api/v1/users/{id}"} 2"#),
         "{text}"
     );
     // unknown API paths answer in the API's error shape
@@ -78,12 +38,7 @@ async fn operational_endpoints(b: Backend) {
 /// Every route the router serves under /api/v1 is in the document, with its methods.
 async fn openapi_documents_every_route(b: Backend) {
     let app = TestApp::start(b).await;
-    let res = app
-        .client
-        .get(format!("{}/api/v1/openapi.json", app.base))
-        .send()
-        .await
-        .expect("openapi");
+    let res = app.client.get(format!("{}/api/v1/openapi.json", app.base)).send().await.expect("openapi");
     assert_eq!(res.status(), StatusCode::OK);
     let doc: Value = res.json().await.expect("json");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
@@ -105,26 +60,13 @@ async fn openapi_documents_every_route(b: Backend) {
         ("delete", "/api/v1/roles/{id}"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
-    let documented: usize = paths
-        .values()
-        .map(|p| p.as_object().map_or(0, |o| o.len()))
-        .sum();
+    let documented: usize = paths.values().map(|p| p.as_object().map_or(0, |o| o.len())).sum();
     for (method, path) in routes {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} is not documented"
-        );
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
     }
-    assert_eq!(
-        documented,
-        routes.len(),
-        "the document lists a route the test does not know"
-    );
+    assert_eq!(documented, routes.len(), "the document lists a route the test does not know");
     for schema in ["User", "UserInput", "Role", "ErrorBody", "Change"] {
-        assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "schema {schema} missing"
-        );
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }
     // the write-only password is in the input and never in the output
     assert!(doc["components"]["schemas"]["UserInput"]["properties"]["password"].is_object());

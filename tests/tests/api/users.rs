@@ -46,18 +46,9 @@ async fn create_normalizes_every_field(b: Backend) {
     assert_eq!(status, StatusCode::CREATED, "{u}");
     assert_eq!(u["username"], "Jane.Doe");
     assert_eq!(u["display_name"], "Jane Doe");
-    assert_eq!(
-        u["emails"][0],
-        json!({"email": "jane@example.com", "primary": false, "verified": true})
-    );
-    assert_eq!(
-        u["emails"][1],
-        json!({"email": "jane@xn--bcher-kva.example", "primary": true, "verified": false})
-    );
-    assert_eq!(
-        u["phones"][0],
-        json!({"kind": "cell", "number": "+12015550123", "raw": "(201) 555-0123"})
-    );
+    assert_eq!(u["emails"][0], json!({"email": "jane@example.com", "primary": false, "verified": true}));
+    assert_eq!(u["emails"][1], json!({"email": "jane@xn--bcher-kva.example", "primary": true, "verified": false}));
+    assert_eq!(u["phones"][0], json!({"kind": "cell", "number": "+12015550123", "raw": "(201) 555-0123"}));
     assert_eq!(u["phones"][1]["kind"], "other");
     assert_eq!(u["phones"][1]["number"], "+442079460958");
     assert_eq!(u["time_zone"], "Europe/Berlin");
@@ -65,31 +56,17 @@ async fn create_normalizes_every_field(b: Backend) {
     assert_eq!(u["labels"], json!(["Beta", "vip"]));
     assert_eq!(u["auto_responder"], true);
     let sig = u["signature_html"].as_str().expect("signature");
-    assert!(
-        !sig.contains("script") && !sig.contains("onclick") && !sig.contains("javascript"),
-        "{sig}"
-    );
+    assert!(!sig.contains("script") && !sig.contains("onclick") && !sig.contains("javascript"), "{sig}");
     assert!(sig.contains("https://acme.example"), "{sig}");
-    assert!(
-        u.get("password").is_none() && u.get("password_hash").is_none(),
-        "password must never be returned"
-    );
-    assert_eq!(
-        u["roles"],
-        json!(["Registered User", "Registered User with Verified Email"])
-    );
+    assert!(u.get("password").is_none() && u.get("password_hash").is_none(), "password must never be returned");
+    assert_eq!(u["roles"], json!(["Registered User", "Registered User with Verified Email"]));
     assert_eq!(u["is_agent"], false);
     // the stored record reads back the same
     let (status, again) = app.get(&format!("/api/v1/users/{}", u["id"])).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again, u);
     // defaults: first address primary, configured time zone and language
-    let (_, v) = app
-        .post(
-            "/api/v1/users",
-            json!({"username": "min", "emails": [{"email": "min@example.com"}]}),
-        )
-        .await;
+    let (_, v) = app.post("/api/v1/users", json!({"username": "min", "emails": [{"email": "min@example.com"}]})).await;
     assert_eq!(v["emails"][0]["primary"], true);
     assert_eq!(v["time_zone"], "UTC");
     assert_eq!(v["language"], "en");
@@ -106,10 +83,7 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(b: Backend) {
         o
     };
     let cases: Vec<(Value, &str)> = vec![
-        (
-            with("emails", json!([{"email": "not-an-address"}])),
-            "emails[0].email",
-        ),
+        (with("emails", json!([{"email": "not-an-address"}])), "emails[0].email"),
         (
             with(
                 "emails",
@@ -118,31 +92,13 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(b: Backend) {
             "emails",
         ),
         (with("emails", json!([])), "emails"),
-        (
-            with(
-                "emails",
-                json!([{"email": "a@example.com"}, {"email": "A@EXAMPLE.com"}]),
-            ),
-            "emails[1].email",
-        ),
-        (
-            with(
-                "phones",
-                json!([{"kind": "cell", "number": "call me maybe"}]),
-            ),
-            "phones[0].number",
-        ),
-        (
-            with("phones", json!([{"kind": "pager", "number": "2015550123"}])),
-            "phones[0].kind",
-        ),
+        (with("emails", json!([{"email": "a@example.com"}, {"email": "A@EXAMPLE.com"}])), "emails[1].email"),
+        (with("phones", json!([{"kind": "cell", "number": "call me maybe"}])), "phones[0].number"),
+        (with("phones", json!([{"kind": "pager", "number": "2015550123"}])), "phones[0].kind"),
         (with("time_zone", json!("Mars/Olympus_Mons")), "time_zone"),
         (with("language", json!("tlh")), "language"),
         (with("roles", json!(["Wizard"])), "roles"),
-        (
-            with("roles", json!(["Registered User with Verified Email"])),
-            "roles",
-        ),
+        (with("roles", json!(["Registered User with Verified Email"])), "roles"),
         (with("display_name", json!("x".repeat(201))), "display_name"),
         (with("summary", json!("x".repeat(10_001))), "summary"),
         (with("company", json!("x".repeat(501))), "company"),
@@ -152,10 +108,7 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(b: Backend) {
         (with("password", json!("short")), "password"),
         (with("password", json!("x".repeat(129))), "password"),
         (with("labels", json!([""])), "labels"),
-        (
-            with("custom_fields", json!({"nope": 1})),
-            "custom_fields.nope",
-        ),
+        (with("custom_fields", json!({"nope": 1})), "custom_fields.nope"),
         (with("banned", json!("yes")), "banned"),
         (with("is_agent", json!(true)), "is_agent"),
         (json!({"emails": [{"email": "x@example.com"}]}), "username"),
@@ -194,37 +147,30 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing(b: Backend) {
         .expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // over the body limit
-    let huge = json!({"username": "big", "emails": [{"email": "big@example.com"}], "summary": "x".repeat(3 * 1024 * 1024)});
+    let huge =
+        json!({"username": "big", "emails": [{"email": "big@example.com"}], "summary": "x".repeat(3 * 1024 * 1024)});
     let (status, _) = app.post("/api/v1/users", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        app.count_users().await,
-        before,
-        "a refused request must write nothing"
-    );
+    assert_eq!(app.count_users().await, before, "a refused request must write nothing");
 }
 
 async fn duplicates_conflict_and_nothing_half_written(b: Backend) {
     let app = TestApp::start(b).await;
-    app.create_user(json!({"username": "Sam", "emails": [{"email": "sam@example.com"}]}))
-        .await;
+    app.create_user(json!({"username": "Sam", "emails": [{"email": "sam@example.com"}]})).await;
     let before = app.count_users().await;
+    let (status, v) =
+        app.post("/api/v1/users", json!({"username": "sAM", "emails": [{"email": "other@example.com"}]})).await;
+    assert_error(status, &v, StatusCode::CONFLICT, Some("username"));
     let (status, v) = app
         .post(
             "/api/v1/users",
-            json!({"username": "sAM", "emails": [{"email": "other@example.com"}]}),
+            json!({"username": "sam2", "emails": [{"email": "fresh@example.com"}, {"email": "SAM@example.com"}]}),
         )
-        .await;
-    assert_error(status, &v, StatusCode::CONFLICT, Some("username"));
-    let (status, v) = app
-        .post("/api/v1/users", json!({"username": "sam2", "emails": [{"email": "fresh@example.com"}, {"email": "SAM@example.com"}]}))
         .await;
     assert_error(status, &v, StatusCode::CONFLICT, Some("emails[1].email"));
     assert_eq!(app.count_users().await, before);
     // the fresh address of the refused request was not kept either
-    let id = app
-        .create_user(json!({"username": "sam3", "emails": [{"email": "fresh@example.com"}]}))
-        .await;
+    let id = app.create_user(json!({"username": "sam3", "emails": [{"email": "fresh@example.com"}]})).await;
     assert!(id > 0);
 }
 
@@ -246,76 +192,40 @@ async fn edit_changes_only_sent_fields_and_logs_each(b: Backend) {
     assert_eq!(u["website"], "");
     assert_eq!(u["username"], "ed", "fields not sent stay");
     assert_eq!(u["emails"][1]["primary"], true);
-    assert!(
-        u["roles"]
-            .as_array()
-            .expect("roles")
-            .contains(&json!("Registered User with Verified Email"))
-    );
+    assert!(u["roles"].as_array().expect("roles").contains(&json!("Registered User with Verified Email")));
     let (status, log) = app.get(&format!("/api/v1/users/{id}/changes")).await;
     assert_eq!(status, StatusCode::OK);
     let items = log["items"].as_array().expect("items");
-    let field = |f: &str| {
-        items
-            .iter()
-            .find(|c| c["field"] == f)
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
+    let field = |f: &str| items.iter().find(|c| c["field"] == f).cloned().unwrap_or(Value::Null);
     assert_eq!(field("company")["old"], "Old Co");
     assert_eq!(field("company")["new"], "New Co");
     assert_eq!(field("website")["old"], "https://ed.example");
     assert_eq!(field("website")["new"], "");
     assert_eq!(field("display_name")["new"], "Ed Edison");
     assert!(field("emails")["new"].is_array());
-    assert_eq!(
-        field("company")["actor"],
-        json!({"kind": "agent", "id": app.admin_id, "name": "admin"})
-    );
-    assert!(
-        field("company")["at"]
-            .as_str()
-            .is_some_and(|s| s.ends_with('Z'))
-    );
-    assert_eq!(
-        items.last().expect("first entry")["field"],
-        "created",
-        "newest first"
-    );
+    assert_eq!(field("company")["actor"], json!({"kind": "agent", "id": app.admin_id, "name": "admin"}));
+    assert!(field("company")["at"].as_str().is_some_and(|s| s.ends_with('Z')));
+    assert_eq!(items.last().expect("first entry")["field"], "created", "newest first");
     assert_eq!(log["total"], items.len());
     // a password change is logged without the password
-    let (status, _) = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            json!({"password": "another long passphrase"}),
-        )
-        .await;
+    let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"password": "another long passphrase"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, log) = app
-        .get(&format!("/api/v1/users/{id}/changes?limit=1"))
-        .await;
+    let (_, log) = app.get(&format!("/api/v1/users/{id}/changes?limit=1")).await;
     assert_eq!(log["items"][0]["field"], "password");
     assert!(!log.to_string().contains("another long passphrase"));
     assert!(log["next_cursor"].is_string());
     let (_, next) = app
-        .get(&format!(
-            "/api/v1/users/{id}/changes?limit=1&cursor={}",
-            log["next_cursor"].as_str().expect("cursor")
-        ))
+        .get(&format!("/api/v1/users/{id}/changes?limit=1&cursor={}", log["next_cursor"].as_str().expect("cursor")))
         .await;
     assert_ne!(next["items"][0], log["items"][0]);
     // an edit that changes nothing logs nothing
     let before = log["total"].clone();
-    let (status, _) = app
-        .patch(&format!("/api/v1/users/{id}"), json!({"company": "New Co"}))
-        .await;
+    let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"company": "New Co"})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, log) = app.get(&format!("/api/v1/users/{id}/changes")).await;
     assert_eq!(log["total"], before);
     // unknown user
-    let (status, v) = app
-        .patch("/api/v1/users/999999", json!({"company": "x"}))
-        .await;
+    let (status, v) = app.patch("/api/v1/users/999999", json!({"company": "x"})).await;
     assert_error(status, &v, StatusCode::NOT_FOUND, None);
     let (status, _) = app.get("/api/v1/users/abc").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -323,11 +233,8 @@ async fn edit_changes_only_sent_fields_and_logs_each(b: Backend) {
 
 async fn edit_conflict_leaves_the_record_untouched(b: Backend) {
     let app = TestApp::start(b).await;
-    app.create_user(json!({"username": "first", "emails": [{"email": "first@example.com"}]}))
-        .await;
-    let id = app
-        .create_user(json!({"username": "second", "emails": [{"email": "second@example.com"}]}))
-        .await;
+    app.create_user(json!({"username": "first", "emails": [{"email": "first@example.com"}]})).await;
+    let id = app.create_user(json!({"username": "second", "emails": [{"email": "second@example.com"}]})).await;
     let (status, v) = app
         .patch(
             &format!("/api/v1/users/{id}"),
@@ -335,38 +242,17 @@ async fn edit_conflict_leaves_the_record_untouched(b: Backend) {
         )
         .await;
     assert_error(status, &v, StatusCode::CONFLICT, Some("emails[0].email"));
-    let (status, v) = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            json!({"display_name": "Changed", "username": "FIRST"}),
-        )
-        .await;
+    let (status, v) =
+        app.patch(&format!("/api/v1/users/{id}"), json!({"display_name": "Changed", "username": "FIRST"})).await;
     assert_error(status, &v, StatusCode::CONFLICT, Some("username"));
-    let (status, v) = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            json!({"display_name": "Changed", "time_zone": "Bad/Zone"}),
-        )
-        .await;
-    assert_error(
-        status,
-        &v,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Some("time_zone"),
-    );
+    let (status, v) =
+        app.patch(&format!("/api/v1/users/{id}"), json!({"display_name": "Changed", "time_zone": "Bad/Zone"})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("time_zone"));
     let (_, u) = app.get(&format!("/api/v1/users/{id}")).await;
     assert_eq!(u["display_name"], "second");
-    assert_eq!(
-        u["emails"],
-        json!([{"email": "second@example.com", "primary": true, "verified": false}])
-    );
+    assert_eq!(u["emails"], json!([{"email": "second@example.com", "primary": true, "verified": false}]));
     // a user may keep and re-case their own username
-    let (status, u) = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            json!({"username": "Second"}),
-        )
-        .await;
+    let (status, u) = app.patch(&format!("/api/v1/users/{id}"), json!({"username": "Second"})).await;
     assert_eq!(status, StatusCode::OK, "{u}");
     assert_eq!(u["username"], "Second");
 }
@@ -374,74 +260,20 @@ async fn edit_conflict_leaves_the_record_untouched(b: Backend) {
 async fn search_filter_sort_and_paginate(b: Backend) {
     let app = TestApp::start(b).await;
     let people = [
-        (
-            "alice",
-            "Alice Archer",
-            "alice@acme.example",
-            "+12015550101",
-            "Acme",
-            vec!["vip"],
-            true,
-        ),
-        (
-            "bob",
-            "bob Baker",
-            "bob@globex.example",
-            "+12015550102",
-            "Globex",
-            vec![],
-            false,
-        ),
-        (
-            "carol",
-            "Carol Cooper",
-            "carol@acme.example",
-            "+12015550103",
-            "Acme",
-            vec!["vip", "beta"],
-            true,
-        ),
-        (
-            "dave",
-            "Dave Dyer",
-            "dave@initech.example",
-            "+12015550104",
-            "Initech",
-            vec!["beta"],
-            false,
-        ),
-        (
-            "erin",
-            "Erin Edwards",
-            "erin@acme.example",
-            "+12015550105",
-            "Acme",
-            vec![],
-            false,
-        ),
-        (
-            "frank",
-            "Frank Fisher",
-            "frank@globex.example",
-            "+12015550106",
-            "Globex",
-            vec!["VIP"],
-            true,
-        ),
-        (
-            "grace",
-            "grace Gray",
-            "grace@umbrella.example",
-            "+12015550107",
-            "Umbrella",
-            vec![],
-            false,
-        ),
+        ("alice", "Alice Archer", "alice@acme.example", "+12015550101", "Acme", vec!["vip"], true),
+        ("bob", "bob Baker", "bob@globex.example", "+12015550102", "Globex", vec![], false),
+        ("carol", "Carol Cooper", "carol@acme.example", "+12015550103", "Acme", vec!["vip", "beta"], true),
+        ("dave", "Dave Dyer", "dave@initech.example", "+12015550104", "Initech", vec!["beta"], false),
+        ("erin", "Erin Edwards", "erin@acme.example", "+12015550105", "Acme", vec![], false),
+        ("frank", "Frank Fisher", "frank@globex.example", "+12015550106", "Globex", vec!["VIP"], true),
+        ("grace", "grace Gray", "grace@umbrella.example", "+12015550107", "Umbrella", vec![], false),
     ];
     for (u, name, email, phone, company, labels, verified) in &people {
-        app.create_user(json!({"username": u, "display_name": name, "emails": [{"email": email, "verified": verified}],
-            "phones": [{"kind": "work", "number": phone}], "company": company, "labels": labels}))
-            .await;
+        app.create_user(
+            json!({"username": u, "display_name": name, "emails": [{"email": email, "verified": verified}],
+            "phones": [{"kind": "work", "number": phone}], "company": company, "labels": labels}),
+        )
+        .await;
     }
     app.user_with_token("agent1", &["Agent"]).await;
     let names = |v: &Value| -> Vec<String> {
@@ -469,9 +301,7 @@ async fn search_filter_sort_and_paginate(b: Backend) {
     assert_eq!(names(&v), ["alice", "carol", "frank"]);
     let (_, v) = app.get("/api/v1/users?role=Agent").await;
     assert_eq!(names(&v), ["agent1"]);
-    let (_, v) = app
-        .get("/api/v1/users?role=Registered%20User%20with%20Verified%20Email")
-        .await;
+    let (_, v) = app.get("/api/v1/users?role=Registered%20User%20with%20Verified%20Email").await;
     assert_eq!(names(&v), ["admin", "agent1", "alice", "carol", "frank"]);
     let (_, v) = app.get("/api/v1/users?role=Everyone").await;
     assert_eq!(v["total"], 9);
@@ -480,35 +310,17 @@ async fn search_filter_sort_and_paginate(b: Backend) {
     // sorting: display name ignores case; every key both ways
     let (_, v) = app.get("/api/v1/users?q=example&sort=display_name").await;
     assert_eq!(names(&v)[..4], ["admin", "agent1", "alice", "bob"]);
-    let (_, v) = app
-        .get("/api/v1/users?q=example&sort=username&order=desc")
-        .await;
+    let (_, v) = app.get("/api/v1/users?q=example&sort=username&order=desc").await;
     assert_eq!(names(&v)[..2], ["grace", "frank"]);
     let (_, v) = app.get("/api/v1/users?sort=email").await;
     assert_eq!(names(&v)[0], "admin");
-    let (_, v) = app
-        .get("/api/v1/users?sort=verified&order=desc&limit=5")
-        .await;
-    assert!(
-        v["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|u| u["emails"][0]["verified"] == true)
-    );
-    let (_, v) = app
-        .get("/api/v1/users?sort=created&order=desc&limit=1")
-        .await;
+    let (_, v) = app.get("/api/v1/users?sort=verified&order=desc&limit=5").await;
+    assert!(v["items"].as_array().expect("items").iter().all(|u| u["emails"][0]["verified"] == true));
+    let (_, v) = app.get("/api/v1/users?sort=created&order=desc&limit=1").await;
     assert_eq!(names(&v), ["agent1"]);
     let (status, _) = app.get("/api/v1/users?sort=last_login").await;
     assert_eq!(status, StatusCode::OK);
-    for bad in [
-        "sort=shoe_size",
-        "order=sideways",
-        "limit=0",
-        "limit=many",
-        "cursor=garbage",
-    ] {
+    for bad in ["sort=shoe_size", "order=sideways", "limit=0", "limit=many", "cursor=garbage"] {
         let (status, v) = app.get(&format!("/api/v1/users?{bad}")).await;
         let field = bad.split('=').next().expect("key");
         assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some(field));
@@ -518,14 +330,7 @@ async fn search_filter_sort_and_paginate(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["items"].as_array().expect("items").len(), 9);
     // walking pages with each sort key visits every user exactly once
-    for sort in [
-        "display_name",
-        "username",
-        "email",
-        "verified",
-        "last_login",
-        "created",
-    ] {
+    for sort in ["display_name", "username", "email", "verified", "last_login", "created"] {
         for order in ["asc", "desc"] {
             let mut seen = Vec::new();
             let mut path = format!("/api/v1/users?sort={sort}&order={order}&limit=2");
@@ -535,9 +340,7 @@ async fn search_filter_sort_and_paginate(b: Backend) {
                 assert_eq!(v["total"], 9);
                 seen.extend(names(&v));
                 match v["next_cursor"].as_str() {
-                    Some(c) => {
-                        path = format!("/api/v1/users?sort={sort}&order={order}&limit=2&cursor={c}")
-                    }
+                    Some(c) => path = format!("/api/v1/users?sort={sort}&order={order}&limit=2&cursor={c}"),
                     None => break,
                 }
             }
@@ -557,9 +360,7 @@ async fn clone_copies_all_but_identity_and_addresses(b: Backend) {
             "phones": [{"kind": "work", "number": "2015550199"}], "company": "Acme", "labels": ["vip"], "time_zone": "Asia/Tokyo",
             "signature_html": "<b>Orig</b>", "password": "first secret phrase here"}))
         .await;
-    let (status, v) = app
-        .post(&format!("/api/v1/users/{id}/clone"), json!({}))
-        .await;
+    let (status, v) = app.post(&format!("/api/v1/users/{id}/clone"), json!({})).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("emails"));
     let (status, c) = app
         .post(
@@ -571,19 +372,9 @@ async fn clone_copies_all_but_identity_and_addresses(b: Backend) {
     assert_ne!(c["id"], json!(id));
     assert_eq!(c["username"], "orig-copy");
     assert_eq!(c["display_name"], "Copy");
-    assert_eq!(
-        c["emails"],
-        json!([{"email": "copy@example.com", "primary": true, "verified": false}])
-    );
+    assert_eq!(c["emails"], json!([{"email": "copy@example.com", "primary": true, "verified": false}]));
     let (_, o) = app.get(&format!("/api/v1/users/{id}")).await;
-    for f in [
-        "company",
-        "labels",
-        "time_zone",
-        "signature_html",
-        "phones",
-        "language",
-    ] {
+    for f in ["company", "labels", "time_zone", "signature_html", "phones", "language"] {
         assert_eq!(c[f], o[f], "{f} is copied");
     }
     // the password is not copied: the clone cannot log in with it
@@ -603,21 +394,14 @@ async fn clone_copies_all_but_identity_and_addresses(b: Backend) {
         )
         .await;
     assert_error(status, &c2, StatusCode::CONFLICT, Some("username"));
-    let (status, _) = app
-        .post(
-            "/api/v1/users/999999/clone",
-            json!({"emails": [{"email": "x@example.com"}]}),
-        )
-        .await;
+    let (status, _) = app.post("/api/v1/users/999999/clone", json!({"emails": [{"email": "x@example.com"}]})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 async fn delete_keeps_the_history_and_ends_sessions(b: Backend) {
     let app = TestApp::start(b).await;
     let (id, session) = app.logged_in_user("leaving", "a fine passphrase").await;
-    let (status, _) = app
-        .call(Method::GET, "/api/v1/me", Some(&session), None)
-        .await;
+    let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&session), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, v) = app.delete(&format!("/api/v1/users/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
@@ -625,19 +409,10 @@ async fn delete_keeps_the_history_and_ends_sessions(b: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.delete(&format!("/api/v1/users/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .call(Method::GET, "/api/v1/me", Some(&session), None)
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "the deleted user's session is gone"
-    );
+    let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&session), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the deleted user's session is gone");
     // the address is free again
-    app.create_user(
-        json!({"username": "newcomer", "emails": [{"email": "leaving@customer.example"}]}),
-    )
-    .await;
+    app.create_user(json!({"username": "newcomer", "emails": [{"email": "leaving@customer.example"}]})).await;
     // an administrator cannot delete themselves
     let (status, v) = app.delete(&format!("/api/v1/users/{}", app.admin_id)).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("id"));
@@ -645,9 +420,7 @@ async fn delete_keeps_the_history_and_ends_sessions(b: Backend) {
 
 async fn permissions_are_checked_in_every_handler(b: Backend) {
     let app = TestApp::start(b).await;
-    let target = app
-        .create_user(json!({"username": "cust", "emails": [{"email": "cust@example.com"}]}))
-        .await;
+    let target = app.create_user(json!({"username": "cust", "emails": [{"email": "cust@example.com"}]})).await;
     let (agent_id, agent) = app.user_with_token("agent", &["Agent"]).await;
     let (_, manager) = app.user_with_token("manager", &["Manager"]).await;
     let (_, portal) = app.logged_in_user("portal", "some secret words here").await;
@@ -682,50 +455,24 @@ async fn permissions_are_checked_in_every_handler(b: Backend) {
     for (m, p, body) in [
         (Method::GET, users.to_string(), None),
         (Method::GET, one.clone(), None),
-        (
-            Method::POST,
-            users.to_string(),
-            Some(json!({"username": "x", "emails": [{"email": "x@example.com"}]})),
-        ),
+        (Method::POST, users.to_string(), Some(json!({"username": "x", "emails": [{"email": "x@example.com"}]}))),
         (Method::PATCH, one.clone(), Some(json!({"company": "x"}))),
         (Method::DELETE, one.clone(), None),
-        (
-            Method::POST,
-            format!("{one}/clone"),
-            Some(json!({"emails": [{"email": "y@example.com"}]})),
-        ),
+        (Method::POST, format!("{one}/clone"), Some(json!({"emails": [{"email": "y@example.com"}]}))),
         (Method::GET, format!("{one}/changes"), None),
         (Method::GET, "/api/v1/roles".into(), None),
-        (
-            Method::POST,
-            "/api/v1/roles".into(),
-            Some(json!({"name": "x", "kind": "user"})),
-        ),
+        (Method::POST, "/api/v1/roles".into(), Some(json!({"name": "x", "kind": "user"}))),
     ] {
         let (status, v) = app.call(m.clone(), &p, Some(&portal), body).await;
         assert_error(status, &v, StatusCode::FORBIDDEN, None);
     }
     // an agent edits users but may not delete them
-    let (status, _) = app
-        .call(
-            Method::PATCH,
-            &one,
-            Some(&agent),
-            Some(json!({"company": "Edited"})),
-        )
-        .await;
+    let (status, _) = app.call(Method::PATCH, &one, Some(&agent), Some(json!({"company": "Edited"}))).await;
     assert_eq!(status, StatusCode::OK);
     let (status, v) = app.call(Method::DELETE, &one, Some(&agent), None).await;
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
     // ...nor raise anyone (themselves included) to an agent role, nor edit another agent
-    let (status, v) = app
-        .call(
-            Method::PATCH,
-            &one,
-            Some(&agent),
-            Some(json!({"roles": ["Administrator"]})),
-        )
-        .await;
+    let (status, v) = app.call(Method::PATCH, &one, Some(&agent), Some(json!({"roles": ["Administrator"]}))).await;
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
     let (status, v) = app
         .call(
@@ -737,7 +484,12 @@ async fn permissions_are_checked_in_every_handler(b: Backend) {
         .await;
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
     let (status, v) = app
-        .call(Method::POST, users, Some(&agent), Some(json!({"username": "sneaky", "emails": [{"email": "s@example.com"}], "roles": ["Agent"]})))
+        .call(
+            Method::POST,
+            users,
+            Some(&agent),
+            Some(json!({"username": "sneaky", "emails": [{"email": "s@example.com"}], "roles": ["Agent"]})),
+        )
         .await;
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
     let (status, v) = app
@@ -751,24 +503,15 @@ async fn permissions_are_checked_in_every_handler(b: Backend) {
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
     // an agent may edit their own record
     let (status, _) = app
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/users/{agent_id}"),
-            Some(&agent),
-            Some(json!({"summary": "me"})),
-        )
+        .call(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(&agent), Some(json!({"summary": "me"})))
         .await;
     assert_eq!(status, StatusCode::OK);
     // a manager deletes customers
     let (status, _) = app.call(Method::DELETE, &one, Some(&manager), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     // a custom role with only users_view reads but does not write
-    let (status, _) = app
-        .post(
-            "/api/v1/roles",
-            json!({"name": "Viewer", "kind": "agent", "permissions": ["users_view"]}),
-        )
-        .await;
+    let (status, _) =
+        app.post("/api/v1/roles", json!({"name": "Viewer", "kind": "agent", "permissions": ["users_view"]})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, viewer) = app.user_with_token("viewer", &["Viewer"]).await;
     let (status, _) = app.call(Method::GET, users, Some(&viewer), None).await;

@@ -26,16 +26,9 @@ impl Pools {
     }
 }
 
-pub async fn connect(
-    url: &str,
-    max_connections: u32,
-    acquire_timeout: Duration,
-) -> sqlx::Result<Pools> {
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(acquire_timeout)
-        .connect(url)
-        .await?;
+pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> sqlx::Result<Pools> {
+    let pool =
+        PgPoolOptions::new().max_connections(max_connections).acquire_timeout(acquire_timeout).connect(url).await?;
     Ok(Pools { pool })
 }
 
@@ -44,10 +37,7 @@ pub async fn begin_write(pools: &Pools) -> sqlx::Result<Transaction<'static, Pos
 }
 
 pub fn migrator() -> sqlx::migrate::Migrator {
-    super::migrator(&[(
-        "foundation",
-        include_str!("../../../../migrations/postgres/0001_foundation.sql"),
-    )])
+    super::migrator(&[("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql"))])
 }
 
 pub async fn migrate(pools: &Pools) -> Result<(), sqlx::migrate::MigrateError> {
@@ -58,11 +48,15 @@ pub async fn close(pools: &Pools) {
     pools.pool.close().await;
 }
 
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/auth.rs"]
 pub mod auth;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/roles.rs"]
 pub mod roles;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/users.rs"]
 pub mod users;

@@ -5,24 +5,16 @@ use crate::clock::Millis;
 use crate::domain::{Result, UserId};
 use crate::store::{TokenKind, db_err};
 
-pub async fn create_api_token(
-    pools: &Pools,
-    user: UserId,
-    name: &str,
-    token_hash: &str,
-    now: Millis,
-) -> Result<()> {
+pub async fn create_api_token(pools: &Pools, user: UserId, name: &str, token_hash: &str, now: Millis) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user.0)
-    .bind(name)
-    .bind(token_hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    sqlx::query("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(user.0)
+        .bind(name)
+        .bind(token_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -50,14 +42,12 @@ pub async fn create_session(
     .await
     .map_err(db_err)?;
     // Expired sessions of this user go while we hold the write lock anyway.
-    sqlx::query(
-        "DELETE FROM sessions WHERE user_id = $1 AND (idle_expires_at <= $2 OR expires_at <= $2)",
-    )
-    .bind(user.0)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND (idle_expires_at <= $2 OR expires_at <= $2)")
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(expires)
 }
@@ -87,50 +77,37 @@ pub async fn authenticate(
                 return Ok(None);
             };
             if last.is_none_or(|l| now - l > TOUCH_EVERY_MS) {
-                touch(
-                    pools,
-                    "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
-                    now,
-                    id,
-                )
-                .await?;
+                touch(pools, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", now, id).await?;
             }
             Ok(Some(UserId(user)))
         }
         TokenKind::Session => {
-            let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-                "SELECT id, user_id, idle_expires_at, expires_at FROM sessions WHERE token_hash = $1",
-            )
-            .bind(token_hash)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
+            let row: Option<(i64, i64, i64, i64)> =
+                sqlx::query_as("SELECT id, user_id, idle_expires_at, expires_at FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
             drop(conn);
             let Some((id, user, idle_expires, expires)) = row else {
                 return Ok(None);
             };
             if now >= idle_expires || now >= expires {
                 let mut tx = begin_write(pools).await.map_err(db_err)?;
-                sqlx::query("DELETE FROM sessions WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 return Ok(None);
             }
             let new_idle = (now + idle_ms).min(expires);
             if new_idle - idle_expires > TOUCH_EVERY_MS {
                 let mut tx = begin_write(pools).await.map_err(db_err)?;
-                sqlx::query(
-                    "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3",
-                )
-                .bind(now)
-                .bind(new_idle)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
+                    .bind(now)
+                    .bind(new_idle)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
             }
             Ok(Some(UserId(user)))
@@ -140,12 +117,7 @@ pub async fn authenticate(
 
 async fn touch(pools: &Pools, sql: &'static str, now: Millis, id: i64) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    sqlx::query(sql)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await.map_err(db_err)?;
     tx.commit().await.map_err(db_err)
 }
 

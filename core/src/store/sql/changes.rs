@@ -61,14 +61,12 @@ pub async fn list_changes(
     cursor: Option<i64>,
 ) -> Result<Page<Change>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM changes WHERE entity_type = $1 AND entity_id = $2",
-    )
-    .bind(entity)
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE entity_type = $1 AND entity_id = $2")
+        .bind(entity)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
     let rows: Vec<ChangeRow> = sqlx::query_as(
         "SELECT id, at, actor_kind, actor_id, actor_name, field, old_value, new_value FROM changes
          WHERE entity_type = $1 AND entity_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4",
@@ -82,28 +80,16 @@ pub async fn list_changes(
     .map_err(db_err)?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<ChangeRow> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = if more { rows.last().map(|r| r.id.to_string()) } else { None };
     let items = rows
         .into_iter()
         .map(|r| Change {
             at: to_rfc3339(r.at),
-            actor: Actor {
-                kind: ActorKind::parse(&r.actor_kind),
-                id: r.actor_id,
-                name: r.actor_name,
-            },
+            actor: Actor { kind: ActorKind::parse(&r.actor_kind), id: r.actor_id, name: r.actor_name },
             field: r.field,
             old: serde_json::from_str(&r.old_value).unwrap_or(Value::Null),
             new: serde_json::from_str(&r.new_value).unwrap_or(Value::Null),
         })
         .collect();
-    Ok(Page {
-        items,
-        total,
-        next_cursor,
-    })
+    Ok(Page { items, total, next_cursor })
 }

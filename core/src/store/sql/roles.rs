@@ -54,21 +54,17 @@ pub async fn get_role(pools: &Pools, id: RoleId) -> Result<Role> {
 }
 
 async fn get_role_in(conn: &mut Conn, id: RoleId) -> Result<Role> {
-    let row: Option<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM roles r WHERE r.id = $1"
-    )))
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let row: Option<RoleRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM roles r WHERE r.id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
     row.map(Role::from).ok_or(Error::NotFound)
 }
 
 /// Roles by name (any letter case), for assigning; an unknown name is a 422 on `roles`.
-pub async fn resolve_role_names(
-    conn: &mut Conn,
-    names: &[String],
-) -> Result<Vec<(RoleId, String)>> {
+pub async fn resolve_role_names(conn: &mut Conn, names: &[String]) -> Result<Vec<(RoleId, String)>> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row: Option<(i64, String, bool)> =
@@ -93,13 +89,12 @@ pub async fn resolve_role_names(
 
 /// Looks a role up by name, for filters.
 pub async fn find_role_by_name(pools: &Pools, name: &str) -> Result<Option<Role>> {
-    let row: Option<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM roles r WHERE r.name_key = $1"
-    )))
-    .bind(name.trim().to_lowercase())
-    .fetch_optional(pools.read())
-    .await
-    .map_err(db_err)?;
+    let row: Option<RoleRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM roles r WHERE r.name_key = $1")))
+            .bind(name.trim().to_lowercase())
+            .fetch_optional(pools.read())
+            .await
+            .map_err(db_err)?;
     Ok(row.map(Role::from))
 }
 
@@ -116,27 +111,14 @@ pub async fn user_roles(pools: &Pools, user: UserId) -> Result<Vec<Role>> {
 
 fn check_permissions_fit(kind: RoleKind, perms: &PermissionSet) -> Result<()> {
     if kind == RoleKind::User && !perms.0.is_empty() {
-        return Err(Error::invalid(
-            "permissions",
-            "user roles carry no agent permissions",
-        ));
+        return Err(Error::invalid("permissions", "user roles carry no agent permissions"));
     }
     Ok(())
 }
 
-pub async fn create_role(
-    pools: &Pools,
-    role: &RoleWrite,
-    actor: &Actor,
-    now: Millis,
-) -> Result<Role> {
-    let name = role
-        .name
-        .clone()
-        .ok_or_else(|| Error::invalid("name", "is required"))?;
-    let kind = role
-        .kind
-        .ok_or_else(|| Error::invalid("kind", "is required (user or agent)"))?;
+pub async fn create_role(pools: &Pools, role: &RoleWrite, actor: &Actor, now: Millis) -> Result<Role> {
+    let name = role.name.clone().ok_or_else(|| Error::invalid("name", "is required"))?;
+    let kind = role.kind.ok_or_else(|| Error::invalid("kind", "is required (user or agent)"))?;
     let perms = role.permissions.clone().unwrap_or_default();
     check_permissions_fit(kind, &perms)?;
     let mut tx = begin_write(pools).await.map_err(db_err)?;
@@ -161,29 +143,13 @@ pub async fn create_role(
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
-    record_change(
-        &mut tx,
-        "role",
-        id,
-        actor,
-        "created",
-        &Value::Null,
-        &json!(name),
-        now,
-    )
-    .await?;
+    record_change(&mut tx, "role", id, actor, "created", &Value::Null, &json!(name), now).await?;
     let out = get_role_in(&mut tx, RoleId(id)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
 }
 
-pub async fn update_role(
-    pools: &Pools,
-    id: RoleId,
-    role: &RoleWrite,
-    actor: &Actor,
-    now: Millis,
-) -> Result<Role> {
+pub async fn update_role(pools: &Pools, id: RoleId, role: &RoleWrite, actor: &Actor, now: Millis) -> Result<Role> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
     let current = get_role_in(&mut tx, id).await?;
     if current.derived {
@@ -212,31 +178,26 @@ pub async fn update_role(
     let mut perms = PermissionSet(current.permissions.iter().copied().collect());
     if let Some(p) = &role.permissions {
         if current.built_in && current.name == ADMINISTRATOR {
-            return Err(Error::invalid(
-                "permissions",
-                "Administrator always holds every permission",
-            ));
+            return Err(Error::invalid("permissions", "Administrator always holds every permission"));
         }
         check_permissions_fit(current.kind, p)?;
         perms = p.clone();
     }
-    let description = role
-        .description
-        .clone()
-        .unwrap_or_else(|| current.description.clone());
-    sqlx::query("UPDATE roles SET name = $1, name_key = $2, description = $3, permissions = $4, updated_at = $5 WHERE id = $6")
-        .bind(&name)
-        .bind(name.to_lowercase())
-        .bind(&description)
-        .bind(perms.to_stored())
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let description = role.description.clone().unwrap_or_else(|| current.description.clone());
+    sqlx::query(
+        "UPDATE roles SET name = $1, name_key = $2, description = $3, permissions = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(&name)
+    .bind(name.to_lowercase())
+    .bind(&description)
+    .bind(perms.to_stored())
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     let old = json!({"name": current.name, "description": current.description, "permissions": perm_names(&current.permissions)});
-    let new =
-        json!({"name": name, "description": description, "permissions": perm_names(&perms.list())});
+    let new = json!({"name": name, "description": description, "permissions": perm_names(&perms.list())});
     for (field, o, n) in crate::domain::change::diff(&old, &new) {
         record_change(&mut tx, "role", id.0, actor, &field, &o, &n, now).await?;
     }
@@ -255,21 +216,7 @@ pub async fn delete_role(pools: &Pools, id: RoleId, actor: &Actor, now: Millis) 
     if current.built_in {
         return Err(Error::conflict("id", "built-in roles cannot be deleted"));
     }
-    sqlx::query("DELETE FROM roles WHERE id = $1")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    record_change(
-        &mut tx,
-        "role",
-        id.0,
-        actor,
-        "deleted",
-        &json!(current.name),
-        &Value::Null,
-        now,
-    )
-    .await?;
+    sqlx::query("DELETE FROM roles WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+    record_change(&mut tx, "role", id.0, actor, "deleted", &json!(current.name), &Value::Null, now).await?;
     tx.commit().await.map_err(db_err)
 }

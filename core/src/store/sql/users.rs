@@ -67,10 +67,7 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
             q.fetch_all(&mut *conn).await.map_err(db_err)?
         }};
     }
-    let rows: Vec<UserRow> = fetch!(
-        UserRow,
-        format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({list})")
-    );
+    let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({list})"));
     let emails: Vec<(i64, String, bool, bool)> = fetch!(
         (i64, String, bool, bool),
         format!(
@@ -85,9 +82,7 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
     );
     let labels: Vec<(i64, String)> = fetch!(
         (i64, String),
-        format!(
-            "SELECT user_id, label FROM user_labels WHERE user_id IN ({list}) ORDER BY user_id, label_key"
-        )
+        format!("SELECT user_id, label FROM user_labels WHERE user_id IN ({list}) ORDER BY user_id, label_key")
     );
     let roles: Vec<(i64, String, String)> = fetch!(
         (i64, String, String),
@@ -103,20 +98,12 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
     }
     for (uid, email, primary, verified) in emails {
         if let Some(u) = by_id.get_mut(&uid) {
-            u.emails.push(Email {
-                email,
-                primary,
-                verified,
-            });
+            u.emails.push(Email { email, primary, verified });
         }
     }
     for (uid, kind, number, raw) in phones {
         if let Some(u) = by_id.get_mut(&uid) {
-            u.phones.push(Phone {
-                kind: PhoneKind::parse(&kind),
-                number,
-                raw,
-            });
+            u.phones.push(Phone { kind: PhoneKind::parse(&kind), number, raw });
         }
     }
     for (uid, label) in labels {
@@ -181,10 +168,7 @@ fn user_from_row(r: UserRow) -> User {
 
 pub async fn get_user(pools: &Pools, id: UserId) -> Result<User> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    load_users(&mut conn, &[id.0])
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)
+    load_users(&mut conn, &[id.0]).await?.pop().ok_or(Error::NotFound)
 }
 
 /// Refuses a username held by another user (any letter case).
@@ -203,17 +187,13 @@ async fn check_username_free(conn: &mut Conn, username: &str, except: Option<i64
 /// Refuses an address that belongs to another user.
 async fn check_emails_free(conn: &mut Conn, emails: &[Email], except: Option<i64>) -> Result<()> {
     for (i, e) in emails.iter().enumerate() {
-        let holder: Option<i64> =
-            sqlx::query_scalar("SELECT user_id FROM user_emails WHERE email = $1")
-                .bind(&e.email)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
+        let holder: Option<i64> = sqlx::query_scalar("SELECT user_id FROM user_emails WHERE email = $1")
+            .bind(&e.email)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
         if holder.is_some_and(|h| Some(h) != except) {
-            return Err(Error::conflict(
-                format!("emails[{i}].email"),
-                "already belongs to another user",
-            ));
+            return Err(Error::conflict(format!("emails[{i}].email"), "already belongs to another user"));
         }
     }
     Ok(())
@@ -302,31 +282,14 @@ pub async fn create_user(
     write_phones(&mut tx, id, &f.phones).await?;
     write_labels(&mut tx, id, &f.labels).await?;
     write_roles(&mut tx, id, &roles).await?;
-    record_change(
-        &mut tx,
-        "user",
-        id,
-        actor,
-        "created",
-        &Value::Null,
-        &json!(f.username),
-        now,
-    )
-    .await?;
-    let user = load_users(&mut tx, &[id])
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
+    record_change(&mut tx, "user", id, actor, "created", &Value::Null, &json!(f.username), now).await?;
+    let user = load_users(&mut tx, &[id]).await?.pop().ok_or(Error::NotFound)?;
     tx.commit().await.map_err(db_err)?;
     Ok(user)
 }
 
 async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email]) -> Result<()> {
-    sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query("DELETE FROM user_emails WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
     for (pos, e) in emails.iter().enumerate() {
         let domain = e.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         sqlx::query(
@@ -346,11 +309,7 @@ async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email]) -> Result<()> 
 }
 
 async fn write_phones(conn: &mut Conn, id: i64, phones: &[Phone]) -> Result<()> {
-    sqlx::query("DELETE FROM user_phones WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query("DELETE FROM user_phones WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
     for (pos, p) in phones.iter().enumerate() {
         sqlx::query("INSERT INTO user_phones (user_id, kind, number, raw, position) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
@@ -366,11 +325,7 @@ async fn write_phones(conn: &mut Conn, id: i64, phones: &[Phone]) -> Result<()> 
 }
 
 async fn write_labels(conn: &mut Conn, id: i64, labels: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM user_labels WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query("DELETE FROM user_labels WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
     for l in labels {
         sqlx::query("INSERT INTO user_labels (user_id, label, label_key) VALUES ($1, $2, $3)")
             .bind(id)
@@ -384,11 +339,7 @@ async fn write_labels(conn: &mut Conn, id: i64, labels: &[String]) -> Result<()>
 }
 
 async fn write_roles(conn: &mut Conn, id: i64, roles: &[(RoleId, String)]) -> Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
     for (rid, _) in roles {
         sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
             .bind(id)
@@ -412,20 +363,16 @@ where
     F: FnOnce(&User) -> Result<UserFields> + Send,
 {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    let locked: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT id FROM users WHERE id = $1{FOR_UPDATE}"
-    )))
-    .bind(id.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_err)?;
+    let locked: Option<i64> =
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM users WHERE id = $1{FOR_UPDATE}")))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
     if locked.is_none() {
         return Err(Error::NotFound);
     }
-    let current = load_users(&mut tx, &[id.0])
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
+    let current = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
     let old = current.to_fields();
     let mut new = edit(&current)?;
     let mut changes = diff(&to_json(&old)?, &to_json(&new)?);
@@ -511,10 +458,7 @@ where
     for (field, o, n) in &changes {
         record_change(&mut tx, "user", id.0, actor, field, o, n, now).await?;
     }
-    let user = load_users(&mut tx, &[id.0])
-        .await?
-        .pop()
-        .ok_or(Error::NotFound)?;
+    let user = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
     tx.commit().await.map_err(db_err)?;
     Ok(user)
 }
@@ -533,22 +477,8 @@ pub async fn delete_user(pools: &Pools, id: UserId, actor: &Actor, now: Millis) 
     let Some(username) = username else {
         return Err(Error::NotFound);
     };
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    record_change(
-        &mut tx,
-        "user",
-        id.0,
-        actor,
-        "deleted",
-        &json!(username),
-        &Value::Null,
-        now,
-    )
-    .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+    record_change(&mut tx, "user", id.0, actor, "deleted", &json!(username), &Value::Null, now).await?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -567,10 +497,7 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
         format!("${}", args.len())
     };
     if let Some(frag) = &q.q {
-        let p = next(
-            &mut args,
-            Arg::Text(format!("%{}%", crate::store::like_escape(frag))),
-        );
+        let p = next(&mut args, Arg::Text(format!("%{}%", crate::store::like_escape(frag))));
         conds.push(format!("u.search_text LIKE {p} ESCAPE '\\'"));
     }
     match &q.role {
@@ -581,58 +508,36 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
         }
         Some(RoleFilter::Assigned(rid)) => {
             let p = next(&mut args, Arg::Int(rid.0));
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = {p})"
-            ));
+            conds.push(format!("EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = {p})"));
         }
     }
     if let Some(label) = &q.label {
         let p = next(&mut args, Arg::Text(label.to_lowercase()));
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM user_labels l WHERE l.user_id = u.id AND l.label_key = {p})"
-        ));
+        conds.push(format!("EXISTS (SELECT 1 FROM user_labels l WHERE l.user_id = u.id AND l.label_key = {p})"));
     }
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
+    let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
     let count_args = args.len();
 
     let (col, is_text) = q.sort.column();
-    let (dir, cmp) = if q.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
+    let (dir, cmp) = if q.descending { ("DESC", "<") } else { ("ASC", ">") };
     let mut page_conds = conds.clone();
     if let Some(c) = &q.after {
         let v = match (is_text, &c.s, c.n) {
             (true, Some(s), _) => next(&mut args, Arg::Text(s.clone())),
             (false, _, Some(n)) => next(&mut args, Arg::Int(n)),
             _ => {
-                return Err(Error::invalid(
-                    "cursor",
-                    "does not belong to this sort order",
-                ));
+                return Err(Error::invalid("cursor", "does not belong to this sort order"));
             }
         };
         let idp = next(&mut args, Arg::Int(c.id));
-        page_conds.push(format!(
-            "({col} {cmp} {v} OR ({col} = {v} AND u.id {cmp} {idp}))"
-        ));
+        page_conds.push(format!("({col} {cmp} {v} OR ({col} = {v} AND u.id {cmp} {idp}))"));
     }
-    let page_filter = if page_conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", page_conds.join(" AND "))
-    };
+    let page_filter =
+        if page_conds.is_empty() { String::new() } else { format!(" WHERE {}", page_conds.join(" AND ")) };
     let lim = next(&mut args, Arg::Int(q.limit + 1));
 
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM users u{filter}"
-    )));
+    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM users u{filter}")));
     for a in &args[..count_args] {
         count = match a {
             Arg::Text(s) => count.bind(s.clone()),
@@ -642,9 +547,7 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     }
     let total = count.fetch_one(&mut *conn).await.map_err(db_err)?;
 
-    let sql = format!(
-        "SELECT u.id, {col} AS k FROM users u{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}"
-    );
+    let sql = format!("SELECT u.id, {col} AS k FROM users u{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}");
     macro_rules! page_rows {
         ($k:ty) => {{
             let mut query = sqlx::query_as::<_, (i64, $k)>(AssertSqlSafe(sql));
@@ -662,37 +565,17 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
         let rows: Vec<(i64, String)> = page_rows!(String);
         let more = rows.len() as i64 > q.limit;
         let shown = &rows[..rows.len().min(q.limit as usize)];
-        let last = more
-            .then(|| {
-                shown.last().map(|(id, k)| Cursor {
-                    s: Some(k.clone()),
-                    n: None,
-                    id: *id,
-                })
-            })
-            .flatten();
+        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
         (shown.iter().map(|(id, _)| *id).collect(), last)
     } else {
         let rows: Vec<(i64, i64)> = page_rows!(i64);
         let more = rows.len() as i64 > q.limit;
         let shown = &rows[..rows.len().min(q.limit as usize)];
-        let last = more
-            .then(|| {
-                shown.last().map(|(id, k)| Cursor {
-                    s: None,
-                    n: Some(*k),
-                    id: *id,
-                })
-            })
-            .flatten();
+        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: None, n: Some(*k), id: *id })).flatten();
         (shown.iter().map(|(id, _)| *id).collect(), last)
     };
     let items = load_users(&mut conn, &ids).await?;
-    Ok(Page {
-        items,
-        total,
-        next_cursor: last.map(|c| c.encode()),
-    })
+    Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) })
 }
 
 pub async fn find_login(pools: &Pools, username: &str) -> Result<Option<LoginRecord>> {
@@ -702,11 +585,7 @@ pub async fn find_login(pools: &Pools, username: &str) -> Result<Option<LoginRec
             .fetch_optional(pools.read())
             .await
             .map_err(db_err)?;
-    Ok(row.map(|(id, auth_method, password_hash)| LoginRecord {
-        id: UserId(id),
-        auth_method,
-        password_hash,
-    }))
+    Ok(row.map(|(id, auth_method, password_hash)| LoginRecord { id: UserId(id), auth_method, password_hash }))
 }
 
 pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId>> {
@@ -714,19 +593,11 @@ pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId
 }
 
 pub async fn count_users(pools: &Pools) -> Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(pools.read())
-        .await
-        .map_err(db_err)
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pools.read()).await.map_err(db_err)
 }
 
 /// Notes a successful login; `new_hash` replaces a hash made with outdated parameters.
-pub async fn record_login(
-    pools: &Pools,
-    id: UserId,
-    new_hash: Option<&str>,
-    now: Millis,
-) -> Result<()> {
+pub async fn record_login(pools: &Pools, id: UserId, new_hash: Option<&str>, now: Millis) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
     sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
         .bind(now)

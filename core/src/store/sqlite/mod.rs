@@ -29,21 +29,17 @@ impl Pools {
     }
 }
 
-pub async fn connect(
-    url: &str,
-    max_connections: u32,
-    acquire_timeout: Duration,
-) -> sqlx::Result<Pools> {
+pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> sqlx::Result<Pools> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-    if let Some(dir) = options.get_filename().parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
-        }
+    if let Some(dir) = options.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
     }
     let write = SqlitePoolOptions::new()
         .max_connections(1)
@@ -64,10 +60,7 @@ pub async fn begin_write(pools: &Pools) -> sqlx::Result<Transaction<'static, Sql
 }
 
 pub fn migrator() -> sqlx::migrate::Migrator {
-    super::migrator(&[(
-        "foundation",
-        include_str!("../../../../migrations/sqlite/0001_foundation.sql"),
-    )])
+    super::migrator(&[("foundation", include_str!("../../../../migrations/sqlite/0001_foundation.sql"))])
 }
 
 pub async fn migrate(pools: &Pools) -> Result<(), sqlx::migrate::MigrateError> {
@@ -79,11 +72,15 @@ pub async fn close(pools: &Pools) {
     pools.write.close().await;
 }
 
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/auth.rs"]
 pub mod auth;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/roles.rs"]
 pub mod roles;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/users.rs"]
 pub mod users;
