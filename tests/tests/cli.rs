@@ -129,6 +129,18 @@ async fn first_start_creates_an_administrator(b: Backend) {
     drop(server);
     // a second start does not create another administrator
     std::fs::remove_file(&file).expect("rm");
-    let _server = Server::start(&config, port, db.dir.join("serve2.log")).await;
+    let mut server = Server::start(&config, port, db.dir.join("serve2.log")).await;
     assert!(!file.exists());
+    // SIGTERM: graceful shutdown, exit status 0
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let s = server.child.wait();
+        (s, server)
+    })
+    .await
+    .expect("join");
+    assert!(status.0.expect("wait").success());
+    assert!(status.1.log_text().contains("stopped"), "{}", status.1.log_text());
 }
