@@ -22,6 +22,7 @@ pub struct Config {
     pub i18n: I18nConfig,
     pub auth: AuthConfig,
     pub bootstrap: BootstrapConfig,
+    pub membership: MembershipConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +172,49 @@ pub struct BootstrapConfig {
 impl Default for BootstrapConfig {
     fn default() -> Self {
         Self { admin_username: "admin".into(), admin_email: "admin@example.com".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MembershipConfig {
+    /// Public mail providers: a domain rule for one of these is refused unless the request
+    /// confirms it, because it would lump strangers together.
+    pub public_domains: Vec<String>,
+}
+
+impl Default for MembershipConfig {
+    fn default() -> Self {
+        let list = [
+            "gmail.com",
+            "googlemail.com",
+            "outlook.com",
+            "hotmail.com",
+            "live.com",
+            "msn.com",
+            "yahoo.com",
+            "ymail.com",
+            "aol.com",
+            "icloud.com",
+            "me.com",
+            "mac.com",
+            "proton.me",
+            "protonmail.com",
+            "gmx.com",
+            "gmx.de",
+            "gmx.net",
+            "web.de",
+            "mail.com",
+            "yandex.com",
+            "yandex.ru",
+            "mail.ru",
+            "zoho.com",
+            "qq.com",
+            "163.com",
+            "fastmail.com",
+            "t-online.de",
+        ];
+        Self { public_domains: list.iter().map(|s| s.to_string()).collect() }
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod address;
 pub mod change;
+pub mod organization;
+pub mod records;
 pub mod role;
 pub mod user;
 

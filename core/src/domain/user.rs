@@ -466,7 +466,7 @@ fn check_emails(list: &[EmailInput], c: &mut Checker) -> Option<Vec<Email>> {
     ok.then_some(out)
 }
 
-fn check_labels(list: &[String]) -> Result<Vec<String>, String> {
+pub(crate) fn check_labels(list: &[String]) -> Result<Vec<String>, String> {
     if list.len() > MAX_LABELS {
         return Err(format!("at most {MAX_LABELS} labels"));
     }

@@ -7,7 +7,10 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod organizations;
+pub mod records;
 pub mod roles;
+pub mod user_tabs;
 pub mod users;
 
 use std::sync::Arc;
@@ -65,6 +68,9 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(roles::router())
+        .merge(organizations::router())
+        .merge(records::router())
+        .merge(user_tabs::router())
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
         .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) });
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, roles, users};
+use super::{auth, organizations, records, roles, user_tabs, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,20 @@ use super::{auth, roles, users};
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::clone_user, users::list_user_changes,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
+        user_tabs::user_tickets, user_tabs::user_chats, user_tabs::user_calls, user_tabs::user_surveys,
+        user_tabs::user_organizations, user_tabs::user_stats, user_tabs::user_history, user_tabs::merge_user,
+        user_tabs::my_tickets,
+        organizations::list_organizations, organizations::create_organization, organizations::get_organization,
+        organizations::update_organization, organizations::delete_organization,
+        organizations::list_members, organizations::add_member, organizations::update_member,
+        organizations::delete_member, organizations::preview_member,
+        organizations::org_users, organizations::org_tickets, organizations::org_chats, organizations::org_calls,
+        organizations::org_surveys, organizations::list_comments, organizations::add_comment,
+        organizations::list_organization_changes,
+        records::create_ticket, records::get_ticket, records::update_ticket,
+        records::create_chat, records::get_chat, records::update_chat,
+        records::create_call, records::get_call, records::update_call,
+        records::create_survey, records::get_survey, records::update_survey,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

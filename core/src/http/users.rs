@@ -287,9 +287,16 @@ pub async fn list_user_changes(
     caller.require(Permission::UsersView)?;
     let id = parse_id(&id)?;
     state.store.get_user(UserId(id)).await?;
-    let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))?),
-    };
+    let cursor = parse_id_cursor(p.cursor.as_deref())?;
     Ok(Json(state.store.list_changes("user", id, parse_limit(p.limit.as_deref())?, cursor).await?))
+}
+
+/// Cursors of lists ordered by id (change log, comments): the last id seen.
+pub(crate) fn parse_id_cursor(raw: Option<&str>) -> Result<Option<i64>, Error> {
+    match raw.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => {
+            c.parse::<i64>().map(Some).map_err(|_| Error::invalid("cursor", "is not a cursor this list gave out"))
+        }
+    }
 }

@@ -21,9 +21,12 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::clock::{Clock, Millis};
 use crate::domain::change::{Actor, Change};
+use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleSpec, Tab};
+use crate::domain::records::{AnyRecord, RecordFields, RecordKind};
 use crate::domain::role::Role;
 use crate::domain::user::{User, UserFields};
 use crate::domain::{Error, Result, RoleId, UserId};
+use serde_json::Value;
 
 /// The database behind Kith.
 #[derive(Clone, Debug)]
@@ -146,6 +149,15 @@ impl Store {
         dispatch!(self, users::delete_user(id, actor, now))
     }
 
+    /// Merges `source` into `survivor` (see `sql/users.rs`).
+    pub async fn merge_users<F>(&self, survivor: UserId, source: UserId, check: F, actor: &Actor) -> Result<User>
+    where
+        F: FnOnce(&User, &User) -> Result<()> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, users::merge_users(survivor, source, check, actor, now))
+    }
+
     pub async fn list_users(&self, q: &UserQuery) -> Result<Page<User>> {
         dispatch!(self, users::list_users(q))
     }
@@ -235,11 +247,190 @@ impl Store {
         dispatch!(self, auth::delete_user_sessions(user))
     }
 
+    // ---- organizations ----
+
+    pub async fn create_org(&self, fields: &OrganizationFields, actor: &Actor) -> Result<Organization> {
+        let now = self.now();
+        dispatch!(self, organizations::create_org(fields, actor, now))
+    }
+
+    pub async fn get_org(&self, id: OrganizationId) -> Result<Organization> {
+        dispatch!(self, organizations::get_org(id))
+    }
+
+    pub async fn update_org<F>(&self, id: OrganizationId, edit: F, actor: &Actor) -> Result<Organization>
+    where
+        F: FnOnce(&Organization) -> Result<OrganizationFields> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, organizations::update_org(id, edit, actor, now))
+    }
+
+    pub async fn delete_org(&self, id: OrganizationId, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, organizations::delete_org(id, actor, now))
+    }
+
+    pub async fn list_orgs(&self, q: &OrgQuery) -> Result<Page<Organization>> {
+        dispatch!(self, organizations::list_orgs(q))
+    }
+
+    pub async fn add_org_comment(&self, id: OrganizationId, author: &Actor, body: &str) -> Result<Comment> {
+        let now = self.now();
+        dispatch!(self, organizations::add_comment(id, author, body, now))
+    }
+
+    pub async fn list_org_comments(
+        &self,
+        id: OrganizationId,
+        limit: i64,
+        cursor: Option<i64>,
+    ) -> Result<Page<Comment>> {
+        dispatch!(self, organizations::list_comments(id, limit, cursor))
+    }
+
+    pub async fn list_rules(&self, id: OrganizationId) -> Result<Vec<Rule>> {
+        dispatch!(self, organizations::list_rules(id))
+    }
+
+    pub async fn create_rule(&self, id: OrganizationId, spec: &RuleSpec, actor: &Actor) -> Result<Rule> {
+        let now = self.now();
+        dispatch!(self, organizations::create_rule(id, spec, actor, now))
+    }
+
+    pub async fn update_rule<F>(&self, id: OrganizationId, rule: RuleId, edit: F, actor: &Actor) -> Result<Rule>
+    where
+        F: FnOnce(&RuleSpec) -> Result<RuleSpec> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, organizations::update_rule(id, rule, edit, actor, now))
+    }
+
+    pub async fn delete_rule(&self, id: OrganizationId, rule: RuleId, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, organizations::delete_rule(id, rule, actor, now))
+    }
+
+    /// What a rule would pull in, without saving it.
+    pub async fn preview_rule(&self, spec: &RuleSpec) -> Result<TabCounts> {
+        dispatch!(self, tabs::preview(spec))
+    }
+
+    /// An organization's users, tickets, chats, calls or surveys, each with `matched_by`.
+    pub async fn org_tab(
+        &self,
+        id: OrganizationId,
+        tab: Tab,
+        limit: i64,
+        after: Option<Cursor>,
+    ) -> Result<Page<Value>> {
+        dispatch!(self, tabs::org_tab(id, tab, limit, after))
+    }
+
+    pub async fn user_organizations(&self, id: UserId) -> Result<Vec<Value>> {
+        dispatch!(self, tabs::user_organizations(id))
+    }
+
+    pub async fn user_tab(
+        &self,
+        id: UserId,
+        tab: Tab,
+        filter: Option<&'static str>,
+        limit: i64,
+        after: Option<Cursor>,
+    ) -> Result<Page<Value>> {
+        dispatch!(self, tabs::user_tab(id, tab, filter, limit, after))
+    }
+
+    pub async fn user_stats(&self, id: UserId) -> Result<Value> {
+        dispatch!(self, tabs::user_stats(id))
+    }
+
+    pub async fn portal_org_rules(&self, id: UserId) -> Result<Vec<Rule>> {
+        dispatch!(self, tabs::portal_org_rules(id))
+    }
+
+    pub async fn portal_tickets(
+        &self,
+        id: UserId,
+        org_rules: Option<&[Rule]>,
+        limit: i64,
+        after: Option<Cursor>,
+    ) -> Result<Page<Value>> {
+        dispatch!(self, tabs::portal_tickets(id, org_rules, limit, after))
+    }
+
+    // ---- interaction records ----
+
+    pub async fn create_record(&self, kind: RecordKind, fields: &RecordFields) -> Result<AnyRecord> {
+        let now = self.now();
+        dispatch!(self, records::create_record(kind, fields, now))
+    }
+
+    pub async fn get_record(&self, kind: RecordKind, id: i64) -> Result<AnyRecord> {
+        dispatch!(self, records::get_record(kind, id))
+    }
+
+    pub async fn update_record<F>(&self, kind: RecordKind, id: i64, edit: F) -> Result<AnyRecord>
+    where
+        F: FnOnce(RecordFields) -> Result<RecordFields> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, records::update_record(kind, id, edit, now))
+    }
+
     // ---- change log ----
 
     pub async fn list_changes(&self, entity: &str, id: i64, limit: i64, cursor: Option<i64>) -> Result<Page<Change>> {
         dispatch!(self, changes::list_changes(entity, id, limit, cursor))
     }
+}
+
+/// How an organization list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgSort {
+    Name,
+    Website,
+    Phone,
+}
+
+impl OrgSort {
+    pub(crate) fn column(self) -> (&'static str, bool) {
+        match self {
+            OrgSort::Name => ("o.name_key", true),
+            OrgSort::Website => ("o.website_key", true),
+            OrgSort::Phone => ("o.phone_key", true),
+        }
+    }
+}
+
+/// An organization search.
+#[derive(Debug, Clone)]
+pub struct OrgQuery {
+    pub q: Option<String>,
+    pub sort: OrgSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+/// An agent-only comment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Comment {
+    pub id: i64,
+    pub author: Actor,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// How many records a rule pulls into each tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TabCounts {
+    pub users: i64,
+    pub tickets: i64,
+    pub chats: i64,
+    pub calls: i64,
+    pub surveys: i64,
 }
 
 /// A login candidate.

@@ -2,5 +2,6 @@
 
 mod auth;
 mod ops;
+mod organizations;
 mod roles;
 mod users;

@@ -37,7 +37,10 @@ pub async fn begin_write(pools: &Pools) -> sqlx::Result<Transaction<'static, Pos
 }
 
 pub fn migrator() -> sqlx::migrate::Migrator {
-    super::migrator(&[("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql"))])
+    super::migrator(&[
+        ("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql")),
+        ("organizations", include_str!("../../../../migrations/postgres/0002_organizations.sql")),
+    ])
 }
 
 pub async fn migrate(pools: &Pools) -> Result<(), sqlx::migrate::MigrateError> {
@@ -55,8 +58,17 @@ pub mod auth;
 #[path = "../sql/changes.rs"]
 pub mod changes;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/organizations.rs"]
+pub mod organizations;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/records.rs"]
+pub mod records;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/roles.rs"]
 pub mod roles;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/tabs.rs"]
+pub mod tabs;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/users.rs"]
 pub mod users;

@@ -278,7 +278,7 @@ pub async fn create_user(
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
-    write_emails(&mut tx, id, &f.emails).await?;
+    write_emails(&mut tx, id, &f.emails, now).await?;
     write_phones(&mut tx, id, &f.phones).await?;
     write_labels(&mut tx, id, &f.labels).await?;
     write_roles(&mut tx, id, &roles).await?;
@@ -288,7 +288,8 @@ pub async fn create_user(
     Ok(user)
 }
 
-async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email]) -> Result<()> {
+/// Replaces a user's addresses, and their rows in `record_domains` (`at`: the user's created_at).
+async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email], at: Millis) -> Result<()> {
     sqlx::query("DELETE FROM user_emails WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
     for (pos, e) in emails.iter().enumerate() {
         let domain = e.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
@@ -305,7 +306,8 @@ async fn write_emails(conn: &mut Conn, id: i64, emails: &[Email]) -> Result<()> 
         .await
         .map_err(db_err)?;
     }
-    Ok(())
+    let addresses: Vec<String> = emails.iter().map(|e| e.email.clone()).collect();
+    super::records::set_record_domains(conn, crate::domain::organization::Tab::Users, id, &addresses, at).await
 }
 
 async fn write_phones(conn: &mut Conn, id: i64, phones: &[Phone]) -> Result<()> {
@@ -363,42 +365,60 @@ where
     F: FnOnce(&User) -> Result<UserFields> + Send,
 {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    let locked: Option<i64> =
-        sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM users WHERE id = $1{FOR_UPDATE}")))
+    let created_at: Option<i64> =
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT created_at FROM users WHERE id = $1{FOR_UPDATE}")))
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-    if locked.is_none() {
-        return Err(Error::NotFound);
-    }
+    let Some(created_at) = created_at else { return Err(Error::NotFound) };
     let current = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
-    let old = current.to_fields();
-    let mut new = edit(&current)?;
-    let mut changes = diff(&to_json(&old)?, &to_json(&new)?);
-    if changes.is_empty() && password_hash.is_none() {
+    let new = edit(&current)?;
+    if !write_update(&mut tx, &current, new, created_at, password_hash, actor, now).await? {
         tx.commit().await.map_err(db_err)?;
         return Ok(current);
     }
+    let user = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(user)
+}
+
+/// Writes the difference between `current` and `new` inside the caller's transaction, with one
+/// change-log entry per changed field. Answers whether anything changed.
+async fn write_update(
+    conn: &mut Conn,
+    current: &User,
+    mut new: UserFields,
+    created_at: Millis,
+    password_hash: Option<&str>,
+    actor: &Actor,
+    now: Millis,
+) -> Result<bool> {
+    let id = current.id;
+    let old = current.to_fields();
+    let mut changes = diff(&to_json(&old)?, &to_json(&new)?);
+    if changes.is_empty() && password_hash.is_none() {
+        return Ok(false);
+    }
     let changed = |name: &str| changes.iter().any(|(f, _, _)| f == name);
     if changed("username") {
-        check_username_free(&mut tx, &new.username, Some(id.0)).await?;
+        check_username_free(conn, &new.username, Some(id.0)).await?;
     }
     if changed("emails") {
-        check_emails_free(&mut tx, &new.emails, Some(id.0)).await?;
-        write_emails(&mut tx, id.0, &new.emails).await?;
+        check_emails_free(conn, &new.emails, Some(id.0)).await?;
+        write_emails(conn, id.0, &new.emails, created_at).await?;
     }
     if changed("phones") {
-        write_phones(&mut tx, id.0, &new.phones).await?;
+        write_phones(conn, id.0, &new.phones).await?;
     }
     if changed("labels") {
-        write_labels(&mut tx, id.0, &new.labels).await?;
+        write_labels(conn, id.0, &new.labels).await?;
     }
     if changed("roles") {
-        let roles = resolve_role_names(&mut tx, &new.roles).await?;
+        let roles = resolve_role_names(conn, &new.roles).await?;
         // canonical names, so the change log shows what was stored
         new.roles = roles.iter().map(|(_, n)| n.clone()).collect();
-        write_roles(&mut tx, id.0, &roles).await?;
+        write_roles(conn, id.0, &roles).await?;
         changes = diff(&to_json(&old)?, &to_json(&new)?);
     }
     let d = derived(&new);
@@ -441,26 +461,24 @@ where
     .bind(&d.search_text)
     .bind(now)
     .bind(id.0)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     if let Some(hash) = password_hash {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id.0)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(db_err)?;
         // A new password ends every open session (the caller logs in again).
-        super::auth::delete_sessions_in(&mut tx, id).await?;
+        super::auth::delete_sessions_in(conn, id).await?;
         changes.push(("password".into(), Value::Null, json!("(changed)")));
     }
     for (field, o, n) in &changes {
-        record_change(&mut tx, "user", id.0, actor, field, o, n, now).await?;
+        record_change(conn, "user", id.0, actor, field, o, n, now).await?;
     }
-    let user = load_users(&mut tx, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(user)
+    Ok(true)
 }
 
 fn to_json(f: &UserFields) -> Result<Value> {
@@ -477,9 +495,126 @@ pub async fn delete_user(pools: &Pools, id: UserId, actor: &Actor, now: Millis) 
     let Some(username) = username else {
         return Err(Error::NotFound);
     };
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+    remove_user(&mut tx, id.0).await?;
     record_change(&mut tx, "user", id.0, actor, "deleted", &json!(username), &Value::Null, now).await?;
     tx.commit().await.map_err(db_err)
+}
+
+/// Deletes the user row (addresses, phones, labels, roles, tokens and sessions go with it by
+/// cascade; tickets, chats and surveys keep their addresses and lose the link).
+async fn remove_user(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM record_domains WHERE kind = $1 AND record_id = $2")
+        .bind(crate::domain::organization::Tab::Users.code())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// Merges `source` into `survivor` in one transaction: the survivor keeps every address
+/// (the source's as secondary), phone, label and role of both; the source's tickets, chats,
+/// surveys, comments and username rules move over; the source is deleted. `check` sees both
+/// users first and may refuse.
+pub async fn merge_users<F>(
+    pools: &Pools,
+    survivor: UserId,
+    source: UserId,
+    check: F,
+    actor: &Actor,
+    now: Millis,
+) -> Result<User>
+where
+    F: FnOnce(&User, &User) -> Result<()> + Send,
+{
+    if survivor == source {
+        return Err(Error::invalid("source_id", "a user cannot be merged into itself"));
+    }
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let mut created = Vec::new();
+    for id in [survivor, source] {
+        let c: Option<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT created_at FROM users WHERE id = $1{FOR_UPDATE}")))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        created.push(c);
+    }
+    let Some(created_at) = created[0] else { return Err(Error::NotFound) };
+    if created[1].is_none() {
+        return Err(Error::invalid("source_id", "no such user"));
+    }
+    let keep = load_users(&mut tx, &[survivor.0]).await?.pop().ok_or(Error::NotFound)?;
+    let gone = load_users(&mut tx, &[source.0]).await?.pop().ok_or(Error::NotFound)?;
+    check(&keep, &gone)?;
+
+    let mut merged = keep.to_fields();
+    for e in &gone.emails {
+        merged.emails.push(Email { primary: false, ..e.clone() });
+    }
+    for p in &gone.phones {
+        if !merged.phones.iter().any(|q| q.number == p.number) {
+            merged.phones.push(p.clone());
+        }
+    }
+    for l in &gone.labels {
+        if !merged.labels.iter().any(|m| m.to_lowercase() == l.to_lowercase()) {
+            merged.labels.push(l.clone());
+        }
+    }
+    merged.labels.sort_by_key(|l| l.to_lowercase());
+    for r in gone.to_fields().roles {
+        if !merged.roles.iter().any(|m| m.eq_ignore_ascii_case(&r)) {
+            merged.roles.push(r);
+        }
+    }
+    for sql in [
+        "UPDATE tickets SET user_id = $1 WHERE user_id = $2",
+        "UPDATE chats SET user_id = $1 WHERE user_id = $2",
+        "UPDATE surveys SET user_id = $1 WHERE user_id = $2",
+        "UPDATE organization_comments SET author_id = $1 WHERE author_id = $2",
+        // a username rule for the source in an organization that already names the survivor goes
+        "DELETE FROM membership_rules WHERE user_id = $2 AND organization_id IN
+            (SELECT organization_id FROM membership_rules WHERE user_id = $1 AND kind = 'username')",
+    ] {
+        sqlx::query(sql).bind(survivor.0).bind(source.0).execute(&mut *tx).await.map_err(db_err)?;
+    }
+    sqlx::query("UPDATE membership_rules SET user_id = $1, value = $2 WHERE user_id = $3")
+        .bind(survivor.0)
+        .bind(username_key(&keep.username))
+        .bind(source.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    record_change(
+        &mut tx,
+        "user",
+        source.0,
+        actor,
+        "merged_into",
+        &Value::Null,
+        &json!({"id": survivor.0, "username": keep.username}),
+        now,
+    )
+    .await?;
+    remove_user(&mut tx, source.0).await?;
+    record_change(
+        &mut tx,
+        "user",
+        survivor.0,
+        actor,
+        "merged",
+        &Value::Null,
+        &json!({"id": source.0, "username": gone.username}),
+        now,
+    )
+    .await?;
+    write_update(&mut tx, &keep, merged, created_at, None, actor, now).await?;
+    let user = load_users(&mut tx, &[survivor.0]).await?.pop().ok_or(Error::NotFound)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(user)
 }
 
 /// A value bound into a dynamically assembled query.

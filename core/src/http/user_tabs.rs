@@ -1,0 +1,230 @@
+//! A user's tabs (tickets, chats, calls, surveys, organizations, stats, history), merging two
+//! users, and the portal's `GET /me/tickets`.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiQuery};
+use super::organizations::TabQuery;
+use super::users::{parse_id, parse_limit};
+use crate::domain::organization::Tab;
+use crate::domain::role::{Permission, RoleKind};
+use crate::domain::user::User;
+use crate::domain::{Error, UserId};
+use crate::store::sqlite::tabs::{OPEN_FILTER, RESOLVED_FILTER};
+use crate::store::{Cursor, Page};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/{id}/tickets", get(user_tickets))
+        .route("/users/{id}/chats", get(user_chats))
+        .route("/users/{id}/calls", get(user_calls))
+        .route("/users/{id}/surveys", get(user_surveys))
+        .route("/users/{id}/organizations", get(user_organizations))
+        .route("/users/{id}/stats", get(user_stats))
+        .route("/users/{id}/history", get(user_history))
+        .route("/users/{id}/merge", post(merge_user))
+        .route("/me/tickets", get(my_tickets))
+}
+
+fn cursor(raw: Option<&str>) -> Result<Option<Cursor>, Error> {
+    raw.filter(|c| !c.is_empty()).map(Cursor::decode).transpose()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UserTicketsQuery {
+    /// `open` (open and pending) or `resolved` (resolved and closed); all when absent.
+    pub state: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The user's tickets — linked to their account or sent from one of their addresses — newest
+/// first, open and resolved apart with `state`.
+#[utoipa::path(get, path = "/api/v1/users/{id}/tickets", tag = "users", params(("id" = i64, Path), UserTicketsQuery),
+    responses((status = 200, body = Page<Object>), (status = 404, body = ErrorBody)))]
+pub async fn user_tickets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<UserTicketsQuery>,
+) -> ApiResult<Json<Page<Value>>> {
+    caller.require(Permission::UsersView)?;
+    let filter = match p.state.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some("open") => Some(OPEN_FILTER),
+        Some("resolved") => Some(RESOLVED_FILTER),
+        Some(_) => return Err(Error::invalid("state", "must be open or resolved").into()),
+    };
+    let id = UserId(parse_id(&id)?);
+    Ok(Json(
+        state
+            .store
+            .user_tab(id, Tab::Tickets, filter, parse_limit(p.limit.as_deref())?, cursor(p.cursor.as_deref())?)
+            .await?,
+    ))
+}
+
+macro_rules! user_tab {
+    ($name:ident, $tab:expr, $path:literal, $what:literal) => {
+        #[doc = concat!("The user's ", $what, ", newest first.")]
+        #[utoipa::path(get, path = $path, tag = "users", params(("id" = i64, Path), TabQuery),
+                                    responses((status = 200, body = Page<Object>), (status = 404, body = ErrorBody)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path(id): Path<String>,
+            ApiQuery(p): ApiQuery<TabQuery>,
+        ) -> ApiResult<Json<Page<Value>>> {
+            caller.require(Permission::UsersView)?;
+            let id = UserId(parse_id(&id)?);
+            Ok(Json(
+                state
+                    .store
+                    .user_tab(id, $tab, None, parse_limit(p.limit.as_deref())?, cursor(p.cursor.as_deref())?)
+                    .await?,
+            ))
+        }
+    };
+}
+
+user_tab!(
+    user_chats,
+    Tab::Chats,
+    "/api/v1/users/{id}/chats",
+    "live chats (linked to the account or from one of their addresses)"
+);
+user_tab!(user_calls, Tab::Calls, "/api/v1/users/{id}/calls", "calls (from one of their addresses or phone numbers)");
+user_tab!(
+    user_surveys,
+    Tab::Surveys,
+    "/api/v1/users/{id}/surveys",
+    "surveys (sent to the account or one of their addresses)"
+);
+
+/// The organizations the user belongs to, each with its ticket count and the matching rules.
+#[utoipa::path(get, path = "/api/v1/users/{id}/organizations", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<Object>), (status = 404, body = ErrorBody)))]
+pub async fn user_organizations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Page<Value>>> {
+    caller.require(Permission::UsersView)?;
+    caller.require(Permission::OrganizationsView)?;
+    let items = state.store.user_organizations(UserId(parse_id(&id)?)).await?;
+    Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
+}
+
+/// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
+#[utoipa::path(get, path = "/api/v1/users/{id}/stats", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn user_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UsersView)?;
+    let s = state.store.user_stats(UserId(parse_id(&id)?)).await?;
+    Ok(Json(s["counts"].clone()))
+}
+
+/// Last login and the time of the user's last ticket, chat, call and survey.
+#[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn user_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UsersView)?;
+    let s = state.store.user_stats(UserId(parse_id(&id)?)).await?;
+    Ok(Json(json!({
+        "last_login_at": s["last_login_at"],
+        "last_ticket_at": s["last"]["tickets"],
+        "last_chat_at": s["last"]["chats"],
+        "last_call_at": s["last"]["calls"],
+        "last_survey_at": s["last"]["surveys"],
+    })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The user merged into this one and then deleted.
+    pub source_id: i64,
+}
+
+/// Merges `source_id` into this user: every address, phone, label, role, ticket, chat, survey
+/// and comment of the source moves here, in one transaction; the change log says who merged what.
+#[utoipa::path(post, path = "/api/v1/users/{id}/merge", tag = "users", params(("id" = i64, Path)), request_body = MergeRequest,
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn merge_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> ApiResult<Json<User>> {
+    caller.require(Permission::UsersMerge)?;
+    let survivor = UserId(parse_id(&id)?);
+    if req.source_id <= 0 {
+        return Err(Error::invalid("source_id", "no such user").into());
+    }
+    let kinds: std::collections::HashMap<String, RoleKind> =
+        state.store.list_roles().await?.into_iter().map(|r| (r.name.to_lowercase(), r.kind)).collect();
+    let who = caller.clone();
+    let check = move |keep: &User, gone: &User| {
+        let manages = who.has(Permission::RolesManage);
+        if (keep.is_agent || gone.is_agent) && !manages && keep.id != who.id && gone.id != who.id {
+            return Err(Error::Forbidden("merging agents needs the `roles_manage` permission".into()));
+        }
+        let gains_agent_role = gone.to_fields().roles.iter().any(|r| {
+            kinds.get(&r.to_lowercase()) == Some(&RoleKind::Agent)
+                && !keep.roles.iter().any(|k| k.eq_ignore_ascii_case(r))
+        });
+        if gains_agent_role && !manages {
+            return Err(Error::Forbidden("the merge would give agent roles; that needs `roles_manage`".into()));
+        }
+        Ok(())
+    };
+    Ok(Json(state.store.merge_users(survivor, UserId(req.source_id), check, &caller.actor()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MyTicketsQuery {
+    /// `mine` (default): tickets linked to the caller's account; `organization`: all tickets of
+    /// the caller's organizations whose rules allow it (403 otherwise).
+    pub scope: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The caller's tickets, or their organizations' (SPEC 3: a username rule naming them with
+/// `view_org_tickets`, or an email/domain rule with it matching one of their verified addresses).
+#[utoipa::path(get, path = "/api/v1/me/tickets", tag = "auth", params(MyTicketsQuery),
+    responses((status = 200, body = Page<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn my_tickets(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<MyTicketsQuery>,
+) -> ApiResult<Json<Page<Value>>> {
+    let limit = parse_limit(p.limit.as_deref())?;
+    let after = cursor(p.cursor.as_deref())?;
+    match p.scope.as_deref().unwrap_or("mine") {
+        "mine" => Ok(Json(state.store.portal_tickets(caller.id, None, limit, after).await?)),
+        "organization" => {
+            let rules = state.store.portal_org_rules(caller.id).await?;
+            if rules.is_empty() {
+                return Err(Error::Forbidden("you may not see your organization's tickets".into()).into());
+            }
+            Ok(Json(state.store.portal_tickets(caller.id, Some(&rules), limit, after).await?))
+        }
+        _ => Err(Error::invalid("scope", "must be mine or organization").into()),
+    }
+}

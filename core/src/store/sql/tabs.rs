@@ -1,0 +1,675 @@
+//! What membership rules pull in: the organization tabs, rule previews, a user's tabs and
+//! organizations, and the portal's organization tickets.
+//!
+//! Each rule becomes, per tab, a *branch* (an index-backed query for the ids and times of the
+//! records it matches) and a *predicate* (the same condition on one record). A page takes the
+//! newest `limit+1` of every branch after the cursor and merges them; the exact total counts,
+//! for each rule in turn, the records of its branch that no earlier rule matched — so a record
+//! pulled in by several rules counts once, without materializing the union. Rules are ordered
+//! largest first (domains, phones, addresses, usernames), so the big branch is counted by one
+//! index range and only the small ones pay for predicate checks. Which rules matched each row
+//! (`matched_by`) is decided in Rust by `domain::organization::matches`, the SPEC table.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
+
+use super::organizations::{load_orgs, load_rules, resolve_username};
+use super::records::{load_calls, load_chats, load_surveys, load_tickets};
+use super::users::load_users;
+use super::{Conn, Pools};
+use crate::domain::organization::{
+    MatchedBy, OrganizationId, RecordFacts, Rule, RuleId, RuleKind, RuleSpec, Tab, domain_and_parents, domain_of,
+    matches,
+};
+use crate::domain::{Error, Result, UserId};
+use crate::store::{Cursor, Page, TabCounts, db_err, placeholders};
+
+/// A value bound into an assembled statement.
+enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+#[derive(Default)]
+struct Args(Vec<Arg>);
+
+impl Args {
+    fn p(&mut self, a: Arg) -> String {
+        self.0.push(a);
+        format!("${}", self.0.len())
+    }
+    fn text(&mut self, s: &str) -> String {
+        self.p(Arg::Text(s.to_string()))
+    }
+    fn int(&mut self, n: i64) -> String {
+        self.p(Arg::Int(n))
+    }
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in &$args.0 {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(n) => q.bind(*n),
+                Arg::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+/// The table behind a tab and its time column.
+fn table(tab: Tab) -> (&'static str, &'static str) {
+    match tab {
+        Tab::Users => ("users", "created_at"),
+        Tab::Tickets => ("tickets", "created_at"),
+        Tab::Chats => ("chats", "started_at"),
+        Tab::Calls => ("calls", "at"),
+        Tab::Surveys => ("surveys", "at"),
+    }
+}
+
+fn domain_cond(tab: Tab, rule: &Rule, a: &mut Args) -> String {
+    let mut c = format!("d.kind = {} AND d.domain = {}", a.int(tab.code()), a.text(&rule.value));
+    if !rule.include_subdomains {
+        c.push_str(&format!(" AND d.exact = {}", a.p(Arg::Bool(true))));
+    }
+    c
+}
+
+/// The ids (`id`) and times (`at`) of the records `rule` pulls into `tab`; None when the rule
+/// cannot match anything (a username rule whose user was deleted).
+fn branch(tab: Tab, rule: &Rule, a: &mut Args) -> Option<String> {
+    let (t, at) = table(tab);
+    let sql = match (tab, rule.kind) {
+        (_, RuleKind::Domain) => {
+            format!("SELECT d.record_id AS id, d.at AS at FROM record_domains d WHERE {}", domain_cond(tab, rule, a))
+        }
+        (Tab::Users, RuleKind::Username) => {
+            format!("SELECT r.id AS id, r.created_at AS at FROM users r WHERE r.id = {}", a.int(rule.user_id?))
+        }
+        (Tab::Users, RuleKind::Email) => format!(
+            "SELECT r.id AS id, r.created_at AS at FROM user_emails e JOIN users r ON r.id = e.user_id WHERE e.email = {}",
+            a.text(&rule.value)
+        ),
+        (Tab::Users, RuleKind::Phone) => format!(
+            "SELECT r.id AS id, r.created_at AS at FROM user_phones p JOIN users r ON r.id = p.user_id WHERE p.number = {}",
+            a.text(&rule.value)
+        ),
+        (Tab::Tickets, RuleKind::Email) => format!(
+            "SELECT ta.ticket_id AS id, ta.created_at AS at FROM ticket_addresses ta WHERE ta.email = {}",
+            a.text(&rule.value)
+        ),
+        (Tab::Calls, RuleKind::Username) => format!(
+            "SELECT r.id AS id, r.at AS at FROM calls r WHERE r.email IN (SELECT e.email FROM user_emails e WHERE e.user_id = {})",
+            a.int(rule.user_id?)
+        ),
+        (Tab::Calls, RuleKind::Phone) => {
+            format!("SELECT r.id AS id, r.at AS at FROM calls r WHERE r.phone = {}", a.text(&rule.value))
+        }
+        (_, RuleKind::Username) => {
+            format!("SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.user_id = {}", a.int(rule.user_id?))
+        }
+        (_, RuleKind::Email) => {
+            format!("SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.email = {}", a.text(&rule.value))
+        }
+        (_, RuleKind::Phone) => format!(
+            "SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.user_id IN (SELECT p.user_id FROM user_phones p WHERE p.number = {})",
+            a.text(&rule.value)
+        ),
+    };
+    Some(sql)
+}
+
+/// The same condition as [`branch`], on one record of the tab's table aliased `r`; never NULL.
+fn predicate(tab: Tab, rule: &Rule, a: &mut Args) -> Option<String> {
+    let sql = match (tab, rule.kind) {
+        (_, RuleKind::Domain) => format!(
+            "EXISTS (SELECT 1 FROM record_domains d WHERE d.record_id = r.id AND {})",
+            domain_cond(tab, rule, a)
+        ),
+        (Tab::Users, RuleKind::Username) => format!("r.id = {}", a.int(rule.user_id?)),
+        (Tab::Users, RuleKind::Email) => {
+            format!("EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = r.id AND e.email = {})", a.text(&rule.value))
+        }
+        (Tab::Users, RuleKind::Phone) => format!(
+            "EXISTS (SELECT 1 FROM user_phones p WHERE p.user_id = r.id AND p.number = {})",
+            a.text(&rule.value)
+        ),
+        (Tab::Tickets, RuleKind::Email) => format!(
+            "EXISTS (SELECT 1 FROM ticket_addresses ta WHERE ta.ticket_id = r.id AND ta.email = {})",
+            a.text(&rule.value)
+        ),
+        (Tab::Calls, RuleKind::Username) => {
+            format!("r.email IN (SELECT e.email FROM user_emails e WHERE e.user_id = {})", a.int(rule.user_id?))
+        }
+        (Tab::Calls, RuleKind::Phone) => format!("r.phone = {}", a.text(&rule.value)),
+        (_, RuleKind::Username) => format!("r.user_id = {}", a.int(rule.user_id?)),
+        (_, RuleKind::Email) => format!("r.email = {}", a.text(&rule.value)),
+        (_, RuleKind::Phone) => {
+            format!("r.user_id IN (SELECT p.user_id FROM user_phones p WHERE p.number = {})", a.text(&rule.value))
+        }
+    };
+    Some(format!("COALESCE(({sql}), FALSE)"))
+}
+
+/// Largest expected match sets first.
+fn by_expected_size(rules: &[Rule]) -> Vec<&Rule> {
+    let mut v: Vec<&Rule> = rules.iter().collect();
+    v.sort_by_key(|r| match r.kind {
+        RuleKind::Domain => 0,
+        RuleKind::Phone => 1,
+        RuleKind::Email => 2,
+        RuleKind::Username => 3,
+    });
+    v
+}
+
+/// Extra condition on the tab's table (alias `r`), e.g. a ticket status filter.
+type Filter<'a> = Option<&'a str>;
+
+/// The exact number of distinct records the rules pull into `tab`.
+async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
+    let (t, _) = table(tab);
+    let mut a = Args::default();
+    let mut parts = Vec::new();
+    let mut earlier: Vec<&Rule> = Vec::new();
+    for rule in by_expected_size(rules) {
+        let Some(b) = branch(tab, rule, &mut a) else { continue };
+        let mut conds: Vec<String> = earlier.iter().filter_map(|e| predicate(tab, e, &mut a)).collect();
+        if let Some(f) = filter {
+            conds.insert(0, format!("NOT ({f})"));
+        }
+        let sql = if conds.is_empty() {
+            format!("(SELECT COUNT(*) FROM ({b}) q)")
+        } else {
+            format!("(SELECT COUNT(*) FROM ({b}) q JOIN {t} r ON r.id = q.id WHERE NOT ({}))", conds.join(" OR "))
+        };
+        parts.push(sql);
+        earlier.push(rule);
+    }
+    if parts.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!("SELECT CAST({} AS BIGINT)", parts.join(" + "));
+    bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+}
+
+/// The newest `limit` distinct (id, at) after `after`, newest first.
+async fn page_ids(
+    conn: &mut Conn,
+    tab: Tab,
+    rules: &[Rule],
+    filter: Filter<'_>,
+    limit: i64,
+    after: Option<(i64, i64)>,
+) -> Result<Vec<(i64, i64)>> {
+    let (t, _) = table(tab);
+    let mut a = Args::default();
+    let mut selects = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(b) = branch(tab, rule, &mut a) else { continue };
+        let mut conds = Vec::new();
+        if let Some((at, id)) = after {
+            let (pa, pi) = (a.int(at), a.int(id));
+            conds.push(format!("(b.at < {pa} OR (b.at = {pa} AND b.id < {pi}))"));
+        }
+        let join = match filter {
+            Some(f) => {
+                conds.push(f.to_string());
+                format!(" JOIN {t} r ON r.id = b.id")
+            }
+            None => String::new(),
+        };
+        let cond = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        let lim = a.int(limit);
+        selects.push(format!(
+            "SELECT s{i}.id, s{i}.at FROM (SELECT b.id AS id, b.at AS at FROM ({b}) b{join}{cond} ORDER BY b.at DESC, b.id DESC LIMIT {lim}) s{i}"
+        ));
+    }
+    if selects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = selects.join(" UNION ALL ");
+    let rows: Vec<(i64, i64)> = bind_all!(sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)), a)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut rows: Vec<(i64, i64)> = rows.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    rows.sort_by_key(|&(id, at)| std::cmp::Reverse((at, id)));
+    rows.truncate(limit as usize);
+    Ok(rows)
+}
+
+/// The phones of some accounts.
+async fn phones_of(conn: &mut Conn, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
+        "SELECT user_id, number FROM user_phones WHERE user_id IN ({})",
+        placeholders(1, users.len())
+    )));
+    for u in users {
+        q = q.bind(*u);
+    }
+    for (u, n) in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+        out.entry(u).or_default().push(n);
+    }
+    Ok(out)
+}
+
+async fn emails_of(conn: &mut Conn, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
+        "SELECT user_id, email FROM user_emails WHERE user_id IN ({})",
+        placeholders(1, users.len())
+    )));
+    for u in users {
+        q = q.bind(*u);
+    }
+    for (u, e) in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+        out.entry(u).or_default().push(e);
+    }
+    Ok(out)
+}
+
+/// Loads the records of `ids` as JSON with the facts rules are matched against.
+async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(Value, RecordFacts)>> {
+    let to_json = |v: &dyn erased::Ser| v.value();
+    let mut out = Vec::with_capacity(ids.len());
+    match tab {
+        Tab::Users => {
+            for u in load_users(conn, ids).await? {
+                let facts = RecordFacts {
+                    user_id: Some(u.id.0),
+                    emails: u.emails.iter().map(|e| e.email.clone()).collect(),
+                    phones: u.phones.iter().map(|p| p.number.clone()).collect(),
+                    account_phones: Vec::new(),
+                };
+                out.push((to_json(&u), facts));
+            }
+        }
+        Tab::Tickets => {
+            let items = load_tickets(conn, ids).await?;
+            let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
+            let phones = phones_of(conn, &accounts).await?;
+            for t in items {
+                let uid = t.user_id.map(|u| u.0);
+                let facts = RecordFacts {
+                    user_id: uid,
+                    emails: t.emails.clone(),
+                    phones: Vec::new(),
+                    account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
+                };
+                out.push((to_json(&t), facts));
+            }
+        }
+        Tab::Chats => {
+            let items = load_chats(conn, ids).await?;
+            let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
+            let phones = phones_of(conn, &accounts).await?;
+            for c in items {
+                let uid = c.user_id.map(|u| u.0);
+                let facts = RecordFacts {
+                    user_id: uid,
+                    emails: c.email.iter().cloned().collect(),
+                    phones: Vec::new(),
+                    account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
+                };
+                out.push((to_json(&c), facts));
+            }
+        }
+        Tab::Calls => {
+            for c in load_calls(conn, ids).await? {
+                let facts = RecordFacts {
+                    user_id: None,
+                    emails: c.email.iter().cloned().collect(),
+                    phones: c.phone.iter().cloned().collect(),
+                    account_phones: Vec::new(),
+                };
+                out.push((to_json(&c), facts));
+            }
+        }
+        Tab::Surveys => {
+            let items = load_surveys(conn, ids).await?;
+            let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
+            let phones = phones_of(conn, &accounts).await?;
+            for s in items {
+                let uid = s.user_id.map(|u| u.0);
+                let facts = RecordFacts {
+                    user_id: uid,
+                    emails: s.email.iter().cloned().collect(),
+                    phones: Vec::new(),
+                    account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
+                };
+                out.push((to_json(&s), facts));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Serializes any record to JSON without naming its type at each call site.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}
+
+/// One page of what `rules` pull into `tab`, each item with `matched_by` when asked.
+pub async fn rules_page(
+    conn: &mut Conn,
+    tab: Tab,
+    rules: &[Rule],
+    filter: Filter<'_>,
+    limit: i64,
+    after: Option<Cursor>,
+    with_matched_by: bool,
+) -> Result<Page<Value>> {
+    let after = match after {
+        None => None,
+        Some(Cursor { n: Some(at), id, .. }) => Some((at, id)),
+        Some(_) => return Err(Error::invalid("cursor", "is not a cursor this list gave out")),
+    };
+    let total = count(conn, tab, rules, filter).await?;
+    let rows = page_ids(conn, tab, rules, filter, limit + 1, after).await?;
+    let more = rows.len() as i64 > limit;
+    let shown = &rows[..rows.len().min(limit as usize)];
+    let next_cursor =
+        if more { shown.last().map(|(id, at)| Cursor { s: None, n: Some(*at), id: *id }.encode()) } else { None };
+    let ids: Vec<i64> = shown.iter().map(|(id, _)| *id).collect();
+    let loaded = load_with_facts(conn, tab, &ids).await?;
+    let rule_users: Vec<i64> =
+        rules.iter().filter(|r| r.kind == RuleKind::Username).filter_map(|r| r.user_id).collect();
+    let rule_emails =
+        if with_matched_by && tab == Tab::Calls { emails_of(conn, &rule_users).await? } else { HashMap::new() };
+    let empty = Vec::new();
+    let items = loaded
+        .into_iter()
+        .map(|(mut v, facts)| {
+            if with_matched_by {
+                let by: Vec<MatchedBy> = rules
+                    .iter()
+                    .filter(|r| {
+                        let ue = r.user_id.and_then(|u| rule_emails.get(&u)).unwrap_or(&empty);
+                        matches(tab, r, ue, &facts)
+                    })
+                    .map(|r| MatchedBy { rule_id: r.id, kind: r.kind, value: r.value.clone() })
+                    .collect();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("matched_by".into(), json!(by));
+                }
+            }
+            v
+        })
+        .collect();
+    Ok(Page { items, total, next_cursor })
+}
+
+/// An organization's tab.
+pub async fn org_tab(
+    pools: &Pools,
+    org: OrganizationId,
+    tab: Tab,
+    limit: i64,
+    after: Option<Cursor>,
+) -> Result<Page<Value>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    if load_orgs(&mut conn, &[org.0]).await?.is_empty() {
+        return Err(Error::NotFound);
+    }
+    let rules = load_rules(&mut conn, &[org.0]).await?;
+    rules_page(&mut conn, tab, &rules, None, limit, after, true).await
+}
+
+/// What a rule would pull in, nothing saved.
+pub async fn preview(pools: &Pools, spec: &RuleSpec) -> Result<TabCounts> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let (value, user_id) = if spec.kind == RuleKind::Username {
+        let (id, name) = resolve_username(&mut conn, &spec.value).await?;
+        (name.to_lowercase(), Some(id))
+    } else {
+        (spec.value.clone(), None)
+    };
+    let rule = Rule {
+        id: RuleId(0),
+        organization_id: OrganizationId(0),
+        kind: spec.kind,
+        value,
+        include_subdomains: spec.include_subdomains,
+        view_org_tickets: spec.view_org_tickets,
+        user_id,
+    };
+    let rules = [rule];
+    Ok(TabCounts {
+        users: count(&mut conn, Tab::Users, &rules, None).await?,
+        tickets: count(&mut conn, Tab::Tickets, &rules, None).await?,
+        chats: count(&mut conn, Tab::Chats, &rules, None).await?,
+        calls: count(&mut conn, Tab::Calls, &rules, None).await?,
+        surveys: count(&mut conn, Tab::Surveys, &rules, None).await?,
+    })
+}
+
+/// The rules (of all organizations) that make `user` a member, grouped by organization.
+async fn member_rules(conn: &mut Conn, user: i64) -> Result<Vec<Rule>> {
+    let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+    let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+    let mut a = Args::default();
+    let mut conds = vec![format!("(r.kind = 'username' AND r.user_id = {})", a.int(user))];
+    for e in &emails {
+        conds.push(format!("(r.kind = 'email' AND r.value = {})", a.text(e)));
+    }
+    let mut domains: Vec<(String, bool)> = Vec::new();
+    for e in &emails {
+        for (i, d) in domain_and_parents(domain_of(e)).into_iter().enumerate() {
+            domains.push((d.to_string(), i == 0));
+        }
+    }
+    for (d, exact) in &domains {
+        let v = a.text(d);
+        if *exact {
+            conds.push(format!("(r.kind = 'domain' AND r.value = {v})"));
+        } else {
+            conds.push(format!(
+                "(r.kind = 'domain' AND r.value = {v} AND r.include_subdomains = {})",
+                a.p(Arg::Bool(true))
+            ));
+        }
+    }
+    for p in &phones {
+        conds.push(format!("(r.kind = 'phone' AND r.value = {})", a.text(p)));
+    }
+    let sql = format!("SELECT DISTINCT r.organization_id FROM membership_rules r WHERE {}", conds.join(" OR "));
+    let orgs: Vec<i64> =
+        bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_all(&mut *conn).await.map_err(db_err)?;
+    load_rules(conn, &orgs).await
+}
+
+/// The organizations a user belongs to, each with its ticket count and the rules that match.
+pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Value>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let Some(u) = load_users(&mut conn, &[user.0]).await?.pop() else { return Err(Error::NotFound) };
+    let facts = RecordFacts {
+        user_id: Some(u.id.0),
+        emails: u.emails.iter().map(|e| e.email.clone()).collect(),
+        phones: u.phones.iter().map(|p| p.number.clone()).collect(),
+        account_phones: Vec::new(),
+    };
+    let rules = member_rules(&mut conn, user.0).await?;
+    let mut by_org: Vec<(i64, Vec<Rule>)> = Vec::new();
+    for r in rules {
+        match by_org.iter_mut().find(|(o, _)| *o == r.organization_id.0) {
+            Some((_, v)) => v.push(r),
+            None => by_org.push((r.organization_id.0, vec![r])),
+        }
+    }
+    let ids: Vec<i64> = by_org.iter().map(|(o, _)| *o).collect();
+    let orgs = load_orgs(&mut conn, &ids).await?;
+    let mut out = Vec::new();
+    for org in orgs {
+        let Some((_, rules)) = by_org.iter().find(|(o, _)| *o == org.id.0) else { continue };
+        let ticket_count = count(&mut conn, Tab::Tickets, rules, None).await?;
+        let by: Vec<MatchedBy> = rules
+            .iter()
+            .filter(|r| matches(Tab::Users, r, &[], &facts))
+            .map(|r| MatchedBy { rule_id: r.id, kind: r.kind, value: r.value.clone() })
+            .collect();
+        let mut v = serde_json::to_value(&org).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("ticket_count".into(), json!(ticket_count));
+            o.insert("matched_by".into(), json!(by));
+        }
+        out.push(v);
+    }
+    out.sort_by(|a, b| {
+        a["name"].as_str().unwrap_or("").to_lowercase().cmp(&b["name"].as_str().unwrap_or("").to_lowercase())
+    });
+    Ok(out)
+}
+
+/// A user's own records as rules: their account and each of their addresses (and, for calls,
+/// their phone numbers).
+async fn own_rules(conn: &mut Conn, user: i64, tab: Tab) -> Result<Vec<Rule>> {
+    let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+    let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if exists.is_none() {
+        return Err(Error::NotFound);
+    }
+    let rule = |kind, value: String| Rule {
+        id: RuleId(0),
+        organization_id: OrganizationId(0),
+        kind,
+        value,
+        include_subdomains: false,
+        view_org_tickets: false,
+        user_id: Some(user),
+    };
+    let mut rules = vec![rule(RuleKind::Username, String::new())];
+    rules.extend(emails.into_iter().map(|e| rule(RuleKind::Email, e)));
+    if tab == Tab::Calls {
+        let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+        rules.extend(phones.into_iter().map(|p| rule(RuleKind::Phone, p)));
+    }
+    Ok(rules)
+}
+
+/// Ticket states shown apart on a user's page.
+pub const OPEN_FILTER: &str = "r.status IN ('open', 'pending')";
+pub const RESOLVED_FILTER: &str = "r.status IN ('resolved', 'closed')";
+
+/// A user's tickets (linked to the account or sent from one of their addresses), chats, calls
+/// (from their addresses or numbers) or surveys.
+pub async fn user_tab(
+    pools: &Pools,
+    user: UserId,
+    tab: Tab,
+    filter: Option<&'static str>,
+    limit: i64,
+    after: Option<Cursor>,
+) -> Result<Page<Value>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let rules = own_rules(&mut conn, user.0, tab).await?;
+    rules_page(&mut conn, tab, &rules, filter, limit, after, false).await
+}
+
+/// Counts for a user's Statistics tab and times for the History tab.
+pub async fn user_stats(pools: &Pools, user: UserId) -> Result<Value> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let mut counts = serde_json::Map::new();
+    let mut last = serde_json::Map::new();
+    for (tab, name) in
+        [(Tab::Tickets, "tickets"), (Tab::Chats, "chats"), (Tab::Calls, "calls"), (Tab::Surveys, "surveys")]
+    {
+        let rules = own_rules(&mut conn, user.0, tab).await?;
+        counts.insert(name.into(), json!(count(&mut conn, tab, &rules, None).await?));
+        let newest = page_ids(&mut conn, tab, &rules, None, 1, None).await?;
+        last.insert(name.into(), json!(newest.first().map(|(_, at)| crate::clock::to_rfc3339(*at))));
+        if tab == Tab::Tickets {
+            counts.insert("tickets_open".into(), json!(count(&mut conn, tab, &rules, Some(OPEN_FILTER)).await?));
+            counts
+                .insert("tickets_resolved".into(), json!(count(&mut conn, tab, &rules, Some(RESOLVED_FILTER)).await?));
+        }
+        if tab == Tab::Calls {
+            let mut a = Args::default();
+            let conds: Vec<String> = rules.iter().filter_map(|r| predicate(tab, r, &mut a)).collect();
+            let sql = format!(
+                "SELECT CAST(COALESCE(SUM(r.duration_secs), 0) AS BIGINT) FROM calls r WHERE {}",
+                conds.join(" OR ")
+            );
+            let secs: i64 = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            counts.insert("call_seconds".into(), json!(secs));
+        }
+    }
+    let login: Option<Option<i64>> = sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(json!({"counts": counts, "last": last, "last_login_at": login.flatten().map(crate::clock::to_rfc3339)}))
+}
+
+/// The organization rules that let `user` see their organizations' tickets in the portal: a
+/// username rule naming them, or an email/domain rule matching one of their *verified*
+/// addresses — each with `view_org_tickets`. Answers the full rule sets of those organizations.
+pub async fn portal_org_rules(pools: &Pools, user: UserId) -> Result<Vec<Rule>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let Some(u) = load_users(&mut conn, &[user.0]).await?.pop() else { return Err(Error::NotFound) };
+    let verified: Vec<String> = u.emails.iter().filter(|e| e.verified).map(|e| e.email.clone()).collect();
+    let facts = RecordFacts { user_id: Some(u.id.0), emails: verified, ..Default::default() };
+    let candidates = member_rules(&mut conn, user.0).await?;
+    let orgs: HashSet<i64> = candidates
+        .iter()
+        .filter(|r| r.view_org_tickets && r.kind != RuleKind::Phone && matches(Tab::Users, r, &[], &facts))
+        .map(|r| r.organization_id.0)
+        .collect();
+    Ok(candidates.into_iter().filter(|r| orgs.contains(&r.organization_id.0)).collect())
+}
+
+/// Tickets a portal user may see: theirs, or (scope organization) those of the organizations
+/// [`portal_org_rules`] allows.
+pub async fn portal_tickets(
+    pools: &Pools,
+    user: UserId,
+    org_rules: Option<&[Rule]>,
+    limit: i64,
+    after: Option<Cursor>,
+) -> Result<Page<Value>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    match org_rules {
+        Some(rules) => rules_page(&mut conn, Tab::Tickets, rules, None, limit, after, false).await,
+        None => {
+            let own = vec![Rule {
+                id: RuleId(0),
+                organization_id: OrganizationId(0),
+                kind: RuleKind::Username,
+                value: String::new(),
+                include_subdomains: false,
+                view_org_tickets: false,
+                user_id: Some(user.0),
+            }];
+            rules_page(&mut conn, Tab::Tickets, &own, None, limit, after, false).await
+        }
+    }
+}
