@@ -399,3 +399,51 @@ impl Drop for Server {
 pub fn user_body(name: &str) -> Value {
     json!({"username": name, "emails": [{"email": format!("{name}@example.com")}]})
 }
+
+impl TestApp {
+    /// Every item of a paginated list, walking `next_cursor` with pages of `limit`; checks that
+    /// `total` equals the number of items walked.
+    pub async fn walk(&self, path: &str, limit: usize) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        let mut url = format!("{path}{sep}limit={limit}");
+        loop {
+            let (status, v) = self.get(&url).await;
+            assert_eq!(status, StatusCode::OK, "{url}: {v}");
+            out.extend(v["items"].as_array().cloned().unwrap_or_default());
+            match v["next_cursor"].as_str() {
+                Some(c) => url = format!("{path}{sep}limit={limit}&cursor={c}"),
+                None => {
+                    assert_eq!(v["total"].as_u64(), Some(out.len() as u64), "{path}: total equals the items walked");
+                    return out;
+                }
+            }
+        }
+    }
+}
+
+/// A small deterministic random source for generated tests (SplitMix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// 0..n
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}

@@ -17,8 +17,8 @@ use crate::domain::organization::Tab;
 use crate::domain::role::{Permission, RoleKind};
 use crate::domain::user::User;
 use crate::domain::{Error, UserId};
-use crate::store::sqlite::tabs::{OPEN_FILTER, RESOLVED_FILTER};
-use crate::store::{Cursor, Page};
+
+use crate::store::{Cursor, OPEN_FILTER, Page, RESOLVED_FILTER};
 
 pub fn router() -> Router<AppState> {
     Router::new()

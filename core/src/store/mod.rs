@@ -423,6 +423,10 @@ pub struct Comment {
     pub created_at: String,
 }
 
+/// Ticket states shown apart on a user's page, as conditions on the tickets table (`r`).
+pub const OPEN_FILTER: &str = "r.status IN ('open', 'pending')";
+pub const RESOLVED_FILTER: &str = "r.status IN ('resolved', 'closed')";
+
 /// How many records a rule pulls into each tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TabCounts {

@@ -34,28 +34,18 @@ async fn record(app: &TestApp, kind: &str, body: Value) -> i64 {
 
 /// Every item of a tab (walking all pages) as (id, sorted rule ids that matched).
 async fn tab_all(app: &TestApp, path: &str, limit: usize) -> Vec<(i64, Vec<i64>)> {
-    let mut out = Vec::new();
-    let mut url = format!("{path}?limit={limit}");
-    loop {
-        let (status, v) = app.get(&url).await;
-        assert_eq!(status, StatusCode::OK, "{url}: {v}");
-        for item in v["items"].as_array().expect("items") {
+    app.walk(path, limit)
+        .await
+        .iter()
+        .map(|item| {
             let mut rules: Vec<i64> = item["matched_by"]
                 .as_array()
                 .map(|m| m.iter().filter_map(|r| r["rule_id"].as_i64()).collect())
                 .unwrap_or_default();
             rules.sort();
-            out.push((item["id"].as_i64().expect("id"), rules));
-        }
-        match v["next_cursor"].as_str() {
-            Some(c) => url = format!("{path}?limit={limit}&cursor={c}"),
-            None => {
-                assert_eq!(v["total"].as_u64(), Some(out.len() as u64), "{path}: total equals the items walked");
-                break;
-            }
-        }
-    }
-    out
+            (item["id"].as_i64().expect("id"), rules)
+        })
+        .collect()
 }
 
 fn ids(v: &[(i64, Vec<i64>)]) -> Vec<i64> {

@@ -24,7 +24,7 @@ use crate::domain::organization::{
     matches,
 };
 use crate::domain::{Error, Result, UserId};
-use crate::store::{Cursor, Page, TabCounts, db_err, placeholders};
+use crate::store::{Cursor, OPEN_FILTER, Page, RESOLVED_FILTER, TabCounts, db_err, placeholders};
 
 /// A value bound into an assembled statement.
 enum Arg {
@@ -571,10 +571,6 @@ async fn own_rules(conn: &mut Conn, user: i64, tab: Tab) -> Result<Vec<Rule>> {
     }
     Ok(rules)
 }
-
-/// Ticket states shown apart on a user's page.
-pub const OPEN_FILTER: &str = "r.status IN ('open', 'pending')";
-pub const RESOLVED_FILTER: &str = "r.status IN ('resolved', 'closed')";
 
 /// A user's tickets (linked to the account or sent from one of their addresses), chats, calls
 /// (from their addresses or numbers) or surveys.
