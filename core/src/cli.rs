@@ -37,6 +37,35 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Fill the database with a deterministic, realistic data set (organizations with rules,
+    /// users, tickets, chats, calls, surveys), bulk-loaded, with progress on standard error.
+    DemoData {
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+        #[arg(long, default_value_t = 50)]
+        organizations: u64,
+        #[arg(long, default_value_t = 10000)]
+        tickets: u64,
+        /// Default: a tenth of --tickets.
+        #[arg(long)]
+        chats: Option<u64>,
+        /// Default: a tenth of --tickets.
+        #[arg(long)]
+        calls: Option<u64>,
+        /// Default: a tenth of --tickets.
+        #[arg(long)]
+        surveys: Option<u64>,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure p50/p99 latency of the operations agents wait on (organization tickets tab, user
+    /// search, organization users tab, a user's page) against the configured database.
+    Bench {
+        /// Timed runs per operation (after a tenth as many warm-up runs).
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,7 +105,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(&loaded.config.log);
+    let mut log = loaded.config.log.clone();
+    if matches!(cli.command, Command::Bench { .. } | Command::DemoData { .. }) && log.level == "info" {
+        // per-request and slow-bulk-statement lines would drown the progress and skew timings
+        log.level = "warn,sqlx=error,tower_http=warn".into();
+    }
+    crate::telemetry::init(&log);
     match &loaded.file {
         Some(f) => tracing::debug!(file = %f.display(), "configuration loaded"),
         None => tracing::debug!("no configuration file; using defaults and environment"),
@@ -136,6 +170,47 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             if let Some(pw) = generated {
                 println!("password (shown once): {pw}");
             }
+            store.close().await;
+            Ok(())
+        }
+        Command::DemoData { users, organizations, tickets, chats, calls, surveys, seed } => {
+            let store = server::open_store(&config).await?;
+            let options = crate::demo::DemoOptions {
+                users,
+                organizations,
+                tickets,
+                chats: chats.unwrap_or(tickets / 10),
+                calls: calls.unwrap_or(tickets / 10),
+                surveys: surveys.unwrap_or(tickets / 10),
+                seed,
+                languages: config.i18n.languages.clone(),
+            };
+            let s = crate::demo::generate(&store, &options).await?;
+            println!(
+                "demo data: {} organizations ({} rules), {} users, {} tickets, {} chats, {} calls, {} surveys in {:.1} s",
+                s.organizations, s.rules, s.users, s.tickets, s.chats, s.calls, s.surveys, s.seconds
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Bench { runs } => {
+            let store = server::open_store(&config).await?;
+            let state = AppState::new(store.clone(), config);
+            let admin = "bench-admin";
+            if store.find_user_id(admin).await?.is_none() {
+                server::create_admin(&state, admin, "bench-admin@example.com", None).await?;
+            }
+            let token = server::create_token(&store, admin, "kith bench").await?;
+            let users = store.count_users().await?;
+            println!("kith bench: {} backend, {users} users, {runs} timed runs per operation", store.backend_name());
+            let results = crate::bench::run(state, &token, runs).await?;
+            println!("| operation | data | p50 ms | p99 ms | mean ms |");
+            println!("|---|---|---:|---:|---:|");
+            for m in &results {
+                println!("| {} | {} | {:.2} | {:.2} | {:.2} |", m.name, m.detail, m.p50_ms, m.p99_ms, m.mean_ms);
+            }
+            let (rss, peak) = crate::bench::memory_mib();
+            println!("memory: {rss:.0} MiB resident now, {peak:.0} MiB peak");
             store.close().await;
             Ok(())
         }

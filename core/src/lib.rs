@@ -6,9 +6,11 @@
 //! hashing and token handling, [`config`] the layered configuration, [`cli`] the commands.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod server;

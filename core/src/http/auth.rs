@@ -71,26 +71,15 @@ impl FromRequestParts<AppState> for Caller {
         let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
         let hash = token_hash(token);
         let idle = state.config.auth.session_idle_minutes * 60_000;
-        let id = state.store.authenticate(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
-        let user = match state.store.get_user(id).await {
-            Ok(u) => u,
-            Err(Error::NotFound) => return Err(Error::Unauthenticated.into()),
-            Err(e) => return Err(e.into()),
-        };
-        let roles = state.store.user_roles(id).await?;
+        let (id, username, display_name, roles) =
+            state.store.caller(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
         let mut permissions = PermissionSet::default();
+        let mut is_agent = false;
         for r in &roles {
             permissions.extend(&r.effective_permissions());
+            is_agent |= r.kind == crate::domain::role::RoleKind::Agent;
         }
-        Ok(Caller {
-            id,
-            username: user.username,
-            display_name: user.display_name,
-            is_agent: user.is_agent,
-            permissions,
-            via: kind,
-            token_hash: hash,
-        })
+        Ok(Caller { id, username, display_name, is_agent, permissions, via: kind, token_hash: hash })
     }
 }
 

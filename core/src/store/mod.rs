@@ -233,10 +233,16 @@ impl Store {
         dispatch!(self, auth::create_session(user, token_hash, now, idle_ms, absolute_ms))
     }
 
-    /// The user a token or session hash belongs to, if it is live; a session's idle expiry moves on.
-    pub async fn authenticate(&self, token_hash: &str, kind: TokenKind, idle_ms: Millis) -> Result<Option<UserId>> {
+    /// The live holder of a token or session hash, with their name and assigned roles; a
+    /// session's idle expiry moves on.
+    pub async fn caller(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+        idle_ms: Millis,
+    ) -> Result<Option<(UserId, String, String, Vec<Role>)>> {
         let now = self.now();
-        dispatch!(self, auth::authenticate(token_hash, kind, now, idle_ms))
+        dispatch!(self, auth::caller(token_hash, kind, now, idle_ms))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -379,6 +385,21 @@ impl Store {
         dispatch!(self, records::update_record(kind, id, edit, now))
     }
 
+    // ---- bulk loading (demo data) ----
+
+    /// Inserts rows with caller-chosen ids in one transaction.
+    pub async fn bulk_insert(&self, table: &str, cols: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+        dispatch!(self, bulk::insert_rows(table, cols, rows))
+    }
+
+    pub async fn max_id(&self, table: &str) -> Result<i64> {
+        dispatch!(self, bulk::max_id(table))
+    }
+
+    pub async fn bulk_finish(&self) -> Result<()> {
+        dispatch!(self, bulk::finish())
+    }
+
     // ---- change log ----
 
     pub async fn list_changes(&self, entity: &str, id: i64, limit: i64, cursor: Option<i64>) -> Result<Page<Change>> {
@@ -435,6 +456,16 @@ pub struct TabCounts {
     pub chats: i64,
     pub calls: i64,
     pub surveys: i64,
+}
+
+/// A value in a bulk-inserted row.
+#[derive(Debug, Clone)]
+pub enum Val {
+    I(i64),
+    T(String),
+    B(bool),
+    NullI,
+    NullT,
 }
 
 /// A login candidate.

@@ -40,6 +40,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     super::migrator(&[
         ("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql")),
         ("organizations", include_str!("../../../../migrations/postgres/0002_organizations.sql")),
+        ("search", include_str!("../../../../migrations/postgres/0003_search.sql")),
     ])
 }
 
@@ -72,3 +73,45 @@ pub mod tabs;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/users.rs"]
 pub mod users;
+
+/// Where a user search by fragment reads from: `users`, whose trigram GIN index PostgreSQL uses
+/// for the LIKE by itself. Answers (FROM clause, condition); `p` is the pattern placeholder.
+pub fn user_search_source(p: &str, _fragment: &str) -> (String, String) {
+    ("users u".into(), format!("u.search_text LIKE {p} ESCAPE '\\'"))
+}
+
+/// Placeholders for a bulk INSERT row: `$from, ...`.
+pub fn bulk_placeholders(from: usize, n: usize) -> String {
+    super::placeholders(from, n)
+}
+
+/// Bulk-load settings for one transaction: commit without waiting for the WAL flush of each
+/// batch (the load is repeatable; the final state is flushed by the next checkpoint).
+pub async fn bulk_session(conn: &mut Conn) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *conn).await.map(|_| ())
+}
+
+/// After a bulk load with explicit ids: move identity sequences past them, refresh statistics.
+pub async fn bulk_finish(conn: &mut Conn) -> sqlx::Result<()> {
+    for table in [
+        "users",
+        "user_emails",
+        "user_phones",
+        "organizations",
+        "membership_rules",
+        "tickets",
+        "chats",
+        "calls",
+        "surveys",
+    ] {
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    }
+    sqlx::query("ANALYZE").execute(&mut *conn).await.map(|_| ())
+}
+
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/bulk.rs"]
+pub mod bulk;

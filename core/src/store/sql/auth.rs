@@ -1,8 +1,11 @@
 //! API tokens and login sessions, stored as SHA-256 hashes of the bearer value.
 
+use sqlx::AssertSqlSafe;
+
 use super::{Conn, Pools, begin_write};
 use crate::clock::Millis;
-use crate::domain::{Result, UserId};
+use crate::domain::role::{PermissionSet, Role, RoleKind};
+use crate::domain::{Result, RoleId, UserId};
 use crate::store::{TokenKind, db_err};
 
 pub async fn create_api_token(pools: &Pools, user: UserId, name: &str, token_hash: &str, now: Millis) -> Result<()> {
@@ -55,46 +58,47 @@ pub async fn create_session(
 /// Usage timestamps are written at most this often, so reads do not turn into writes.
 const TOUCH_EVERY_MS: Millis = 60_000;
 
-pub async fn authenticate(
+/// The live holder of a token or session, with their name and assigned roles, in one query; a
+/// session's idle expiry moves on (written at most once a minute), an expired one is removed.
+pub async fn caller(
     pools: &Pools,
     token_hash: &str,
     kind: TokenKind,
     now: Millis,
     idle_ms: Millis,
-) -> Result<Option<UserId>> {
-    let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    match kind {
+) -> Result<Option<(UserId, String, String, Vec<Role>)>> {
+    let source = match kind {
         TokenKind::Api => {
-            let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(token_hash)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            drop(conn);
-            let Some((id, user, last)) = row else {
-                return Ok(None);
-            };
-            if last.is_none_or(|l| now - l > TOUCH_EVERY_MS) {
-                touch(pools, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", now, id).await?;
-            }
-            Ok(Some(UserId(user)))
+            "SELECT t.id AS cid, t.user_id, t.last_used_at AS a, CAST(0 AS BIGINT) AS b FROM api_tokens t
+                           WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
         }
         TokenKind::Session => {
-            let row: Option<(i64, i64, i64, i64)> =
-                sqlx::query_as("SELECT id, user_id, idle_expires_at, expires_at FROM sessions WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-            drop(conn);
-            let Some((id, user, idle_expires, expires)) = row else {
-                return Ok(None);
-            };
+            "SELECT t.id AS cid, t.user_id, t.idle_expires_at AS a, t.expires_at AS b FROM sessions t
+                               WHERE t.token_hash = $1"
+        }
+    };
+    let sql = format!(
+        "SELECT c.cid, c.user_id, c.a, c.b, u.username, u.display_name,
+                r.id AS rid, r.name, r.kind, r.description, r.built_in, r.derived, r.permissions
+         FROM ({source}) c JOIN users u ON u.id = c.user_id
+         LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id"
+    );
+    let rows: Vec<CallerRow> =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash).fetch_all(pools.read()).await.map_err(db_err)?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let (cid, user, a, b) = (first.cid, first.user_id, first.a, first.b);
+    let (username, display_name) = (first.username.clone(), first.display_name.clone());
+    match kind {
+        TokenKind::Api => {
+            if a.is_none_or(|l| now - l > TOUCH_EVERY_MS) {
+                touch(pools, "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", now, cid).await?;
+            }
+        }
+        TokenKind::Session => {
+            let (idle_expires, expires) = (a.unwrap_or(0), b.unwrap_or(0));
             if now >= idle_expires || now >= expires {
                 let mut tx = begin_write(pools).await.map_err(db_err)?;
-                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(cid).execute(&mut *tx).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 return Ok(None);
             }
@@ -104,14 +108,46 @@ pub async fn authenticate(
                 sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
                     .bind(now)
                     .bind(new_idle)
-                    .bind(id)
+                    .bind(cid)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
             }
-            Ok(Some(UserId(user)))
         }
+    }
+    let roles = rows.into_iter().filter_map(CallerRow::role).collect();
+    Ok(Some((UserId(user), username, display_name, roles)))
+}
+
+#[derive(sqlx::FromRow)]
+struct CallerRow {
+    cid: i64,
+    user_id: i64,
+    a: Option<i64>,
+    b: Option<i64>,
+    username: String,
+    display_name: String,
+    rid: Option<i64>,
+    name: Option<String>,
+    kind: Option<String>,
+    description: Option<String>,
+    built_in: Option<bool>,
+    derived: Option<bool>,
+    permissions: Option<String>,
+}
+
+impl CallerRow {
+    fn role(self) -> Option<Role> {
+        Some(Role {
+            id: RoleId(self.rid?),
+            name: self.name?,
+            kind: RoleKind::parse(&self.kind?)?,
+            description: self.description.unwrap_or_default(),
+            built_in: self.built_in.unwrap_or(false),
+            derived: self.derived.unwrap_or(false),
+            permissions: PermissionSet::from_stored(&self.permissions.unwrap_or_default()).list(),
+        })
     }
 }
 

@@ -430,7 +430,12 @@ pub async fn org_tab(
     after: Option<Cursor>,
 ) -> Result<Page<Value>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    if load_orgs(&mut conn, &[org.0]).await?.is_empty() {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
+        .bind(org.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if exists.is_none() {
         return Err(Error::NotFound);
     }
     let rules = load_rules(&mut conn, &[org.0]).await?;
@@ -606,10 +611,14 @@ pub async fn user_stats(pools: &Pools, user: UserId) -> Result<Value> {
         }
         if tab == Tab::Calls {
             let mut a = Args::default();
-            let conds: Vec<String> = rules.iter().filter_map(|r| predicate(tab, r, &mut a)).collect();
+            let branches: Vec<String> = rules
+                .iter()
+                .filter_map(|r| branch(tab, r, &mut a))
+                .map(|b| format!("SELECT b.id FROM ({b}) b"))
+                .collect();
             let sql = format!(
-                "SELECT CAST(COALESCE(SUM(r.duration_secs), 0) AS BIGINT) FROM calls r WHERE {}",
-                conds.join(" OR ")
+                "SELECT CAST(COALESCE(SUM(r.duration_secs), 0) AS BIGINT) FROM calls r WHERE r.id IN ({})",
+                branches.join(" UNION ")
             );
             let secs: i64 = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a)
                 .fetch_one(&mut *conn)

@@ -68,53 +68,42 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
         }};
     }
     let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({list})"));
-    let emails: Vec<(i64, String, bool, bool)> = fetch!(
-        (i64, String, bool, bool),
+    // addresses (1), phones (2), labels (3) and roles (4) in one query
+    let parts: Vec<(i64, i64, String, String, i64)> = fetch!(
+        (i64, i64, String, String, i64),
         format!(
-            "SELECT user_id, email, is_primary, verified FROM user_emails WHERE user_id IN ({list}) ORDER BY user_id, position, id"
+            "SELECT user_id, CAST(1 AS BIGINT) AS k, email AS a, '' AS b,
+                    CAST(CASE WHEN is_primary THEN 2 ELSE 0 END + CASE WHEN verified THEN 1 ELSE 0 END AS BIGINT) AS c,
+                    position AS p, id AS i
+             FROM user_emails WHERE user_id IN ({list})
+             UNION ALL SELECT user_id, CAST(2 AS BIGINT), number, raw,
+                    CAST(CASE kind WHEN 'home' THEN 0 WHEN 'cell' THEN 1 WHEN 'work' THEN 2 ELSE 3 END AS BIGINT), position, id
+             FROM user_phones WHERE user_id IN ({list})
+             UNION ALL SELECT user_id, CAST(3 AS BIGINT), label, '', CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT)
+             FROM user_labels WHERE user_id IN ({list})
+             UNION ALL SELECT ur.user_id, CAST(4 AS BIGINT), r.name, r.kind, CAST(0 AS BIGINT), CAST(0 AS BIGINT), r.id
+             FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN ({list})
+             ORDER BY 1, 2, 6, 3, 7"
         )
     );
-    let phones: Vec<(i64, String, String, String)> = fetch!(
-        (i64, String, String, String),
-        format!(
-            "SELECT user_id, kind, number, raw FROM user_phones WHERE user_id IN ({list}) ORDER BY user_id, position, id"
-        )
-    );
-    let labels: Vec<(i64, String)> = fetch!(
-        (i64, String),
-        format!("SELECT user_id, label FROM user_labels WHERE user_id IN ({list}) ORDER BY user_id, label_key")
-    );
-    let roles: Vec<(i64, String, String)> = fetch!(
-        (i64, String, String),
-        format!(
-            "SELECT ur.user_id, r.name, r.kind FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-             WHERE ur.user_id IN ({list}) ORDER BY ur.user_id, r.name_key"
-        )
-    );
-
     let mut by_id: HashMap<i64, User> = HashMap::with_capacity(rows.len());
     for r in rows {
         by_id.insert(r.id, user_from_row(r));
     }
-    for (uid, email, primary, verified) in emails {
-        if let Some(u) = by_id.get_mut(&uid) {
-            u.emails.push(Email { email, primary, verified });
-        }
-    }
-    for (uid, kind, number, raw) in phones {
-        if let Some(u) = by_id.get_mut(&uid) {
-            u.phones.push(Phone { kind: PhoneKind::parse(&kind), number, raw });
-        }
-    }
-    for (uid, label) in labels {
-        if let Some(u) = by_id.get_mut(&uid) {
-            u.labels.push(label);
-        }
-    }
-    for (uid, name, kind) in roles {
-        if let Some(u) = by_id.get_mut(&uid) {
-            u.is_agent |= RoleKind::parse(&kind) == Some(RoleKind::Agent);
-            u.roles.push(name);
+    for (uid, k, a, b, c) in parts {
+        let Some(u) = by_id.get_mut(&uid) else { continue };
+        match k {
+            1 => u.emails.push(Email { email: a, primary: c & 2 != 0, verified: c & 1 != 0 }),
+            2 => {
+                let kind =
+                    [PhoneKind::Home, PhoneKind::Cell, PhoneKind::Work, PhoneKind::Other][c.clamp(0, 3) as usize];
+                u.phones.push(Phone { kind, number: a, raw: b });
+            }
+            3 => u.labels.push(a),
+            _ => {
+                u.is_agent |= RoleKind::parse(&b) == Some(RoleKind::Agent);
+                u.roles.push(a);
+            }
         }
     }
     let mut out = Vec::with_capacity(ids.len());
@@ -631,9 +620,12 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
         args.push(a);
         format!("${}", args.len())
     };
+    let mut from = "users u".to_string();
     if let Some(frag) = &q.q {
         let p = next(&mut args, Arg::Text(format!("%{}%", crate::store::like_escape(frag))));
-        conds.push(format!("u.search_text LIKE {p} ESCAPE '\\'"));
+        let (source, cond) = super::user_search_source(&p, frag);
+        from = source;
+        conds.push(cond);
     }
     match &q.role {
         None | Some(RoleFilter::Any) => {}
@@ -672,7 +664,7 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     let lim = next(&mut args, Arg::Int(q.limit + 1));
 
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM users u{filter}")));
+    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM {from}{filter}")));
     for a in &args[..count_args] {
         count = match a {
             Arg::Text(s) => count.bind(s.clone()),
@@ -682,7 +674,7 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     }
     let total = count.fetch_one(&mut *conn).await.map_err(db_err)?;
 
-    let sql = format!("SELECT u.id, {col} AS k FROM users u{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}");
+    let sql = format!("SELECT u.id, {col} AS k FROM {from}{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}");
     macro_rules! page_rows {
         ($k:ty) => {{
             let mut query = sqlx::query_as::<_, (i64, $k)>(AssertSqlSafe(sql));
