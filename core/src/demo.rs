@@ -457,6 +457,61 @@ fn domain_rows(kind: i64, id: i64, emails: &[&str], at: i64, out: &mut Vec<Vec<V
 const RD_COLS: &[&str] = &["kind", "record_id", "domain", "exact", "at"];
 const CHUNK: usize = 50_000;
 
+/// A batch of rows for one table.
+type Batch = (&'static str, &'static [&'static str], Vec<Vec<Val>>);
+
+/// Inserts batches on a task of its own, in the order sent, so generating the next batch
+/// overlaps with writing the last one.
+struct Writer {
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Writer {
+    fn new(store: &Store) -> Writer {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+        let store = store.clone();
+        let task = tokio::spawn(async move {
+            while let Some((table, cols, rows)) = rx.recv().await {
+                store.bulk_insert(table, cols, &rows).await?;
+            }
+            Ok(())
+        });
+        Writer { tx, task }
+    }
+
+    /// Queues `rows` (taken, leaving the vector empty).
+    async fn send(
+        &mut self,
+        table: &'static str,
+        cols: &'static [&'static str],
+        rows: &mut Vec<Vec<Val>>,
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if self.tx.send((table, cols, std::mem::take(rows))).await.is_err() {
+            // the writer stopped: its error says why
+            return Err(self.failure().await);
+        }
+        Ok(())
+    }
+
+    async fn failure(&mut self) -> Error {
+        match (&mut self.task).await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => Error::Internal("the bulk writer stopped".into()),
+            Err(e) => Error::Internal(e.to_string()),
+        }
+    }
+
+    /// Waits until everything sent is written.
+    async fn finish(self) -> Result<()> {
+        drop(self.tx);
+        self.task.await.map_err(|e| Error::Internal(e.to_string()))?
+    }
+}
+
 /// What later phases need of a user.
 struct DemoUser {
     org: u32,
@@ -496,6 +551,15 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
     let base_phone = store.max_id("user_phones").await?;
     let base_org = store.max_id("organizations").await?;
     let base_rule = store.max_id("membership_rules").await?;
+    let mut bases = [0i64; 4];
+    for (b, table) in bases.iter_mut().zip(["tickets", "chats", "calls", "surveys"]) {
+        *b = store.max_id(table).await?;
+    }
+    let set_aside = store.bulk_drop_indexes().await?;
+    let mut w = Writer::new(store);
+    eprintln!(
+        "set aside {set_aside} secondary indexes and triggers; they are rebuilt at the end (an interrupted load is repaired at the next start)"
+    );
 
     // ---- organizations ----
     let n_orgs = o.organizations as usize;
@@ -538,27 +602,25 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
         org_domains.push(domain);
         org_lines.push(line);
         if rows.len() == CHUNK || k + 1 == n_orgs {
-            store
-                .bulk_insert(
-                    "organizations",
-                    &[
-                        "id",
-                        "name",
-                        "name_key",
-                        "website",
-                        "website_key",
-                        "phone",
-                        "phone_key",
-                        "employees",
-                        "city",
-                        "search_text",
-                        "created_at",
-                        "updated_at",
-                    ],
-                    &rows,
-                )
-                .await?;
-            rows.clear();
+            w.send(
+                "organizations",
+                &[
+                    "id",
+                    "name",
+                    "name_key",
+                    "website",
+                    "website_key",
+                    "phone",
+                    "phone_key",
+                    "employees",
+                    "city",
+                    "search_text",
+                    "created_at",
+                    "updated_at",
+                ],
+                &mut rows,
+            )
+            .await?;
             p.at(k as u64 + 1);
         }
     }
@@ -669,40 +731,35 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
         }
         users.push(DemoUser { org, email, created });
         if urows.len() == CHUNK || i + 1 == n_users {
-            store
-                .bulk_insert(
-                    "users",
-                    &[
-                        "id",
-                        "username",
-                        "username_key",
-                        "display_name",
-                        "display_name_key",
-                        "time_zone",
-                        "language",
-                        "company",
-                        "primary_email",
-                        "primary_verified",
-                        "has_verified_email",
-                        "search_text",
-                        "created_at",
-                        "updated_at",
-                    ],
-                    &urows,
-                )
-                .await?;
-            store
-                .bulk_insert(
-                    "user_emails",
-                    &["id", "user_id", "email", "domain", "is_primary", "verified", "position"],
-                    &erows,
-                )
-                .await?;
-            store.bulk_insert("user_phones", &["id", "user_id", "kind", "number", "raw", "position"], &prows).await?;
-            store.bulk_insert("record_domains", RD_COLS, &drows).await?;
-            for v in [&mut urows, &mut erows, &mut prows, &mut drows] {
-                v.clear();
-            }
+            w.send(
+                "users",
+                &[
+                    "id",
+                    "username",
+                    "username_key",
+                    "display_name",
+                    "display_name_key",
+                    "time_zone",
+                    "language",
+                    "company",
+                    "primary_email",
+                    "primary_verified",
+                    "has_verified_email",
+                    "search_text",
+                    "created_at",
+                    "updated_at",
+                ],
+                &mut urows,
+            )
+            .await?;
+            w.send(
+                "user_emails",
+                &["id", "user_id", "email", "domain", "is_primary", "verified", "position"],
+                &mut erows,
+            )
+            .await?;
+            w.send("user_phones", &["id", "user_id", "kind", "number", "raw", "position"], &mut prows).await?;
+            w.send("record_domains", RD_COLS, &mut drows).await?;
             p.at(i as u64 + 1);
         }
     }
@@ -757,23 +814,21 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
         }
         add("phone", org_lines[k].clone(), None, false, false);
         if rrows.len() >= CHUNK || k + 1 == n_orgs {
-            store
-                .bulk_insert(
-                    "membership_rules",
-                    &[
-                        "id",
-                        "organization_id",
-                        "kind",
-                        "value",
-                        "user_id",
-                        "include_subdomains",
-                        "view_org_tickets",
-                        "created_at",
-                    ],
-                    &rrows,
-                )
-                .await?;
-            rrows.clear();
+            w.send(
+                "membership_rules",
+                &[
+                    "id",
+                    "organization_id",
+                    "kind",
+                    "value",
+                    "user_id",
+                    "include_subdomains",
+                    "view_org_tickets",
+                    "created_at",
+                ],
+                &mut rrows,
+            )
+            .await?;
             p.at((k as u64 + 1) * 6);
         }
     }
@@ -782,11 +837,19 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
     // ---- tickets, user by user in organization order ----
     let mut order: Vec<u32> = members.iter().flatten().copied().collect();
     order.extend(users.iter().enumerate().filter(|(_, u)| u.org == u32::MAX).map(|(i, _)| i as u32));
-    let tickets = load_tickets(store, o, &mut rng, &users, &order, base_user, &org_domains, now).await?;
-    let chats = load_simple(store, "chats", o.chats, &mut rng, &users, base_user, now).await?;
-    let calls = load_simple(store, "calls", o.calls, &mut rng, &users, base_user, now).await?;
-    let surveys = load_simple(store, "surveys", o.surveys, &mut rng, &users, base_user, now).await?;
-    eprintln!("analyzing");
+    let tickets = load_tickets(&mut w, bases[0], o, &mut rng, &users, &order, base_user, &org_domains, now).await?;
+    let chats = load_simple(&mut w, bases[1], "chats", o.chats, &mut rng, &users, base_user, now).await?;
+    let calls = load_simple(&mut w, bases[2], "calls", o.calls, &mut rng, &users, base_user, now).await?;
+    let surveys = load_simple(&mut w, bases[3], "surveys", o.surveys, &mut rng, &users, base_user, now).await?;
+    w.finish().await?;
+    let rebuild = Instant::now();
+    let rebuilt = store
+        .bulk_restore_indexes(&|s: &str| {
+            let name = s.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+            eprintln!("rebuilding: {name} ... ({:.1}s)", rebuild.elapsed().as_secs_f64());
+        })
+        .await?;
+    eprintln!("rebuilt {rebuilt} indexes and triggers in {:.1}s; analyzing", rebuild.elapsed().as_secs_f64());
     store.bulk_finish().await?;
     Ok(DemoSummary {
         users: o.users,
@@ -802,7 +865,8 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
 
 #[allow(clippy::too_many_arguments)]
 async fn load_tickets(
-    store: &Store,
+    w: &mut Writer,
+    base: i64,
     o: &DemoOptions,
     rng: &mut Rng,
     users: &[DemoUser],
@@ -814,7 +878,6 @@ async fn load_tickets(
     if o.tickets == 0 || users.is_empty() {
         return Ok(0);
     }
-    let base = store.max_id("tickets").await?;
     let p = Progress::new("tickets", o.tickets);
     // each user gets a share of the tickets, weighted 0.5..1.5 around the mean
     let weights: Vec<f64> = order.iter().map(|_| 0.5 + rng.unit()).collect();
@@ -862,36 +925,33 @@ async fn load_tickets(
             let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
             domain_rows(2, id, &refs, at, &mut drows);
             if trows.len() == CHUNK {
-                flush_tickets(store, &mut trows, &mut arows, &mut drows).await?;
+                flush_tickets(w, &mut trows, &mut arows, &mut drows).await?;
                 if made.is_multiple_of(500_000) {
                     p.at(made);
                 }
             }
         }
     }
-    flush_tickets(store, &mut trows, &mut arows, &mut drows).await?;
+    flush_tickets(w, &mut trows, &mut arows, &mut drows).await?;
     p.at(made);
     Ok(made)
 }
 
 async fn flush_tickets(
-    store: &Store,
+    w: &mut Writer,
     t: &mut Vec<Vec<Val>>,
     a: &mut Vec<Vec<Val>>,
     d: &mut Vec<Vec<Val>>,
 ) -> Result<()> {
-    store.bulk_insert("tickets", &["id", "subject", "status", "user_id", "created_at", "updated_at"], t).await?;
-    store.bulk_insert("ticket_addresses", &["ticket_id", "email", "position", "created_at"], a).await?;
-    store.bulk_insert("record_domains", RD_COLS, d).await?;
-    t.clear();
-    a.clear();
-    d.clear();
-    Ok(())
+    w.send("tickets", &["id", "subject", "status", "user_id", "created_at", "updated_at"], t).await?;
+    w.send("ticket_addresses", &["ticket_id", "email", "position", "created_at"], a).await?;
+    w.send("record_domains", RD_COLS, d).await
 }
 
 /// Chats, calls or surveys from random users.
 async fn load_simple(
-    store: &Store,
+    w: &mut Writer,
+    base: i64,
     table: &'static str,
     n: u64,
     rng: &mut Rng,
@@ -902,7 +962,6 @@ async fn load_simple(
     if n == 0 || users.is_empty() {
         return Ok(0);
     }
-    let base = store.max_id(table).await?;
     let p = Progress::new(table, n);
     let (kind, cols): (i64, &[&str]) = match table {
         "chats" => (3, &["id", "user_id", "email", "started_at"]),
@@ -959,10 +1018,8 @@ async fn load_simple(
             domain_rows(kind, id, &[a.as_str()], at, &mut drows);
         }
         if rows.len() == CHUNK || i + 1 == n {
-            store.bulk_insert(table, cols, &rows).await?;
-            store.bulk_insert("record_domains", RD_COLS, &drows).await?;
-            rows.clear();
-            drows.clear();
+            w.send(table, cols, &mut rows).await?;
+            w.send("record_domains", RD_COLS, &mut drows).await?;
             p.at(i + 1);
         }
     }

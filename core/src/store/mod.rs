@@ -90,7 +90,17 @@ impl Store {
             Backend::Sqlite(p) => sqlite::migrate(p).await,
             Backend::Postgres(p) => postgres::migrate(p).await,
         };
-        r.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+        r.map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+        // indexes an interrupted `kith demo-data` set aside come back before anything serves
+        let restored = self
+            .bulk_restore_indexes(
+                &|s: &str| tracing::warn!(statement = %s, "restoring an index an interrupted bulk load set aside"),
+            )
+            .await?;
+        if restored > 0 {
+            tracing::warn!(restored, "indexes restored after an interrupted bulk load");
+        }
+        Ok(())
     }
 
     /// Answers whether the database takes queries (for `/readyz`).
@@ -394,6 +404,16 @@ impl Store {
 
     pub async fn max_id(&self, table: &str) -> Result<i64> {
         dispatch!(self, bulk::max_id(table))
+    }
+
+    /// Sets the bulk tables' secondary indexes aside for a large load (see `sql/bulk.rs`).
+    pub async fn bulk_drop_indexes(&self) -> Result<usize> {
+        dispatch!(self, bulk::drop_indexes())
+    }
+
+    /// Rebuilds indexes a bulk load set aside (also repairs an interrupted load).
+    pub async fn bulk_restore_indexes(&self, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<usize> {
+        dispatch!(self, bulk::restore_indexes(progress))
     }
 
     pub async fn bulk_finish(&self) -> Result<()> {

@@ -41,6 +41,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("foundation", include_str!("../../../../migrations/postgres/0001_foundation.sql")),
         ("organizations", include_str!("../../../../migrations/postgres/0002_organizations.sql")),
         ("search", include_str!("../../../../migrations/postgres/0003_search.sql")),
+        ("domain_counts", include_str!("../../../../migrations/postgres/0004_domain_counts.sql")),
     ])
 }
 
@@ -75,9 +76,10 @@ pub mod tabs;
 pub mod users;
 
 /// Where a user search by fragment reads from: `users`, whose trigram GIN index PostgreSQL uses
-/// for the LIKE by itself. Answers (FROM clause, condition); `p` is the pattern placeholder.
-pub fn user_search_source(p: &str, _fragment: &str) -> (String, String) {
-    ("users u".into(), format!("u.search_text LIKE {p} ESCAPE '\\'"))
+/// for the LIKE by itself. Answers (FROM clause, condition with `{p}` for the placeholder, value).
+pub fn user_search(fragment: &str) -> (String, String, String) {
+    let pattern = format!("%{}%", super::like_escape(fragment));
+    ("users u".into(), "u.search_text LIKE {p} ESCAPE '\\'".into(), pattern)
 }
 
 /// Placeholders for a bulk INSERT row: `$from, ...`.
@@ -115,3 +117,17 @@ pub async fn bulk_finish(conn: &mut Conn) -> sqlx::Result<()> {
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/bulk.rs"]
 pub mod bulk;
+
+/// The secondary (non-constraint) indexes of the bulk-loaded tables: dropped before a large
+/// load, recreated after it. Answers (drop statements, restore statements).
+pub async fn bulk_unindex_statements(conn: &mut Conn, tables: &[&str]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let list = tables.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i
+         WHERE i.schemaname = current_schema() AND i.tablename IN ({list})
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass)"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(name, def)| (format!("DROP INDEX IF EXISTS {name}"), def)).unzip())
+}

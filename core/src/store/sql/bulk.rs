@@ -55,3 +55,71 @@ pub async fn finish(pools: &Pools) -> Result<()> {
     let mut conn = pools.write().acquire().await.map_err(db_err)?;
     super::bulk_finish(&mut conn).await.map_err(db_err)
 }
+
+/// Tables whose secondary indexes a bulk load may set aside.
+const BULK_TABLES: &[&str] = &[
+    "organizations",
+    "users",
+    "user_emails",
+    "user_phones",
+    "membership_rules",
+    "tickets",
+    "ticket_addresses",
+    "chats",
+    "calls",
+    "surveys",
+    "record_domains",
+];
+
+/// Drops the secondary indexes (and search triggers) of the bulk tables, first writing the
+/// statements that restore them to `kith_bulk_restore` in the same transaction — so an
+/// interrupted load is repaired by [`restore_indexes`], which every start-up runs.
+pub async fn drop_indexes(pools: &Pools) -> Result<usize> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS kith_bulk_restore (seq BIGINT NOT NULL, statement TEXT NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM kith_bulk_restore").fetch_one(&mut *tx).await.map_err(db_err)?;
+    if pending > 0 {
+        // a previous load was interrupted: its indexes are already set aside
+        tx.commit().await.map_err(db_err)?;
+        return Ok(0);
+    }
+    let (drops, restores) = super::bulk_unindex_statements(&mut tx, BULK_TABLES).await.map_err(db_err)?;
+    for (seq, stmt) in restores.iter().enumerate() {
+        sqlx::query("INSERT INTO kith_bulk_restore (seq, statement) VALUES ($1, $2)")
+            .bind(seq as i64)
+            .bind(stmt)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    for d in &drops {
+        sqlx::query(AssertSqlSafe(d.clone())).execute(&mut *tx).await.map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(drops.len())
+}
+
+/// Recreates whatever [`drop_indexes`] set aside (nothing when nothing is pending); answers
+/// how many statements ran. `progress` hears each one.
+pub async fn restore_indexes(pools: &Pools, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<usize> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS kith_bulk_restore (seq BIGINT NOT NULL, statement TEXT NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let stmts: Vec<String> = sqlx::query_scalar("SELECT statement FROM kith_bulk_restore ORDER BY seq")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    for s in &stmts {
+        progress(s);
+        sqlx::query(AssertSqlSafe(s.clone())).execute(&mut *tx).await.map_err(db_err)?;
+    }
+    sqlx::query("DELETE FROM kith_bulk_restore").execute(&mut *tx).await.map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(stmts.len())
+}

@@ -622,10 +622,10 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     };
     let mut from = "users u".to_string();
     if let Some(frag) = &q.q {
-        let p = next(&mut args, Arg::Text(format!("%{}%", crate::store::like_escape(frag))));
-        let (source, cond) = super::user_search_source(&p, frag);
+        let (source, cond, value) = super::user_search(frag);
+        let p = next(&mut args, Arg::Text(value));
         from = source;
-        conds.push(cond);
+        conds.push(cond.replace("{p}", &p));
     }
     match &q.role {
         None | Some(RoleFilter::Any) => {}
@@ -647,59 +647,68 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
 
     let (col, is_text) = q.sort.column();
     let (dir, cmp) = if q.descending { ("DESC", "<") } else { ("ASC", ">") };
-    let mut page_conds = conds.clone();
+    let mut after = String::new();
     if let Some(c) = &q.after {
         let v = match (is_text, &c.s, c.n) {
             (true, Some(s), _) => next(&mut args, Arg::Text(s.clone())),
             (false, _, Some(n)) => next(&mut args, Arg::Int(n)),
-            _ => {
-                return Err(Error::invalid("cursor", "does not belong to this sort order"));
-            }
+            _ => return Err(Error::invalid("cursor", "does not belong to this sort order")),
         };
         let idp = next(&mut args, Arg::Int(c.id));
-        page_conds.push(format!("({col} {cmp} {v} OR ({col} = {v} AND u.id {cmp} {idp}))"));
+        after = format!(" WHERE (x.k {cmp} {v} OR (x.k = {v} AND x.id {cmp} {idp}))");
     }
-    let page_filter =
-        if page_conds.is_empty() { String::new() } else { format!(" WHERE {}", page_conds.join(" AND ")) };
     let lim = next(&mut args, Arg::Int(q.limit + 1));
+    // A search counts its matches in the same pass that sorts them (a window count), so the
+    // index is read once; a plain listing counts separately (a window over every user would
+    // sort them all).
+    let searching = q.q.is_some();
+    let total_col = if searching { "COUNT(*) OVER ()" } else { "CAST(0 AS BIGINT)" };
+    let sql = format!(
+        "SELECT x.id, x.k, x.total FROM (SELECT u.id AS id, {col} AS k, {total_col} AS total FROM {from}{filter}) x{after}
+         ORDER BY x.k {dir}, x.id {dir} LIMIT {lim}"
+    );
 
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM {from}{filter}")));
-    for a in &args[..count_args] {
-        count = match a {
-            Arg::Text(s) => count.bind(s.clone()),
-            Arg::Int(n) => count.bind(*n),
-            Arg::Bool(b) => count.bind(*b),
-        };
-    }
-    let total = count.fetch_one(&mut *conn).await.map_err(db_err)?;
-
-    let sql = format!("SELECT u.id, {col} AS k FROM {from}{page_filter} ORDER BY {col} {dir}, u.id {dir} LIMIT {lim}");
-    macro_rules! page_rows {
-        ($k:ty) => {{
-            let mut query = sqlx::query_as::<_, (i64, $k)>(AssertSqlSafe(sql));
-            for a in &args {
+    macro_rules! bind_args {
+        ($q:expr, $args:expr) => {{
+            let mut query = $q;
+            for a in $args {
                 query = match a {
                     Arg::Text(s) => query.bind(s.clone()),
                     Arg::Int(n) => query.bind(*n),
                     Arg::Bool(b) => query.bind(*b),
                 };
             }
-            query.fetch_all(&mut *conn).await.map_err(db_err)?
+            query
         }};
     }
-    let (ids, last): (Vec<i64>, Option<Cursor>) = if is_text {
-        let rows: Vec<(i64, String)> = page_rows!(String);
+    let (ids, last, window_total): (Vec<i64>, Option<Cursor>, Option<i64>) = if is_text {
+        let rows: Vec<(i64, String, i64)> =
+            bind_args!(sqlx::query_as::<_, (i64, String, i64)>(AssertSqlSafe(sql)), &args)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
         let more = rows.len() as i64 > q.limit;
         let shown = &rows[..rows.len().min(q.limit as usize)];
-        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
-        (shown.iter().map(|(id, _)| *id).collect(), last)
+        let last =
+            more.then(|| shown.last().map(|(id, k, _)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
+        (shown.iter().map(|(id, _, _)| *id).collect(), last, rows.first().map(|r| r.2))
     } else {
-        let rows: Vec<(i64, i64)> = page_rows!(i64);
+        let rows: Vec<(i64, i64, i64)> = bind_args!(sqlx::query_as::<_, (i64, i64, i64)>(AssertSqlSafe(sql)), &args)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
         let more = rows.len() as i64 > q.limit;
         let shown = &rows[..rows.len().min(q.limit as usize)];
-        let last = more.then(|| shown.last().map(|(id, k)| Cursor { s: None, n: Some(*k), id: *id })).flatten();
-        (shown.iter().map(|(id, _)| *id).collect(), last)
+        let last = more.then(|| shown.last().map(|(id, k, _)| Cursor { s: None, n: Some(*k), id: *id })).flatten();
+        (shown.iter().map(|(id, _, _)| *id).collect(), last, rows.first().map(|r| r.2))
+    };
+    let total = match window_total {
+        Some(t) if searching => t,
+        _ => {
+            let count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM {from}{filter}")));
+            bind_args!(count, &args[..count_args]).fetch_one(&mut *conn).await.map_err(db_err)?
+        }
     };
     let items = load_users(&mut conn, &ids).await?;
     Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) })

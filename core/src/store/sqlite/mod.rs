@@ -68,6 +68,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("foundation", include_str!("../../../../migrations/sqlite/0001_foundation.sql")),
         ("organizations", include_str!("../../../../migrations/sqlite/0002_organizations.sql")),
         ("search", include_str!("../../../../migrations/sqlite/0003_search.sql")),
+        ("domain_counts", include_str!("../../../../migrations/sqlite/0004_domain_counts.sql")),
     ])
 }
 
@@ -102,15 +103,18 @@ pub mod tabs;
 #[path = "../sql/users.rs"]
 pub mod users;
 
-/// Where a user search by fragment reads from: the trigram FTS index when the fragment allows
-/// (three or more characters, no LIKE wildcards to escape), else a scan of `users`.
-/// `p` is the placeholder of the `%fragment%` pattern. Answers (FROM clause, condition).
-pub fn user_search_source(p: &str, fragment: &str) -> (String, String) {
-    if fragment.chars().count() >= 3 && !fragment.contains(['%', '_', '\\']) {
+/// Where a user search by fragment reads from. A fragment of three or more characters is a
+/// phrase of trigrams in the FTS index (exact substring semantics, answered from the index
+/// alone); shorter ones scan `users`. Answers (FROM clause, condition with `{p}` standing for
+/// the placeholder, the value to bind there).
+pub fn user_search(fragment: &str) -> (String, String, String) {
+    if fragment.chars().count() >= 3 && !fragment.contains(['\n', '\r']) {
         // CROSS JOIN makes SQLite read the index first and look users up by id.
-        ("users_search s CROSS JOIN users u ON u.id = s.rowid".into(), format!("s.search_text LIKE {p}"))
+        let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+        ("users_search s CROSS JOIN users u ON u.id = s.rowid".into(), "users_search MATCH {p}".into(), phrase)
     } else {
-        ("users u".into(), format!("u.search_text LIKE {p} ESCAPE '\\'"))
+        let pattern = format!("%{}%", super::like_escape(fragment));
+        ("users u".into(), "u.search_text LIKE {p} ESCAPE '\\'".into(), pattern)
     }
 }
 
@@ -134,3 +138,34 @@ pub async fn bulk_finish(conn: &mut Conn) -> sqlx::Result<()> {
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/bulk.rs"]
 pub mod bulk;
+
+/// The secondary indexes and triggers of the bulk-loaded tables: dropped before a large load,
+/// recreated after it (building an index once is far faster than growing it row by row).
+/// Answers the statements that restore them, in order.
+pub async fn bulk_unindex_statements(conn: &mut Conn, tables: &[&str]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let list = tables.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    let rows: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL AND tbl_name IN ({list})"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut drop = Vec::new();
+    let mut restore = Vec::new();
+    for (kind, name, sql) in rows {
+        drop.push(format!("DROP {} IF EXISTS {name}", kind.to_uppercase()));
+        restore.push(sql);
+    }
+    if tables.contains(&"users") {
+        restore.push("INSERT INTO users_search (users_search) VALUES ('rebuild')".into());
+    }
+    if tables.contains(&"record_domains") {
+        // the count triggers were set aside with the indexes: count afresh
+        restore.push("DELETE FROM domain_counts".into());
+        restore.push(
+            "INSERT INTO domain_counts (kind, domain, total, exact)
+             SELECT kind, domain, COUNT(*), SUM(exact) FROM record_domains GROUP BY kind, domain"
+                .into(),
+        );
+    }
+    Ok((drop, restore))
+}
