@@ -636,6 +636,7 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
     let n_users = o.users as usize;
     let mut users: Vec<DemoUser> = Vec::with_capacity(n_users);
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_orgs];
+    let mut line_holders: Vec<u8> = vec![0; n_orgs];
     let p = Progress::new("users", o.users);
     let (mut urows, mut erows, mut prows, mut drows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut email_id, mut phone_id) = (base_email, base_phone);
@@ -664,7 +665,9 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
             let raw = format!("({}) {}-{}", &n[2..5], &n[5..8], &n[8..]);
             phones.push((n, raw, "cell"));
         }
-        if org != u32::MAX && rng.chance(5) {
+        // the company's main line: a few contacts per company list it, whatever its size
+        if org != u32::MAX && line_holders[org as usize] < 8 && rng.chance(5) {
+            line_holders[org as usize] += 1;
             let n = org_lines[org as usize].clone();
             let raw = format!("+1 ({}) {}-{}", &n[2..5], &n[5..8], &n[8..]);
             phones.push((n, raw, "work"));
@@ -949,6 +952,7 @@ async fn flush_tickets(
 }
 
 /// Chats, calls or surveys from random users.
+#[allow(clippy::too_many_arguments)]
 async fn load_simple(
     w: &mut Writer,
     base: i64,
