@@ -56,6 +56,16 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// For optional fields of edit inputs: a present value (even `null`) deserializes as `Some`, so
+/// a missing field stays `None` and `null` can clear. Use with `#[serde(default)]`.
+pub(crate) fn present<'de, T, D>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// Collects field errors while a whole input is checked, so one answer names them all.
 #[derive(Debug, Default)]
 pub struct Checker(pub FieldErrors);

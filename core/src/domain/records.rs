@@ -1,7 +1,7 @@
 //! Interaction records Kith takes in from the help desk around it: tickets, live chats, call
 //! logs and surveys — the fields membership rules and the user tabs need.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::address::{normalize_email, normalize_phone};
 use super::{Checker, Result, UserId};
@@ -110,10 +110,6 @@ pub enum AnyRecord {
     Survey(Survey),
 }
 
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
 /// Any interaction record as a caller sends it (each kind reads the fields it has). On edit a
 /// missing field stays and `null` clears a clearable one.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -121,21 +117,21 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 pub struct RecordInput {
     pub subject: Option<String>,
     pub status: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<i64>)]
     pub user_id: Option<Option<i64>>,
     /// A ticket's header addresses.
     pub emails: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     pub direction: Option<String>,
     pub duration_secs: Option<i64>,
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<i64>)]
     pub score: Option<Option<i64>>,
     /// When it happened (RFC 3339); defaults to now. Imports keep the help desk's times.

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
-use super::users::{ChangesQuery, parse_id, parse_limit};
+use super::users::{ChangesQuery, parse_fragment, parse_id, parse_limit, parse_order};
 use crate::domain::change::Change;
 use crate::domain::organization::{
     Organization, OrganizationFields, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, RuleSpec, Tab,
@@ -67,15 +67,8 @@ pub async fn list_organizations(
         "phone" => OrgSort::Phone,
         _ => return Err(Error::invalid("sort", "must be name, website or phone").into()),
     };
-    let descending = match p.order.as_deref().unwrap_or("asc") {
-        "asc" => false,
-        "desc" => true,
-        _ => return Err(Error::invalid("order", "must be asc or desc").into()),
-    };
-    let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
-    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(Error::invalid("q", "too long (at most 200 characters)").into());
-    }
+    let descending = parse_order(p.order.as_deref())?;
+    let q = parse_fragment(p.q.as_deref())?;
     let after = p.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
     if after.as_ref().is_some_and(|c| c.s.is_none()) {
         return Err(Error::invalid("cursor", "is not a cursor this list gave out").into());

@@ -44,6 +44,24 @@ pub(crate) fn parse_limit(raw: Option<&str>) -> Result<i64, Error> {
     }
 }
 
+/// `?order=` asc (default) or desc → descending?
+pub(crate) fn parse_order(raw: Option<&str>) -> Result<bool, Error> {
+    match raw.unwrap_or("asc") {
+        "asc" => Ok(false),
+        "desc" => Ok(true),
+        _ => Err(Error::invalid("order", "must be asc or desc")),
+    }
+}
+
+/// `?q=`: trimmed, lowercased, at most 200 characters; empty means no search.
+pub(crate) fn parse_fragment(raw: Option<&str>) -> Result<Option<String>, Error> {
+    let q = raw.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(Error::invalid("q", "too long (at most 200 characters)"));
+    }
+    Ok(q)
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListUsersQuery {
     /// A fragment of a name, username, e-mail address, phone number, company or label.
@@ -84,15 +102,8 @@ pub async fn list_users(
             .into());
         }
     };
-    let descending = match p.order.as_deref().unwrap_or("asc") {
-        "asc" => false,
-        "desc" => true,
-        _ => return Err(Error::invalid("order", "must be asc or desc").into()),
-    };
-    let q = p.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
-    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(Error::invalid("q", "too long (at most 200 characters)").into());
-    }
+    let descending = parse_order(p.order.as_deref())?;
+    let q = parse_fragment(p.q.as_deref())?;
     let role = match p.role.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => Some(RoleFilter::Any),
