@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
@@ -131,8 +131,7 @@ pub async fn user_stats(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::UsersView)?;
-    let s = state.store.user_stats(UserId(parse_id(&id)?)).await?;
-    Ok(Json(s["counts"].clone()))
+    Ok(Json(state.store.user_counts(UserId(parse_id(&id)?)).await?))
 }
 
 /// Last login and the time of the user's last ticket, chat, call and survey.
@@ -144,14 +143,7 @@ pub async fn user_history(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::UsersView)?;
-    let s = state.store.user_stats(UserId(parse_id(&id)?)).await?;
-    Ok(Json(json!({
-        "last_login_at": s["last_login_at"],
-        "last_ticket_at": s["last"]["tickets"],
-        "last_chat_at": s["last"]["chats"],
-        "last_call_at": s["last"]["calls"],
-        "last_survey_at": s["last"]["surveys"],
-    })))
+    Ok(Json(state.store.user_history(UserId(parse_id(&id)?)).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -358,8 +358,14 @@ impl Store {
         dispatch!(self, tabs::user_tab(id, tab, filter, limit, after))
     }
 
-    pub async fn user_stats(&self, id: UserId) -> Result<Value> {
-        dispatch!(self, tabs::user_stats(id))
+    /// A user's Statistics tab (counts).
+    pub async fn user_counts(&self, id: UserId) -> Result<Value> {
+        dispatch!(self, tabs::user_counts(id))
+    }
+
+    /// A user's History tab (last login, newest ticket, chat, call, survey).
+    pub async fn user_history(&self, id: UserId) -> Result<Value> {
+        dispatch!(self, tabs::user_history(id))
     }
 
     pub async fn portal_org_rules(&self, id: UserId) -> Result<Vec<Rule>> {

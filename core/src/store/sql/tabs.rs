@@ -483,33 +483,58 @@ pub async fn preview(pools: &Pools, spec: &RuleSpec) -> Result<TabCounts> {
     })
 }
 
-/// The rules (of all organizations) that make `user` a member, grouped by organization.
-async fn member_rules(conn: &mut Conn, user: i64) -> Result<Vec<Rule>> {
-    let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
-    let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+/// A user's account and addresses and numbers, loaded once for the rules built from them.
+struct Person {
+    id: i64,
+    emails: Vec<String>,
+    phones: Vec<String>,
+}
+
+impl Person {
+    async fn load(conn: &mut Conn, user: i64) -> Result<Person> {
+        let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(Error::NotFound);
+        }
+        let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+        let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
+        Ok(Person { id: user, emails, phones })
+    }
+
+    fn from_user(u: &crate::domain::user::User) -> Person {
+        Person {
+            id: u.id.0,
+            emails: u.emails.iter().map(|e| e.email.clone()).collect(),
+            phones: u.phones.iter().map(|p| p.number.clone()).collect(),
+        }
+    }
+}
+
+/// The rules (of all organizations) that make `person` a member, grouped by organization.
+async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
     let mut a = Args::default();
-    let mut conds = vec![format!("(r.kind = 'username' AND r.user_id = {})", a.int(user))];
-    for e in &emails {
+    let mut conds = vec![format!("(r.kind = 'username' AND r.user_id = {})", a.int(person.id))];
+    for e in &person.emails {
         conds.push(format!("(r.kind = 'email' AND r.value = {})", a.text(e)));
     }
-    let mut domains: Vec<(String, bool)> = Vec::new();
-    for e in &emails {
+    for e in &person.emails {
         for (i, d) in domain_and_parents(domain_of(e)).into_iter().enumerate() {
-            domains.push((d.to_string(), i == 0));
+            let v = a.text(d);
+            if i == 0 {
+                conds.push(format!("(r.kind = 'domain' AND r.value = {v})"));
+            } else {
+                conds.push(format!(
+                    "(r.kind = 'domain' AND r.value = {v} AND r.include_subdomains = {})",
+                    a.p(Arg::Bool(true))
+                ));
+            }
         }
     }
-    for (d, exact) in &domains {
-        let v = a.text(d);
-        if *exact {
-            conds.push(format!("(r.kind = 'domain' AND r.value = {v})"));
-        } else {
-            conds.push(format!(
-                "(r.kind = 'domain' AND r.value = {v} AND r.include_subdomains = {})",
-                a.p(Arg::Bool(true))
-            ));
-        }
-    }
-    for p in &phones {
+    for p in &person.phones {
         conds.push(format!("(r.kind = 'phone' AND r.value = {})", a.text(p)));
     }
     let sql = format!("SELECT DISTINCT r.organization_id FROM membership_rules r WHERE {}", conds.join(" OR "));
@@ -528,7 +553,7 @@ pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Value
         phones: u.phones.iter().map(|p| p.number.clone()).collect(),
         account_phones: Vec::new(),
     };
-    let rules = member_rules(&mut conn, user.0).await?;
+    let rules = member_rules(&mut conn, &Person::from_user(&u)).await?;
     let mut by_org: Vec<(i64, Vec<Rule>)> = Vec::new();
     for r in rules {
         match by_org.iter_mut().find(|(o, _)| *o == r.organization_id.0) {
@@ -562,16 +587,7 @@ pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Value
 
 /// A user's own records as rules: their account and each of their addresses (and, for calls,
 /// their phone numbers).
-async fn own_rules(conn: &mut Conn, user: i64, tab: Tab) -> Result<Vec<Rule>> {
-    let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
-    let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    if exists.is_none() {
-        return Err(Error::NotFound);
-    }
+fn own_rules(person: &Person, tab: Tab) -> Vec<Rule> {
     let rule = |kind, value: String| Rule {
         id: RuleId(0),
         organization_id: OrganizationId(0),
@@ -579,15 +595,14 @@ async fn own_rules(conn: &mut Conn, user: i64, tab: Tab) -> Result<Vec<Rule>> {
         value,
         include_subdomains: false,
         view_org_tickets: false,
-        user_id: Some(user),
+        user_id: Some(person.id),
     };
     let mut rules = vec![rule(RuleKind::Username, String::new())];
-    rules.extend(emails.into_iter().map(|e| rule(RuleKind::Email, e)));
+    rules.extend(person.emails.iter().map(|e| rule(RuleKind::Email, e.clone())));
     if tab == Tab::Calls {
-        let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
-        rules.extend(phones.into_iter().map(|p| rule(RuleKind::Phone, p)));
+        rules.extend(person.phones.iter().map(|p| rule(RuleKind::Phone, p.clone())));
     }
-    Ok(rules)
+    rules
 }
 
 /// A user's tickets (linked to the account or sent from one of their addresses), chats, calls
@@ -601,22 +616,19 @@ pub async fn user_tab(
     after: Option<Cursor>,
 ) -> Result<Page<Value>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let rules = own_rules(&mut conn, user.0, tab).await?;
-    rules_page(&mut conn, tab, &rules, filter, limit, after, false).await
+    let person = Person::load(&mut conn, user.0).await?;
+    rules_page(&mut conn, tab, &own_rules(&person, tab), filter, limit, after, false).await
 }
 
-/// Counts for a user's Statistics tab and times for the History tab.
-pub async fn user_stats(pools: &Pools, user: UserId) -> Result<Value> {
+/// The counts of a user's Statistics tab: tickets (open, resolved), chats, calls and their
+/// seconds, surveys.
+pub async fn user_counts(pools: &Pools, user: UserId) -> Result<Value> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let person = Person::load(&mut conn, user.0).await?;
     let mut counts = serde_json::Map::new();
-    let mut last = serde_json::Map::new();
-    for (tab, name) in
-        [(Tab::Tickets, "tickets"), (Tab::Chats, "chats"), (Tab::Calls, "calls"), (Tab::Surveys, "surveys")]
-    {
-        let rules = own_rules(&mut conn, user.0, tab).await?;
+    for (tab, name) in OWN_TABS {
+        let rules = own_rules(&person, tab);
         counts.insert(name.into(), json!(count(&mut conn, tab, &rules, None).await?));
-        let newest = page_ids(&mut conn, tab, &rules, None, 1, None).await?;
-        last.insert(name.into(), json!(newest.first().map(|(_, at)| crate::clock::to_rfc3339(*at))));
         if tab == Tab::Tickets {
             counts.insert("tickets_open".into(), json!(count(&mut conn, tab, &rules, Some(OPEN_FILTER)).await?));
             counts
@@ -640,12 +652,30 @@ pub async fn user_stats(pools: &Pools, user: UserId) -> Result<Value> {
             counts.insert("call_seconds".into(), json!(secs));
         }
     }
+    Ok(Value::Object(counts))
+}
+
+/// The tabs of a user's own records, with their names in the API.
+const OWN_TABS: [(Tab, &str); 4] =
+    [(Tab::Tickets, "tickets"), (Tab::Chats, "chats"), (Tab::Calls, "calls"), (Tab::Surveys, "surveys")];
+
+/// A user's History tab: last login and the time of their newest ticket, chat, call, survey.
+pub async fn user_history(pools: &Pools, user: UserId) -> Result<Value> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let person = Person::load(&mut conn, user.0).await?;
+    let mut out = serde_json::Map::new();
     let login: Option<Option<i64>> = sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
         .bind(user.0)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
-    Ok(json!({"counts": counts, "last": last, "last_login_at": login.flatten().map(crate::clock::to_rfc3339)}))
+    out.insert("last_login_at".into(), json!(login.flatten().map(crate::clock::to_rfc3339)));
+    for (tab, name) in OWN_TABS {
+        let newest = page_ids(&mut conn, tab, &own_rules(&person, tab), None, 1, None).await?;
+        let key = format!("last_{}_at", name.trim_end_matches('s'));
+        out.insert(key, json!(newest.first().map(|(_, at)| crate::clock::to_rfc3339(*at))));
+    }
+    Ok(Value::Object(out))
 }
 
 /// The organization rules that let `user` see their organizations' tickets in the portal: a
@@ -656,7 +686,7 @@ pub async fn portal_org_rules(pools: &Pools, user: UserId) -> Result<Vec<Rule>> 
     let Some(u) = load_users(&mut conn, &[user.0]).await?.pop() else { return Err(Error::NotFound) };
     let verified: Vec<String> = u.emails.iter().filter(|e| e.verified).map(|e| e.email.clone()).collect();
     let facts = RecordFacts { user_id: Some(u.id.0), emails: verified, ..Default::default() };
-    let candidates = member_rules(&mut conn, user.0).await?;
+    let candidates = member_rules(&mut conn, &Person::from_user(&u)).await?;
     let orgs: HashSet<i64> = candidates
         .iter()
         .filter(|r| r.view_org_tickets && r.kind != RuleKind::Phone && matches(Tab::Users, r, &[], &facts))
