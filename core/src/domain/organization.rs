@@ -275,7 +275,7 @@ pub struct Organization {
 }
 
 /// The writable fields of an organization, normalized.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OrganizationFields {
     pub name: String,
     pub website: String,
@@ -313,24 +313,6 @@ impl Organization {
 }
 
 impl OrganizationFields {
-    pub fn empty() -> Self {
-        OrganizationFields {
-            name: String::new(),
-            website: String::new(),
-            phone: String::new(),
-            employees: String::new(),
-            address1: String::new(),
-            address2: String::new(),
-            city: String::new(),
-            state: String::new(),
-            zip: String::new(),
-            country: String::new(),
-            summary: String::new(),
-            labels: Vec::new(),
-            custom_fields: serde_json::Map::new(),
-        }
-    }
-
     /// Lowercase name, website and phone (as typed and digits only), one per line.
     pub fn search_text(&self) -> String {
         let digits: String = self.phone.chars().filter(char::is_ascii_digit).collect();

@@ -85,7 +85,7 @@ pub async fn create_organization(
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> ApiResult<(StatusCode, Json<Organization>)> {
     caller.require(Permission::OrganizationsEdit)?;
-    let fields = input.apply(OrganizationFields::empty())?;
+    let fields = input.apply(OrganizationFields::default())?;
     Ok((StatusCode::CREATED, Json(state.store.create_org(&fields, &caller.actor()).await?)))
 }
 

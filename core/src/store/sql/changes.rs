@@ -7,7 +7,7 @@ use super::{Conn, Pools};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::Result;
 use crate::domain::change::{Actor, ActorKind, Change};
-use crate::store::{Page, db_err};
+use crate::store::{Page, db_err, split_id_page};
 
 /// Writes one change-log entry inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
@@ -78,9 +78,7 @@ pub async fn list_changes(
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<ChangeRow> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more { rows.last().map(|r| r.id.to_string()) } else { None };
+    let (rows, next_cursor) = split_id_page(rows, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|r| Change {

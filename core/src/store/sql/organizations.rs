@@ -6,13 +6,14 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::changes::record_change;
+use super::users::write_labels;
 use super::{Conn, FOR_UPDATE, Pools, begin_write};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::change::{Actor, diff};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleKind, RuleSpec};
 use crate::domain::user::username_key;
 use crate::domain::{Error, Result};
-use crate::store::{Comment, Cursor, OrgQuery, Page, db_err, like_escape, placeholders};
+use crate::store::{Comment, Cursor, OrgQuery, Page, db_err, like_escape, placeholders, split_id_page};
 
 #[derive(FromRow)]
 struct OrgRow {
@@ -106,24 +107,6 @@ async fn check_name_free(conn: &mut Conn, name: &str, except: Option<i64>) -> Re
     }
 }
 
-async fn write_labels(conn: &mut Conn, id: i64, labels: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM organization_labels WHERE organization_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    for l in labels {
-        sqlx::query("INSERT INTO organization_labels (organization_id, label, label_key) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(l)
-            .bind(l.to_lowercase())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
-}
-
 fn website_key(w: &str) -> String {
     let w = w.to_lowercase();
     let w = w.strip_prefix("https://").or_else(|| w.strip_prefix("http://")).unwrap_or(&w);
@@ -158,7 +141,7 @@ pub async fn create_org(pools: &Pools, f: &OrganizationFields, actor: &Actor, no
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
-    write_labels(&mut tx, id, &f.labels).await?;
+    write_labels(&mut tx, "organization_labels", "organization_id", id, &f.labels).await?;
     record_change(&mut tx, "organization", id, actor, "created", &Value::Null, &json!(f.name), now).await?;
     let out = load_orgs(&mut tx, &[id]).await?.pop().ok_or(Error::NotFound)?;
     tx.commit().await.map_err(db_err)?;
@@ -217,7 +200,7 @@ where
     .await
     .map_err(db_err)?;
     if f.labels != old.labels {
-        write_labels(&mut tx, id.0, &f.labels).await?;
+        write_labels(&mut tx, "organization_labels", "organization_id", id.0, &f.labels).await?;
     }
     for (field, o, n) in &changes {
         record_change(&mut tx, "organization", id.0, actor, field, o, n, now).await?;
@@ -235,6 +218,16 @@ async fn lock_org(conn: &mut Conn, id: OrganizationId) -> Result<String> {
             .await
             .map_err(db_err)?;
     name.ok_or(Error::NotFound)
+}
+
+/// 404 unless the organization exists (reads; writes lock the row with `lock_org`).
+pub async fn check_org_exists(conn: &mut Conn, id: OrganizationId) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    found.map(|_| ()).ok_or(Error::NotFound)
 }
 
 pub async fn delete_org(pools: &Pools, id: OrganizationId, actor: &Actor, now: Millis) -> Result<()> {
@@ -321,7 +314,7 @@ pub async fn list_comments(
     cursor: Option<i64>,
 ) -> Result<Page<Comment>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    lock_org(&mut conn, org).await.map(|_| ())?;
+    check_org_exists(&mut conn, org).await?;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organization_comments WHERE organization_id = $1")
         .bind(org.0)
         .fetch_one(&mut *conn)
@@ -337,10 +330,9 @@ pub async fn list_comments(
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let more = rows.len() as i64 > limit;
+    let (rows, next_cursor) = split_id_page(rows, limit, |r| r.0);
     let items: Vec<Comment> = rows
         .into_iter()
-        .take(limit as usize)
         .map(|(id, author_id, name, body, at)| Comment {
             id,
             author: Actor { kind: crate::domain::change::ActorKind::Agent, id: author_id, name },
@@ -348,7 +340,6 @@ pub async fn list_comments(
             created_at: to_rfc3339(at),
         })
         .collect();
-    let next_cursor = if more { items.last().map(|c| c.id.to_string()) } else { None };
     Ok(Page { items, total, next_cursor })
 }
 
@@ -399,7 +390,7 @@ pub async fn load_rules(conn: &mut Conn, orgs: &[i64]) -> Result<Vec<Rule>> {
 
 pub async fn list_rules(pools: &Pools, org: OrganizationId) -> Result<Vec<Rule>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    lock_org(&mut conn, org).await?;
+    check_org_exists(&mut conn, org).await?;
     load_rules(&mut conn, &[org.0]).await
 }
 

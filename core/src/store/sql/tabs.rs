@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
-use super::organizations::{load_orgs, load_rules, resolve_username};
+use super::organizations::{check_org_exists, load_orgs, load_rules, resolve_username};
 use super::records::{load_calls, load_chats, load_surveys, load_tickets};
 use super::users::load_users;
 use super::{Conn, Pools};
@@ -443,14 +443,7 @@ pub async fn org_tab(
     let rules = load_rules(&mut conn, &[org.0]).await?;
     if rules.is_empty() {
         // no rules: the organization may still exist (an empty tab) or not (404)
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
-            .bind(org.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        if exists.is_none() {
-            return Err(Error::NotFound);
-        }
+        check_org_exists(&mut conn, org).await?;
     }
     rules_page(&mut conn, tab, &rules, None, limit, after, true).await
 }

@@ -269,7 +269,7 @@ pub async fn create_user(
     .map_err(db_err)?;
     write_emails(&mut tx, id, &f.emails, now).await?;
     write_phones(&mut tx, id, &f.phones).await?;
-    write_labels(&mut tx, id, &f.labels).await?;
+    write_labels(&mut tx, "user_labels", "user_id", id, &f.labels).await?;
     write_roles(&mut tx, id, &roles).await?;
     record_change(&mut tx, "user", id, actor, "created", &Value::Null, &json!(f.username), now).await?;
     let user = load_users(&mut tx, &[id]).await?.pop().ok_or(Error::NotFound)?;
@@ -315,10 +315,22 @@ async fn write_phones(conn: &mut Conn, id: i64, phones: &[Phone]) -> Result<()> 
     Ok(())
 }
 
-async fn write_labels(conn: &mut Conn, id: i64, labels: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM user_labels WHERE user_id = $1").bind(id).execute(&mut *conn).await.map_err(db_err)?;
+/// Replaces the labels of a user or an organization (`table` and its `owner` column are
+/// constants of the callers, never input).
+pub async fn write_labels(
+    conn: &mut Conn,
+    table: &'static str,
+    owner: &'static str,
+    id: i64,
+    labels: &[String],
+) -> Result<()> {
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE {owner} = $1")))
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     for l in labels {
-        sqlx::query("INSERT INTO user_labels (user_id, label, label_key) VALUES ($1, $2, $3)")
+        sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} ({owner}, label, label_key) VALUES ($1, $2, $3)")))
             .bind(id)
             .bind(l)
             .bind(l.to_lowercase())
@@ -401,7 +413,7 @@ async fn write_update(
         write_phones(conn, id.0, &new.phones).await?;
     }
     if changed("labels") {
-        write_labels(conn, id.0, &new.labels).await?;
+        write_labels(conn, "user_labels", "user_id", id.0, &new.labels).await?;
     }
     if changed("roles") {
         let roles = resolve_role_names(conn, &new.roles).await?;
