@@ -10,6 +10,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use crate::clock::Millis;
 use crate::domain::{Error, Result};
 use crate::store::TokenKind;
 
@@ -136,6 +137,56 @@ pub fn generate_password() -> String {
     random_string(18)
 }
 
+/// Login attempts per client address: a token bucket per address (`burst` at once, then
+/// `per_minute`), kept in this process's memory. A successful login gives its token back, so an
+/// office behind one address is not slowed down by its own people, only by failures.
+#[derive(Debug)]
+pub struct AddressLimiter {
+    burst: f64,
+    per_ms: f64,
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, Millis)>>,
+}
+
+/// More addresses than this and full buckets are forgotten.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+impl AddressLimiter {
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        AddressLimiter {
+            burst: f64::from(burst.max(1)),
+            per_ms: f64::from(per_minute.max(1)) / 60_000.0,
+            buckets: Default::default(),
+        }
+    }
+
+    /// Takes one attempt for `addr`, or answers the milliseconds until one is free.
+    pub fn take(&self, addr: std::net::IpAddr, now: Millis) -> Result<()> {
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_TRACKED_ADDRESSES {
+            let (burst, per_ms) = (self.burst, self.per_ms);
+            map.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 * per_ms < burst);
+        }
+        let (tokens, at) = map.entry(addr).or_insert((self.burst, now));
+        let available = (*tokens + (now - *at).max(0) as f64 * self.per_ms).min(self.burst);
+        *at = now;
+        if available >= 1.0 {
+            *tokens = available - 1.0;
+            Ok(())
+        } else {
+            *tokens = available;
+            Err(Error::RateLimited(((1.0 - available) / self.per_ms).ceil() as i64))
+        }
+    }
+
+    /// Gives back the attempt a successful login took.
+    pub fn give_back(&self, addr: std::net::IpAddr) {
+        let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((tokens, _)) = map.get_mut(&addr) {
+            *tokens = (*tokens + 1.0).min(self.burst);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +223,25 @@ mod tests {
         assert_eq!(token_kind(&a), Some(TokenKind::Api));
         assert_eq!(token_kind(&new_token(TokenKind::Session)), Some(TokenKind::Session));
         assert_eq!(token_hash("x").len(), 64);
+    }
+
+    #[test]
+    fn address_limiter_allows_a_burst_then_the_rate_and_gives_back_successes() {
+        let limiter = AddressLimiter::new(3, 6); // one every 10 s after the burst
+        let ip: std::net::IpAddr = [192, 0, 2, 1].into();
+        let other: std::net::IpAddr = [192, 0, 2, 2].into();
+        for _ in 0..3 {
+            assert!(limiter.take(ip, 0).is_ok());
+        }
+        match limiter.take(ip, 0) {
+            Err(Error::RateLimited(ms)) => assert_eq!(ms, 10_000),
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        assert!(limiter.take(other, 0).is_ok(), "addresses are counted apart");
+        assert!(limiter.take(ip, 9_999).is_err());
+        assert!(limiter.take(ip, 10_000).is_ok());
+        limiter.give_back(ip);
+        assert!(limiter.take(ip, 10_000).is_ok(), "a success gives its attempt back");
+        assert!(limiter.take(ip, 10_000).is_err());
     }
 }

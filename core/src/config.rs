@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Largest request body accepted by JSON endpoints, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the real client address.
+    /// Empty: the address of the connection is the client's.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             request_timeout_secs: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -151,11 +155,47 @@ pub struct AuthConfig {
     pub session_idle_minutes: i64,
     /// Hours a login session lives at most, however much it is used.
     pub session_absolute_hours: i64,
+    /// Live sessions one user may hold; a new login ends the oldest beyond this.
+    pub max_sessions_per_user: i64,
+    /// Seconds an account name waits after its 1st, 2nd, ... failed login in a row before the
+    /// next credential check; the last entry repeats.
+    pub login_delays_secs: Vec<u64>,
+    /// Failed logins per account name per hour; after that it waits for the hour to end.
+    pub login_max_failures_per_hour: i64,
+    /// Login attempts one client address may make at once before it is slowed down.
+    pub login_address_burst: u32,
+    /// Login attempts per minute one client address may make after its burst (successful
+    /// logins are given back).
+    pub login_address_per_minute: u32,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { password_min_length: 8, password_max_length: 128, session_idle_minutes: 30, session_absolute_hours: 12 }
+        Self {
+            password_min_length: 8,
+            password_max_length: 128,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            max_sessions_per_user: 48,
+            login_delays_secs: vec![1, 1, 3, 3, 3],
+            login_max_failures_per_hour: 20,
+            login_address_burst: 10,
+            login_address_per_minute: 10,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The per-account throttle as the store applies it.
+    pub fn login_policy(&self) -> crate::store::LoginPolicy {
+        crate::store::LoginPolicy {
+            delays_ms: self
+                .login_delays_secs
+                .iter()
+                .map(|s| i64::try_from(*s).unwrap_or(i64::MAX / 4) * 1000)
+                .collect(),
+            max_failures_per_hour: self.login_max_failures_per_hour,
+        }
     }
 }
 
@@ -300,6 +340,9 @@ impl Config {
         if self.server.bind.parse::<SocketAddr>().is_err() {
             return invalid("server.bind", format!("`{}` is not an address:port", self.server.bind));
         }
+        if let Some(bad) = self.server.trusted_proxies.iter().find(|p| p.parse::<std::net::IpAddr>().is_err()) {
+            return invalid("server.trusted_proxies", format!("`{bad}` is not an IP address"));
+        }
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")
             || self.database.url.starts_with("postgresql://"))
@@ -332,6 +375,21 @@ impl Config {
         }
         if self.auth.session_idle_minutes <= 0 || self.auth.session_absolute_hours <= 0 {
             return invalid("auth.session_idle_minutes", "session lifetimes must be positive".into());
+        }
+        if self.auth.max_sessions_per_user < 1 {
+            return invalid("auth.max_sessions_per_user", "must be at least 1".into());
+        }
+        if self.auth.login_delays_secs.is_empty() || self.auth.login_delays_secs.iter().any(|s| *s > 86_400) {
+            return invalid("auth.login_delays_secs", "needs at least one delay, each at most 86400 seconds".into());
+        }
+        if self.auth.login_max_failures_per_hour < 1 {
+            return invalid("auth.login_max_failures_per_hour", "must be at least 1".into());
+        }
+        if self.auth.login_address_burst < 1 || self.auth.login_address_per_minute < 1 {
+            return invalid(
+                "auth.login_address_burst",
+                "login_address_burst and login_address_per_minute must be at least 1".into(),
+            );
         }
         Ok(())
     }

@@ -117,7 +117,7 @@ pub async fn serve(config: Config) -> Result<()> {
     tracing::info!(
         "Kith is listening on http://{addr} — API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
     );
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;

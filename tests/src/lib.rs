@@ -186,7 +186,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let app = kith::app(state.clone());
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
         });
         TestApp {
             backend,

@@ -36,6 +36,9 @@ pub enum Error {
     /// No valid credentials (401).
     #[error("unauthenticated")]
     Unauthenticated,
+    /// Too many attempts: try again after this many milliseconds (429 with `Retry-After`).
+    #[error("rate limited for {0} ms")]
+    RateLimited(i64),
     /// The database is unreachable or saturated (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::auth::{MAX_PASSWORD_BYTES, new_token, token_hash, token_kind};
 use crate::clock::to_rfc3339;
 use crate::domain::change::{Actor, ActorKind};
 use crate::domain::role::{Permission, PermissionSet};
 use crate::domain::user::User;
 use crate::domain::{Error, UserId};
-use crate::store::TokenKind;
+use crate::store::{NewSession, TokenKind};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/me", get(me))
@@ -99,12 +99,16 @@ pub struct LoginResponse {
     pub user: User,
 }
 
-/// Logs in with a username and password. Unknown users, wrong passwords and users who log in
-/// some other way all get the same 401, after the same amount of work.
+/// Logs in with a username and password, whatever checks the password (Kith's own hash, a
+/// directory, a plugin). Unknown users, wrong passwords and users who log in some other way all
+/// get the same 401 after the same work; a client address or account name that keeps failing
+/// gets 429 with `Retry-After` (unknown names too, so it reveals nothing).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     if req.password.len() > MAX_PASSWORD_BYTES {
@@ -113,26 +117,44 @@ pub async fn login(
     if req.username.len() > 320 {
         return Err(Error::Unauthenticated.into());
     }
+    state.login_limiter.take(addr, state.store.now())?;
+    let account_key = req.username.trim().to_lowercase();
+    if let Some(wait) = state.store.reserve_login_attempt(&account_key, &state.config.auth.login_policy()).await? {
+        tracing::info!(event = "login_throttled", address = %addr, "login refused: account name is cooling down");
+        return Err(Error::RateLimited(wait).into());
+    }
     let record = state.store.find_login(&req.username).await?;
-    let (id, stored) = match record {
-        Some(r) if r.auth_method == "password" => (Some(r.id), r.password_hash),
-        _ => (None, None),
+    let (id, method, stored) = match record {
+        Some(r) if r.auth_method == "password" => (Some(r.id), r.auth_method, r.password_hash),
+        _ => (None, String::new(), None),
     };
     let verified = state.passwords.verify(req.password, stored).await?;
     let id = match (verified.ok, id) {
         (true, Some(id)) => id,
         _ => {
-            tracing::info!(event = "login_failed", "password login refused");
+            tracing::info!(event = "login_failed", address = %addr, "password login refused");
             return Err(Error::Unauthenticated.into());
         }
     };
-    state.store.record_login(id, verified.rehash.as_deref()).await?;
     let token = new_token(TokenKind::Session);
-    let idle = state.config.auth.session_idle_minutes * 60_000;
-    let absolute = state.config.auth.session_absolute_hours * 3_600_000;
-    let expires = state.store.create_session(id, &token_hash(&token), idle, absolute).await?;
+    let auth = &state.config.auth;
+    let expires = state
+        .store
+        .complete_login(&NewSession {
+            user: id,
+            token_hash: &token_hash(&token),
+            method: &method,
+            address: &addr.to_string(),
+            account_key: Some(&account_key),
+            new_password_hash: verified.rehash.as_deref(),
+            idle_ms: auth.session_idle_minutes * 60_000,
+            absolute_ms: auth.session_absolute_hours * 3_600_000,
+            max_sessions: auth.max_sessions_per_user,
+        })
+        .await?;
+    state.login_limiter.give_back(addr);
     let user = state.store.get_user(id).await?;
-    tracing::info!(event = "login", user_id = id.0, "password login");
+    tracing::info!(event = "login", user_id = id.0, method = %method, address = %addr, "logged in");
     Ok(Json(LoginResponse { token, expires_at: to_rfc3339(expires), user }))
 }
 

@@ -55,6 +55,12 @@ impl IntoResponse for ApiError {
                 "log in or send a valid bearer token".into(),
                 FieldErrors::new(),
             ),
+            Error::RateLimited(ms) => {
+                let secs = ((ms.max(1) + 999) / 1000).to_string();
+                let body =
+                    body("rate_limited", format!("too many attempts; try again in {secs} s"), FieldErrors::new());
+                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs)], body).into_response();
+            }
             Error::Unavailable(m) => {
                 tracing::warn!(reason = %m, "answering 503");
                 let body = body("unavailable", "the service is busy; try again shortly".into(), FieldErrors::new());

@@ -143,3 +143,37 @@ mod tests {
         );
     }
 }
+
+/// The client's IP address: the connection's peer, or — when that peer is one of
+/// `server.trusted_proxies` — the nearest untrusted address in `X-Forwarded-For`. No other
+/// header is believed. Requests served without a connection (in-process) count as `0.0.0.0`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<super::AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &super::AppState) -> Result<Self, Self::Rejection> {
+        use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let trusted = &state.config.server.trusted_proxies;
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.parse::<IpAddr>().is_ok_and(|t| t == *ip));
+        if !is_trusted(&peer) {
+            return Ok(ClientAddr(peer));
+        }
+        let mut client = peer;
+        let hops = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<&str> = hops.flat_map(|v| v.split(',')).map(str::trim).collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if is_trusted(&ip) => client = ip,
+                Ok(ip) => return Ok(ClientAddr(ip)),
+                Err(_) => break,
+            }
+        }
+        Ok(ClientAddr(client))
+    }
+}

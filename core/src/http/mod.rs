@@ -25,7 +25,7 @@ use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLay
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::Passwords;
+use crate::auth::{AddressLimiter, Passwords};
 use crate::config::Config;
 use crate::domain::user::UserRules;
 use crate::store::Store;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub rules: Arc<UserRules>,
     pub metrics: Arc<Metrics>,
+    /// Login attempts per client address.
+    pub login_limiter: Arc<AddressLimiter>,
 }
 
 impl AppState {
@@ -50,7 +52,10 @@ impl AppState {
             password_min_length: config.auth.password_min_length,
             password_max_length: config.auth.password_max_length,
         };
+        let login_limiter =
+            Arc::new(AddressLimiter::new(config.auth.login_address_burst, config.auth.login_address_per_minute));
         AppState {
+            login_limiter,
             store,
             config: Arc::new(config),
             passwords: Passwords::new(),

@@ -177,11 +177,6 @@ impl Store {
         dispatch!(self, users::find_login(username))
     }
 
-    pub async fn record_login(&self, id: UserId, new_hash: Option<&str>) -> Result<()> {
-        let now = self.now();
-        dispatch!(self, users::record_login(id, new_hash, now))
-    }
-
     pub async fn find_user_id(&self, username: &str) -> Result<Option<UserId>> {
         dispatch!(self, users::find_user_id(username))
     }
@@ -232,15 +227,22 @@ impl Store {
         dispatch!(self, auth::create_api_token(user, name, token_hash, now))
     }
 
-    pub async fn create_session(
-        &self,
-        user: UserId,
-        token_hash: &str,
-        idle_ms: Millis,
-        absolute_ms: Millis,
-    ) -> Result<Millis> {
+    /// Reserves one credential check for an account name: `None` lets it go ahead, `Some(ms)`
+    /// says how long to wait first. See [`LoginPolicy`].
+    pub async fn reserve_login_attempt(&self, account_key: &str, policy: &LoginPolicy) -> Result<Option<Millis>> {
         let now = self.now();
-        dispatch!(self, auth::create_session(user, token_hash, now, idle_ms, absolute_ms))
+        dispatch!(self, logins::reserve_attempt(account_key, policy, now))
+    }
+
+    /// Turns a checked credential into a session (one transaction); answers its expiry.
+    pub async fn complete_login(&self, session: &NewSession<'_>) -> Result<Millis> {
+        let now = self.now();
+        dispatch!(self, logins::complete_login(session, now))
+    }
+
+    /// A user's most recent logins, newest first.
+    pub async fn login_events(&self, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
+        dispatch!(self, logins::login_events(user, limit))
     }
 
     /// The live holder of a token or session hash, with their name and assigned roles; a
@@ -449,6 +451,52 @@ impl OrgSort {
             OrgSort::Phone => ("o.phone_key", true),
         }
     }
+}
+
+/// How failed logins slow an account name down (Kanidm-style soft lock): after the n-th failure
+/// in a row the name waits `delays_ms[n-1]` (the last entry repeats) before its next check, and
+/// after `max_failures_per_hour` failures within an hour it waits for the hour to end. A
+/// successful login clears the count.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    pub delays_ms: Vec<Millis>,
+    pub max_failures_per_hour: i64,
+}
+
+impl LoginPolicy {
+    pub(crate) fn delay_after(&self, failures: i64) -> Millis {
+        let i = usize::try_from(failures.max(1) - 1).unwrap_or(0);
+        self.delays_ms.get(i).or(self.delays_ms.last()).copied().unwrap_or(0)
+    }
+}
+
+/// A login about to become a session.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    pub user: UserId,
+    /// SHA-256 of the session token.
+    pub token_hash: &'a str,
+    /// `password`, `ldap:<id>`, `oauth:<id>`, `plugin:<id>`.
+    pub method: &'a str,
+    /// Client address, for the login history.
+    pub address: &'a str,
+    /// Throttle counter to clear (the name the user typed, lowercased).
+    pub account_key: Option<&'a str>,
+    /// An upgraded password hash to store.
+    pub new_password_hash: Option<&'a str>,
+    pub idle_ms: Millis,
+    pub absolute_ms: Millis,
+    /// Live sessions a user may hold; the oldest beyond this end.
+    pub max_sessions: i64,
+}
+
+/// One login, as the user's history shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoginEvent {
+    /// RFC 3339.
+    pub at: String,
+    pub method: String,
+    pub address: String,
 }
 
 /// An organization search.

@@ -58,7 +58,8 @@ async fn login_logout_and_me(b: Backend) {
 }
 
 async fn failed_logins_all_look_the_same(b: Backend) {
-    let app = TestApp::start(b).await;
+    let app = TestApp::start_with_clock(b).await;
+    let clock = app.clock.clone().expect("clock");
     app.create_user(
         json!({"username": "known", "emails": [{"email": "known@example.com"}], "password": "the right passphrase"}),
     )
@@ -69,6 +70,7 @@ async fn failed_logins_all_look_the_same(b: Backend) {
     let (s3, other_method) = login(&app, "ldapuser", "the right passphrase").await;
     // pass-the-hash: the stored PHC string is not the password
     let hash = app.state.store.find_login("known").await.expect("db").and_then(|r| r.password_hash).expect("hash");
+    clock.advance(5_000); // past the wait after the wrong password
     let (s4, pth) = login(&app, "known", &hash).await;
     for (s, v) in [(s1, &wrong), (s2, &unknown), (s3, &other_method), (s4, &pth)] {
         assert_error(s, v, StatusCode::UNAUTHORIZED, None);
@@ -76,11 +78,13 @@ async fn failed_logins_all_look_the_same(b: Backend) {
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, other_method);
     // oversized passwords are refused before hashing
+    clock.advance(5_000);
     let (status, v) = login(&app, "known", &"x".repeat(1024 * 1024)).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("password"));
     let (status, v) = app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "known"}))).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("password"));
     // the right password still works
+    clock.advance(5_000);
     let (status, _) = login(&app, "known", "the right passphrase").await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -116,6 +120,7 @@ async fn sessions_expire_and_end_on_password_change(b: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = login(&app, "sleepy", "nap time secret words").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    clock.advance(1_000); // the wait after one failure
     let (status, _) = login(&app, "sleepy", "a brand new passphrase").await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -1,6 +1,7 @@
 //! The JSON API over HTTP, every test on SQLite and on PostgreSQL.
 
 mod auth;
+mod login_hardening;
 mod ops;
 mod organizations;
 mod roles;

@@ -11,6 +11,7 @@ backend_tests!(
     edit_changes_only_sent_fields_and_logs_each,
     edit_conflict_leaves_the_record_untouched,
     search_filter_sort_and_paginate,
+    name_sorted_search_stays_exact_through_crowding_renames_and_deletes,
     clone_copies_all_but_identity_and_addresses,
     delete_keeps_the_history_and_ends_sessions,
     permissions_are_checked_in_every_handler,
@@ -525,4 +526,86 @@ async fn permissions_are_checked_in_every_handler(b: Backend) {
         )
         .await;
     assert_error(status, &v, StatusCode::FORBIDDEN, None);
+}
+
+/// Every page of `GET /users?q=...&sort=display_name` (both directions), joined up.
+async fn all_pages(app: &TestApp, q: &str, order: &str) -> (Vec<(String, i64)>, i64) {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/users?q={q}&sort=display_name&order={order}&limit=7");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (status, v) = app.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let total = v["total"].as_i64().expect("total");
+        for u in v["items"].as_array().expect("items") {
+            out.push((u["display_name"].as_str().expect("name").to_lowercase(), u["id"].as_i64().expect("id")));
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (out, total),
+        }
+    }
+}
+
+/// Fragment searches sorted by name walk a name-ordered index on SQLite (its ranks have gaps
+/// that fill up): many users squeezed into one gap, renames and deletes must keep every page
+/// exact, in both directions, against a plain sort of what was stored.
+async fn name_sorted_search_stays_exact_through_crowding_renames_and_deletes(b: Backend) {
+    let app = TestApp::start(b).await;
+    let mut people: Vec<(String, i64)> = Vec::new();
+    let mut add = |name: String, id: i64| people.push((name.to_lowercase(), id));
+    for name in ["Crowd Aaa", "Crowd Aac"] {
+        let username = name.replace(' ', ".");
+        let id = app.create_user(json!({"username": username, "display_name": name, "emails": [{"email": format!("{username}@crowd.example")}]})).await;
+        add(name.to_string(), id);
+    }
+    // 40 equal names land between the two, halving one gap until it must be spread out
+    for i in 0..40 {
+        let username = format!("crowd.aab{i}");
+        let id = app.create_user(json!({"username": username, "display_name": "Crowd Aab", "emails": [{"email": format!("{username}@crowd.example")}]})).await;
+        add("Crowd Aab".into(), id);
+    }
+    for i in 0..10 {
+        let name = format!("Crowd {}", ["Zed", "Mid", "Aaa", "Bee", "Aab"][i % 5]);
+        let username = format!("crowd.more{i}");
+        let id = app.create_user(json!({"username": username, "display_name": name, "emails": [{"email": format!("{username}@crowd.example")}]})).await;
+        add(name, id);
+    }
+    app.create_user(json!({"username": "someone.else", "display_name": "Someone Else", "emails": [{"email": "else@other.example"}]})).await;
+    let check = |people: &Vec<(String, i64)>| {
+        let mut want = people.clone();
+        want.sort();
+        want
+    };
+    let want = check(&people);
+    let (asc, total) = all_pages(&app, "crowd", "asc").await;
+    assert_eq!(total, want.len() as i64);
+    assert_eq!(asc, want);
+    let (desc, _) = all_pages(&app, "crowd", "desc").await;
+    assert_eq!(desc, want.iter().rev().cloned().collect::<Vec<_>>());
+
+    // renames move people (also into the crowded spot), deletes take them out
+    for (n, (_, id)) in people.clone().iter().enumerate().filter(|(n, _)| n % 6 == 0) {
+        let name = if n % 12 == 0 { "Crowd Aab".to_string() } else { format!("Crowd Moved {n}") };
+        let (status, v) = app.patch(&format!("/api/v1/users/{id}"), json!({"display_name": name})).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        people[n].0 = name.to_lowercase();
+    }
+    for (_, id) in people.iter().filter(|(_, id)| id % 7 == 0) {
+        let (status, _) = app.delete(&format!("/api/v1/users/{id}")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    people.retain(|(_, id)| id % 7 != 0);
+    let want = check(&people);
+    let (asc, total) = all_pages(&app, "crowd", "asc").await;
+    assert_eq!(total, want.len() as i64);
+    assert_eq!(asc, want);
+    let (desc, _) = all_pages(&app, "crowd", "desc").await;
+    assert_eq!(desc, want.iter().rev().cloned().collect::<Vec<_>>());
+    // a renamed user is found by the new name and not by the old
+    let (_, v) = app.get("/api/v1/users?q=moved&sort=display_name").await;
+    assert_eq!(v["total"].as_i64(), Some(people.iter().filter(|(n, _)| n.contains("moved")).count() as i64));
 }

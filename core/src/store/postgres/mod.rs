@@ -42,6 +42,8 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("organizations", include_str!("../../../../migrations/postgres/0002_organizations.sql")),
         ("search", include_str!("../../../../migrations/postgres/0003_search.sql")),
         ("domain_counts", include_str!("../../../../migrations/postgres/0004_domain_counts.sql")),
+        ("logins", include_str!("../../../../migrations/postgres/0005_logins.sql")),
+        ("name_rank", include_str!("../../../../migrations/postgres/0006_name_rank.sql")),
     ])
 }
 
@@ -59,6 +61,9 @@ pub mod auth;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/logins.rs"]
+pub mod logins;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/organizations.rs"]
 pub mod organizations;
@@ -80,6 +85,22 @@ pub mod users;
 pub fn user_search(fragment: &str) -> (String, String, String) {
     let pattern = format!("%{}%", super::like_escape(fragment));
     ("users u".into(), "u.search_text LIKE {p} ESCAPE '\\'".into(), pattern)
+}
+
+/// SQLite keeps a name-ordered rank for its search index; PostgreSQL does not need one.
+pub async fn place_by_name(_conn: &mut Conn, _id: i64, _key: &str) -> sqlx::Result<()> {
+    Ok(())
+}
+
+/// Name-sorted fragment searches take the general path here (pg_trgm).
+pub async fn ranked_name_search(
+    _conn: &mut Conn,
+    _fragment: &str,
+    _descending: bool,
+    _after: Option<(&str, i64)>,
+    _limit: i64,
+) -> sqlx::Result<Option<(i64, Vec<(i64, String)>)>> {
+    Ok(None)
 }
 
 /// Placeholders for a bulk INSERT row: `$from, ...`.

@@ -21,40 +21,6 @@ pub async fn create_api_token(pools: &Pools, user: UserId, name: &str, token_has
     tx.commit().await.map_err(db_err)
 }
 
-/// Starts a session; answers when it will expire at the latest.
-pub async fn create_session(
-    pools: &Pools,
-    user: UserId,
-    token_hash: &str,
-    now: Millis,
-    idle_ms: Millis,
-    absolute_ms: Millis,
-) -> Result<Millis> {
-    let expires = now + absolute_ms;
-    let mut tx = begin_write(pools).await.map_err(db_err)?;
-    sqlx::query(
-        "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at)
-         VALUES ($1, $2, $3, $3, $4, $5)",
-    )
-    .bind(user.0)
-    .bind(token_hash)
-    .bind(now)
-    .bind((now + idle_ms).min(expires))
-    .bind(expires)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    // Expired sessions of this user go while we hold the write lock anyway.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND (idle_expires_at <= $2 OR expires_at <= $2)")
-        .bind(user.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(expires)
-}
-
 /// Usage timestamps are written at most this often, so reads do not turn into writes.
 const TOUCH_EVERY_MS: Millis = 60_000;
 

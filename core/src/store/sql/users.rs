@@ -13,7 +13,7 @@ use crate::domain::change::{Actor, diff};
 use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key};
 use crate::domain::{Error, Result, RoleId, UserId};
-use crate::store::{Cursor, LoginRecord, Page, RoleFilter, UserQuery, db_err, placeholders};
+use crate::store::{Cursor, LoginRecord, Page, RoleFilter, UserQuery, UserSort, db_err, placeholders};
 
 #[derive(FromRow)]
 struct UserRow {
@@ -267,6 +267,7 @@ pub async fn create_user(
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
+    super::place_by_name(&mut tx, id, &d.display_name_key).await.map_err(db_err)?;
     write_emails(&mut tx, id, &f.emails, now).await?;
     write_phones(&mut tx, id, &f.phones).await?;
     write_labels(&mut tx, "user_labels", "user_id", id, &f.labels).await?;
@@ -465,6 +466,9 @@ async fn write_update(
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
+    if old.display_name.to_lowercase() != d.display_name_key {
+        super::place_by_name(conn, id.0, &d.display_name_key).await.map_err(db_err)?;
+    }
     if let Some(hash) = password_hash {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
@@ -576,6 +580,7 @@ where
         "UPDATE chats SET user_id = $1 WHERE user_id = $2",
         "UPDATE surveys SET user_id = $1 WHERE user_id = $2",
         "UPDATE organization_comments SET author_id = $1 WHERE author_id = $2",
+        "UPDATE login_events SET user_id = $1 WHERE user_id = $2",
         // a username rule for the source in an organization that already names the survivor goes
         "DELETE FROM membership_rules WHERE user_id = $2 AND organization_id IN
             (SELECT organization_id FROM membership_rules WHERE user_id = $1 AND kind = 'username')",
@@ -681,6 +686,24 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     );
 
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    if let (Some(frag), None | Some(RoleFilter::Any), None, UserSort::DisplayName) = (&q.q, &q.role, &q.label, q.sort) {
+        let after = match &q.after {
+            Some(Cursor { s: Some(k), id, .. }) => Some((k.as_str(), *id)),
+            Some(_) => return Err(Error::invalid("cursor", "does not belong to this sort order")),
+            None => None,
+        };
+        if let Some((total, rows)) =
+            super::ranked_name_search(&mut conn, frag, q.descending, after, q.limit + 1).await.map_err(db_err)?
+        {
+            let more = rows.len() as i64 > q.limit;
+            let shown = &rows[..rows.len().min(q.limit as usize)];
+            let last =
+                more.then(|| shown.last().map(|(id, k)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
+            let ids: Vec<i64> = shown.iter().map(|(id, _)| *id).collect();
+            let items = load_users(&mut conn, &ids).await?;
+            return Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) });
+        }
+    }
     macro_rules! bind_args {
         ($q:expr, $args:expr) => {{
             let mut query = $q;
@@ -742,24 +765,4 @@ pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId
 
 pub async fn count_users(pools: &Pools) -> Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pools.read()).await.map_err(db_err)
-}
-
-/// Notes a successful login; `new_hash` replaces a hash made with outdated parameters.
-pub async fn record_login(pools: &Pools, id: UserId, new_hash: Option<&str>, now: Millis) -> Result<()> {
-    let mut tx = begin_write(pools).await.map_err(db_err)?;
-    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    if let Some(h) = new_hash {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(h)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-    }
-    tx.commit().await.map_err(db_err)
 }

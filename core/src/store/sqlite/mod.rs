@@ -69,6 +69,8 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("organizations", include_str!("../../../../migrations/sqlite/0002_organizations.sql")),
         ("search", include_str!("../../../../migrations/sqlite/0003_search.sql")),
         ("domain_counts", include_str!("../../../../migrations/sqlite/0004_domain_counts.sql")),
+        ("logins", include_str!("../../../../migrations/sqlite/0005_logins.sql")),
+        ("name_rank", include_str!("../../../../migrations/sqlite/0006_name_rank.sql")),
     ])
 }
 
@@ -87,6 +89,9 @@ pub mod auth;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/logins.rs"]
+pub mod logins;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/organizations.rs"]
 pub mod organizations;
@@ -109,13 +114,154 @@ pub mod users;
 /// the placeholder, the value to bind there).
 pub fn user_search(fragment: &str) -> (String, String, String) {
     if fragment.chars().count() >= 3 && !fragment.contains(['\n', '\r']) {
-        // CROSS JOIN makes SQLite read the index first and look users up by id.
+        // CROSS JOIN makes SQLite read the index first and look users up by rank.
         let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
-        ("users_search s CROSS JOIN users u ON u.id = s.rowid".into(), "users_search MATCH {p}".into(), phrase)
+        ("users_search s CROSS JOIN users u ON u.name_rank = s.rowid".into(), "users_search MATCH {p}".into(), phrase)
     } else {
         let pattern = format!("%{}%", super::like_escape(fragment));
         ("users u".into(), "u.search_text LIKE {p} ESCAPE '\\'".into(), pattern)
     }
+}
+
+/// Rank bounds (both exclusive) and the spacing of ranks given in bulk or at either end.
+const RANK_MIN: i64 = 0;
+const RANK_MAX: i64 = 1 << 62;
+const RANK_STEP: i64 = 1 << 32;
+
+/// Gives user `id` (whose `display_name_key` is `key`) the `name_rank` that puts it between
+/// its neighbours in (display_name_key, id) order; see migration 0006. When the gap is used
+/// up, a window of neighbours is spread out evenly first (each move re-indexes that user).
+pub async fn place_by_name(conn: &mut Conn, id: i64, key: &str) -> sqlx::Result<()> {
+    let neighbour = |op: &str, dir: &str| {
+        format!(
+            "SELECT name_rank FROM users WHERE (display_name_key, id) {op} ($1, $2) AND name_rank IS NOT NULL
+             ORDER BY display_name_key {dir}, id {dir} LIMIT 1"
+        )
+    };
+    let before: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(neighbour("<", "DESC")))
+        .bind(key)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let after: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(neighbour(">", "ASC")))
+        .bind(key)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (lo, hi) = (before.unwrap_or(RANK_MIN), after.unwrap_or(RANK_MAX));
+    let rank = if after.is_none() && hi - lo > 2 * RANK_STEP {
+        lo + RANK_STEP
+    } else if before.is_none() && hi - lo > 2 * RANK_STEP {
+        hi - RANK_STEP
+    } else if hi - lo >= 2 {
+        lo + (hi - lo) / 2
+    } else {
+        return spread_around(conn, id, key).await;
+    };
+    sqlx::query("UPDATE users SET name_rank = $1 WHERE id = $2").bind(rank).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Re-spaces the ranks of `id`'s neighbours (a window that doubles until its rank range has
+/// room) and places `id` in the middle of them.
+async fn spread_around(conn: &mut Conn, id: i64, key: &str) -> sqlx::Result<()> {
+    let mut width: i64 = 16;
+    loop {
+        let side = |op: &str, dir: &str| {
+            format!(
+                "SELECT id, name_rank FROM users WHERE (display_name_key, id) {op} ($1, $2) AND name_rank IS NOT NULL
+                 ORDER BY display_name_key {dir}, id {dir} LIMIT $3"
+            )
+        };
+        let mut below: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(side("<", "DESC")))
+            .bind(key)
+            .bind(id)
+            .bind(width + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let above: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(side(">", "ASC")))
+            .bind(key)
+            .bind(id)
+            .bind(width + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        // the (width+1)-th neighbour on each side stays put and bounds the window
+        let lo = if below.len() as i64 > width { below.pop().map_or(RANK_MIN, |b| b.1) } else { RANK_MIN };
+        let hi = if above.len() as i64 > width { above.last().map_or(RANK_MAX, |a| a.1) } else { RANK_MAX };
+        let moving: Vec<i64> = below
+            .iter()
+            .rev()
+            .map(|b| b.0)
+            .chain(std::iter::once(id))
+            .chain(above.iter().take(width as usize).map(|a| a.0))
+            .collect();
+        let slots = moving.len() as i64 + 1;
+        if (hi - lo) / slots >= 2 || (lo == RANK_MIN && hi == RANK_MAX) {
+            let step = ((hi - lo) / slots).max(1);
+            // first out of the way (negative, unique), then to the new places
+            for m in &moving {
+                sqlx::query("UPDATE users SET name_rank = -id WHERE id = $1").bind(m).execute(&mut *conn).await?;
+            }
+            for (i, m) in moving.iter().enumerate() {
+                let rank = lo + step * (i as i64 + 1);
+                sqlx::query("UPDATE users SET name_rank = $1 WHERE id = $2")
+                    .bind(rank)
+                    .bind(m)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            return Ok(());
+        }
+        width *= 2;
+    }
+}
+
+/// A fragment search sorted by display name, answered by walking the trigram index in rank
+/// (= name) order: the page costs as much as the page, whatever the number of matches.
+/// Answers `None` where it does not apply (fragments under three characters), else the
+/// match count and up to `limit` (id, display_name_key) after the cursor.
+pub async fn ranked_name_search(
+    conn: &mut Conn,
+    fragment: &str,
+    descending: bool,
+    after: Option<(&str, i64)>,
+    limit: i64,
+) -> sqlx::Result<Option<(i64, Vec<(i64, String)>)>> {
+    if fragment.chars().count() < 3 || fragment.contains(['\n', '\r']) {
+        return Ok(None);
+    }
+    let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users_search WHERE users_search MATCH $1")
+        .bind(&phrase)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (op, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let bound: Option<i64> = match after {
+        None => None,
+        Some((k, id)) => {
+            // the rank of the last row at or before the cursor in this direction
+            let (cmp, cdir) = if descending { (">=", "ASC") } else { ("<=", "DESC") };
+            let rank: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT name_rank FROM users WHERE (display_name_key, id) {cmp} ($1, $2) AND name_rank IS NOT NULL
+                 ORDER BY display_name_key {cdir}, id {cdir} LIMIT 1"
+            )))
+            .bind(k)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Some(rank.unwrap_or(if descending { RANK_MAX } else { RANK_MIN }))
+        }
+    };
+    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT u.id, u.display_name_key FROM users_search s CROSS JOIN users u ON u.name_rank = s.rowid
+         WHERE users_search MATCH $1 AND s.rowid {op} $2 ORDER BY s.rowid {dir} LIMIT $3"
+    )))
+    .bind(&phrase)
+    .bind(bound.unwrap_or(if descending { RANK_MAX } else { RANK_MIN }))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some((total, rows)))
 }
 
 /// Placeholders for a bulk INSERT row. Anonymous `?`: SQLite looks named ones (`$1`) up in a
@@ -156,6 +302,15 @@ pub async fn bulk_unindex_statements(conn: &mut Conn, tables: &[&str]) -> sqlx::
         restore.push(sql);
     }
     if tables.contains(&"users") {
+        // ranks for everyone, in one pass, before the unique index and the triggers return
+        restore.insert(
+            0,
+            format!(
+                "UPDATE users SET name_rank = r.n * {RANK_STEP}
+                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY display_name_key, id) AS n FROM users) AS r
+                 WHERE r.id = users.id"
+            ),
+        );
         restore.push("INSERT INTO users_search (users_search) VALUES ('rebuild')".into());
     }
     if tables.contains(&"record_domains") {

@@ -1,0 +1,163 @@
+//! Logins: the per-account failure counter that throttles password guessing, and the one
+//! transaction that turns a checked credential into a session.
+
+use super::{FOR_UPDATE, Pools, begin_write};
+use crate::clock::Millis;
+use crate::domain::{Result, UserId};
+use crate::store::{LoginEvent, LoginPolicy, NewSession, db_err};
+
+/// One hour: the window failures are counted in for the hourly ceiling.
+const WINDOW_MS: Millis = 3_600_000;
+
+/// Reserves one credential check for `account_key`: answers `Ok(None)` when the check may go
+/// ahead (it is counted as a failure until [`complete_login`] clears it), or the milliseconds
+/// to wait. Check and reservation happen under the row's write lock, so concurrent attempts
+/// cannot all slip through before the first one is counted.
+pub async fn reserve_attempt(
+    pools: &Pools,
+    account_key: &str,
+    policy: &LoginPolicy,
+    now: Millis,
+) -> Result<Option<Millis>> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO login_throttle (account_key, failures, window_start, unlock_at) VALUES ($1, 0, $2, 0)
+         ON CONFLICT (account_key) DO NOTHING",
+    )
+    .bind(account_key)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let (failures, window_start, unlock_at): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT failures, window_start, unlock_at FROM login_throttle WHERE account_key = $1{FOR_UPDATE}"
+    )))
+    .bind(account_key)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if now < unlock_at {
+        tx.rollback().await.map_err(db_err)?;
+        return Ok(Some(unlock_at - now));
+    }
+    let (failures, window_start) = if now - window_start >= WINDOW_MS { (0, now) } else { (failures, window_start) };
+    let failures = failures + 1;
+    let unlock_at = if failures >= policy.max_failures_per_hour {
+        window_start + WINDOW_MS
+    } else {
+        now + policy.delay_after(failures)
+    };
+    sqlx::query("UPDATE login_throttle SET failures = $1, window_start = $2, unlock_at = $3 WHERE account_key = $4")
+        .bind(failures)
+        .bind(window_start)
+        .bind(unlock_at)
+        .bind(account_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    // Counters of names nobody has tried for a day go, a few at a time.
+    sqlx::query(
+        "DELETE FROM login_throttle WHERE account_key IN
+            (SELECT account_key FROM login_throttle WHERE window_start < $1 LIMIT 20)",
+    )
+    .bind(now - 24 * WINDOW_MS)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(None)
+}
+
+/// A successful login, in one transaction: the account's failure counter is cleared, the login
+/// is recorded (`last_login_at`, a login event, an upgraded password hash), the new session is
+/// stored, and the user's oldest sessions beyond the cap end. Answers when the session expires.
+pub async fn complete_login(pools: &Pools, s: &NewSession<'_>, now: Millis) -> Result<Millis> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let user = s.user.0;
+    if let Some(key) = s.account_key {
+        sqlx::query("DELETE FROM login_throttle WHERE account_key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if let Some(h) = s.new_password_hash {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(h)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("INSERT INTO login_events (user_id, at, method, address) VALUES ($1, $2, $3, $4)")
+        .bind(user)
+        .bind(now)
+        .bind(s.method)
+        .bind(s.address)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    // Keep the last 50 login events of this user.
+    sqlx::query(
+        "DELETE FROM login_events WHERE user_id = $1 AND id NOT IN
+            (SELECT id FROM login_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT 50)",
+    )
+    .bind(user)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+
+    let expires = now + s.absolute_ms;
+    sqlx::query(
+        "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, idle_expires_at, expires_at)
+         VALUES ($1, $2, $3, $3, $4, $5)",
+    )
+    .bind(user)
+    .bind(s.token_hash)
+    .bind(now)
+    .bind((now + s.idle_ms).min(expires))
+    .bind(expires)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    // Expired sessions of this user go, and the oldest live ones beyond the cap.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND (idle_expires_at <= $2 OR expires_at <= $2)")
+        .bind(user)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
+            (SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+    )
+    .bind(user)
+    .bind(s.max_sessions)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(expires)
+}
+
+/// A user's most recent logins, newest first.
+pub async fn login_events(pools: &Pools, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT at, method, address FROM login_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(user.0)
+    .bind(limit)
+    .fetch_all(pools.read())
+    .await
+    .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, method, address)| LoginEvent { at: crate::clock::to_rfc3339(at), method, address })
+        .collect())
+}
