@@ -167,6 +167,92 @@ pub struct AuthConfig {
     /// Login attempts per minute one client address may make after its burst (successful
     /// logins are given back).
     pub login_address_per_minute: u32,
+    /// LDAP / Active Directory providers (`[[auth.ldap]]`), tried in order for new users.
+    pub ldap: Vec<LdapProvider>,
+}
+
+/// One LDAP or Active Directory server users log in against (`auth_method = "ldap:<id>"`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapProvider {
+    /// Names the provider in `auth_method` (`ldap:<id>`): letters, digits, `-`, `_`.
+    pub id: String,
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before anything is sent.
+    pub starttls: bool,
+    /// PEM file with the CA certificate(s) the server's certificate must chain to. Empty: the
+    /// system's trusted roots.
+    pub ca_file: String,
+    /// Search-then-bind: the service account that looks users up. Empty: direct bind.
+    pub bind_dn: String,
+    pub bind_password: String,
+    /// Direct bind: how a user name becomes the name bound as, with `{username}` replaced
+    /// (escaped for a DN when the template is a DN): `uid={username},ou=people,dc=example,dc=org`,
+    /// `{username}@corp.example` (Active Directory UPN) or `CORP\\{username}`.
+    pub user_dn_template: String,
+    /// Where users are searched.
+    pub base_dn: String,
+    /// The search for one user, `{username}` replaced (escaped per RFC 4515).
+    pub user_filter: String,
+    pub username_attribute: String,
+    pub display_name_attribute: String,
+    pub email_attribute: String,
+    pub phone_attribute: String,
+    /// An attribute of the user entry listing group DNs (`memberOf` on Active Directory).
+    /// Empty: groups are searched with `group_filter` under `group_base_dn`.
+    pub group_attribute: String,
+    pub group_base_dn: String,
+    /// The search for a user's groups, `{dn}` replaced by the user's DN (escaped).
+    pub group_filter: String,
+    /// Group (DN or common name, any letter case) → Kith roles given to its members. Roles
+    /// named here are kept in step with the directory at every login; others are left alone.
+    pub group_roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Create a Kith user at the first successful login of someone unknown to Kith.
+    pub create_users: bool,
+    /// Seconds to wait for the connection (and TLS), and for each operation.
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for LdapProvider {
+    fn default() -> Self {
+        LdapProvider {
+            id: String::new(),
+            url: String::new(),
+            starttls: false,
+            ca_file: String::new(),
+            bind_dn: String::new(),
+            bind_password: String::new(),
+            user_dn_template: String::new(),
+            base_dn: String::new(),
+            user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))".into(),
+            username_attribute: "uid".into(),
+            display_name_attribute: "cn".into(),
+            email_attribute: "mail".into(),
+            phone_attribute: "telephoneNumber".into(),
+            group_attribute: String::new(),
+            group_base_dn: String::new(),
+            group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
+            group_roles: Default::default(),
+            create_users: true,
+            connect_timeout_secs: 5,
+            timeout_secs: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for LdapProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapProvider")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password", &if self.bind_password.is_empty() { "" } else { "<redacted>" })
+            .field("base_dn", &self.base_dn)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for AuthConfig {
@@ -181,6 +267,7 @@ impl Default for AuthConfig {
             login_max_failures_per_hour: 20,
             login_address_burst: 10,
             login_address_per_minute: 10,
+            ldap: Vec::new(),
         }
     }
 }
@@ -264,7 +351,7 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Figment(String),
     #[error("configuration key `{key}`: {message}")]
-    Invalid { key: &'static str, message: String },
+    Invalid { key: String, message: String },
     #[error("configuration file {0} does not exist")]
     MissingFile(PathBuf),
 }
@@ -336,7 +423,7 @@ impl Config {
 
     /// Checks what serde cannot: addresses parse, names exist, numbers are in range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: String| Err(ConfigError::Invalid { key, message });
+        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.to_string(), message });
         if self.server.bind.parse::<SocketAddr>().is_err() {
             return invalid("server.bind", format!("`{}` is not an address:port", self.server.bind));
         }
@@ -384,6 +471,36 @@ impl Config {
         }
         if self.auth.login_max_failures_per_hour < 1 {
             return invalid("auth.login_max_failures_per_hour", "must be at least 1".into());
+        }
+        let mut ids = BTreeSet::new();
+        for (i, p) in self.auth.ldap.iter().enumerate() {
+            let key = |k: &str| format!("auth.ldap[{i}].{k}");
+            let bad = |k: &str, m: &str| Err(ConfigError::Invalid { key: key(k), message: m.to_string() });
+            if p.id.is_empty() || !p.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return bad("id", "must be letters, digits, - or _");
+            }
+            if !ids.insert(p.id.clone()) {
+                return bad("id", "is used by another provider");
+            }
+            if !(p.url.starts_with("ldap://") || p.url.starts_with("ldaps://")) {
+                return bad("url", "must start with ldap:// or ldaps://");
+            }
+            if p.starttls && p.url.starts_with("ldaps://") {
+                return bad("starttls", "is for ldap:// URLs (ldaps:// is TLS already)");
+            }
+            if p.bind_dn.is_empty() && !p.user_dn_template.contains("{username}") {
+                return bad("user_dn_template", "needs {username} when there is no bind_dn (direct bind)");
+            }
+            if p.base_dn.is_empty() || !p.user_filter.contains("{username}") {
+                return bad("user_filter", "base_dn and a user_filter containing {username} are required");
+            }
+            if p.connect_timeout_secs == 0 || p.timeout_secs == 0 || p.connect_timeout_secs > 60 || p.timeout_secs > 60
+            {
+                return bad("timeout_secs", "connect_timeout_secs and timeout_secs must be 1 to 60");
+            }
+            if !p.ca_file.is_empty() && !Path::new(&p.ca_file).is_file() {
+                return bad("ca_file", "is not a readable file");
+            }
         }
         if self.auth.login_address_burst < 1 || self.auth.login_address_per_minute < 1 {
             return invalid(

@@ -13,6 +13,8 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod ldap;
+pub mod login;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -114,28 +114,22 @@ pub async fn login(
     if req.password.len() > MAX_PASSWORD_BYTES {
         return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
     }
-    if req.username.len() > 320 {
+    state.login_limiter.take(addr, state.store.now())?;
+    // no account name is this long or holds control characters (PostgreSQL text cannot even
+    // hold a NUL): refused like a wrong password, before anything is looked up
+    if req.username.len() > 320 || req.username.chars().any(char::is_control) {
         return Err(Error::Unauthenticated.into());
     }
-    state.login_limiter.take(addr, state.store.now())?;
     let account_key = req.username.trim().to_lowercase();
     if let Some(wait) = state.store.reserve_login_attempt(&account_key, &state.config.auth.login_policy()).await? {
         tracing::info!(event = "login_throttled", address = %addr, "login refused: account name is cooling down");
         return Err(Error::RateLimited(wait).into());
     }
-    let record = state.store.find_login(&req.username).await?;
-    let (id, method, stored) = match record {
-        Some(r) if r.auth_method == "password" => (Some(r.id), r.auth_method, r.password_hash),
-        _ => (None, String::new(), None),
+    let Some(accepted) = crate::login::check_password(&state, &req.username, req.password).await? else {
+        tracing::info!(event = "login_failed", address = %addr, "login refused");
+        return Err(Error::Unauthenticated.into());
     };
-    let verified = state.passwords.verify(req.password, stored).await?;
-    let id = match (verified.ok, id) {
-        (true, Some(id)) => id,
-        _ => {
-            tracing::info!(event = "login_failed", address = %addr, "password login refused");
-            return Err(Error::Unauthenticated.into());
-        }
-    };
+    let (id, method) = (accepted.user, accepted.method);
     let token = new_token(TokenKind::Session);
     let auth = &state.config.auth;
     let expires = state
@@ -146,7 +140,7 @@ pub async fn login(
             method: &method,
             address: &addr.to_string(),
             account_key: Some(&account_key),
-            new_password_hash: verified.rehash.as_deref(),
+            new_password_hash: accepted.rehash.as_deref(),
             idle_ms: auth.session_idle_minutes * 60_000,
             absolute_ms: auth.session_absolute_hours * 3_600_000,
             max_sessions: auth.max_sessions_per_user,

@@ -1,0 +1,194 @@
+//! One login path for every way a password is checked: Kith's own argon2id hash, or an LDAP /
+//! Active Directory provider (plugin providers plug in here too). The caller (the login
+//! handler) throttles before and opens the session after; this module only answers *who*, if
+//! anyone, the credentials belong to, creating or refreshing directory users on the way.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::config::LdapProvider;
+use crate::domain::change::Actor;
+use crate::domain::user::{User, UserFields, UserInput};
+use crate::domain::{Error, Result, UserId};
+use crate::http::AppState;
+use crate::ldap::{self, DirectoryUser, LdapFailure};
+
+/// Credentials that checked out.
+#[derive(Debug)]
+pub struct Accepted {
+    pub user: UserId,
+    /// `password` or `ldap:<id>`.
+    pub method: String,
+    /// A fresh hash for a local password stored with outdated parameters.
+    pub rehash: Option<String>,
+}
+
+/// Answers whose credentials these are, or `None` (the client gets one and the same 401 for
+/// every reason; the reason is logged here).
+pub async fn check_password(state: &AppState, username: &str, password: String) -> Result<Option<Accepted>> {
+    let record = state.store.find_login(username).await?;
+    match record {
+        Some(r) if r.auth_method == "password" => {
+            let verified = state.passwords.verify(password, r.password_hash).await?;
+            Ok(verified.ok.then_some(Accepted { user: r.id, method: r.auth_method, rehash: verified.rehash }))
+        }
+        Some(r) if r.auth_method.starts_with("ldap:") => {
+            let id = &r.auth_method["ldap:".len()..];
+            let Some(provider) = state.config.auth.ldap.iter().find(|p| p.id == id) else {
+                tracing::warn!(method = %r.auth_method, "login refused: no such LDAP provider is configured");
+                return Ok(None);
+            };
+            match ldap::authenticate(provider, username, &password).await {
+                Ok(entry) => match refused_if_unusable(provider, refresh_user(state, provider, r.id, &entry).await)? {
+                    Some(()) => Ok(Some(Accepted { user: r.id, method: r.auth_method, rehash: None })),
+                    None => Ok(None),
+                },
+                Err(e) => {
+                    log_failure(provider, &e);
+                    Ok(None)
+                }
+            }
+        }
+        Some(_) => {
+            // another method (OIDC, a plugin): no password of theirs is checked here
+            let _ = state.passwords.verify(password, None).await?;
+            Ok(None)
+        }
+        None => {
+            for provider in state.config.auth.ldap.iter().filter(|p| p.create_users) {
+                match ldap::authenticate(provider, username, &password).await {
+                    Ok(entry) => {
+                        let method = format!("ldap:{}", provider.id);
+                        let created = refused_if_unusable(provider, create_user(state, provider, &entry).await)?;
+                        return Ok(created.map(|user| Accepted { user, method, rehash: None }));
+                    }
+                    Err(LdapFailure::NotFound) => continue,
+                    Err(e) => {
+                        log_failure(provider, &e);
+                        return Ok(None);
+                    }
+                }
+            }
+            // the same work as a wrong password for a local user
+            let _ = state.passwords.verify(password, None).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// A directory entry Kith cannot store (no or conflicting e-mail address, a bad value) refuses
+/// the login like any other failure, logged; database trouble stays an error.
+fn refused_if_unusable<T>(provider: &LdapProvider, r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ (Error::Invalid(_) | Error::Conflict { .. } | Error::Unauthenticated)) => {
+            tracing::warn!(provider = %provider.id, error = %e, "LDAP login refused: the directory entry does not fit Kith");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn log_failure(provider: &LdapProvider, e: &LdapFailure) {
+    match e {
+        LdapFailure::Unavailable(_) | LdapFailure::TimedOut(_) => {
+            tracing::warn!(provider = %provider.id, error = %e, "LDAP login failed: directory problem")
+        }
+        LdapFailure::Ambiguous(_) => tracing::warn!(provider = %provider.id, error = %e, "LDAP login refused"),
+        _ => tracing::info!(provider = %provider.id, reason = %e, "LDAP login refused"),
+    }
+}
+
+/// The roles a provider manages (those named in its group mapping), and which of them this
+/// directory user gets, limited to roles that exist in Kith.
+async fn directory_roles(
+    state: &AppState,
+    provider: &LdapProvider,
+    entry: &DirectoryUser,
+) -> Result<(BTreeSet<String>, Vec<String>)> {
+    let existing: Vec<String> = state.store.list_roles().await?.into_iter().map(|r| r.name).collect();
+    let canonical = |name: &str| existing.iter().find(|e| e.eq_ignore_ascii_case(name)).cloned();
+    let managed: BTreeSet<String> =
+        provider.group_roles.values().flatten().filter_map(|n| canonical(n)).map(|n| n.to_lowercase()).collect();
+    let mut given = Vec::new();
+    for name in entry.mapped_roles(provider) {
+        match canonical(&name) {
+            Some(n) => given.push(n),
+            None => {
+                tracing::warn!(provider = %provider.id, role = %name, "group_roles names a role Kith does not have")
+            }
+        }
+    }
+    Ok((managed, given))
+}
+
+/// The directory's view of a user as a user edit: names, addresses (verified: the directory
+/// vouches for them), phones that parse, and the mapped roles next to the others they hold.
+fn directory_input(
+    entry: &DirectoryUser,
+    current_roles: &[String],
+    managed: &BTreeSet<String>,
+    given: &[String],
+) -> UserInput {
+    let mut roles: Vec<String> =
+        current_roles.iter().filter(|r| !managed.contains(&r.to_lowercase())).cloned().collect();
+    for r in given {
+        if !roles.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+            roles.push(r.clone());
+        }
+    }
+    let emails: Vec<_> = entry
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| json!({"email": e, "verified": true, "primary": i == 0}))
+        .collect();
+    let phones: Vec<_> = entry.phones.iter().map(|p| json!({"number": p, "kind": "work"})).collect();
+    let value = json!({"display_name": entry.display_name, "emails": emails, "phones": phones, "roles": roles});
+    serde_json::from_value(value).unwrap_or_default()
+}
+
+/// Applies the directory's input; phones the directory holds in a form Kith cannot read are
+/// left out rather than failing the login.
+fn apply_directory(input: UserInput, base: UserFields, state: &AppState) -> Result<UserFields> {
+    match input.apply(base.clone(), &state.rules) {
+        Err(Error::Invalid(fields)) if fields.keys().all(|k| k.starts_with("phones")) => {
+            tracing::warn!(fields = ?fields, "directory phone numbers Kith cannot read were left out");
+            UserInput { phones: None, ..input }.apply(base, &state.rules)
+        }
+        other => other,
+    }
+}
+
+async fn create_user(state: &AppState, provider: &LdapProvider, entry: &DirectoryUser) -> Result<UserId> {
+    if entry.emails.is_empty() {
+        tracing::warn!(provider = %provider.id, dn = %entry.dn, "LDAP login refused: the entry has no e-mail address");
+        return Err(Error::Unauthenticated);
+    }
+    let (managed, given) = directory_roles(state, provider, entry).await?;
+    let mut input = directory_input(entry, &[], &managed, &given);
+    input.username = Some(entry.username.clone());
+    input.auth_method = Some(format!("ldap:{}", provider.id));
+    let fields = apply_directory(input, UserFields::defaults(&state.rules), state)?;
+    let actor = Actor::system(&format!("ldap:{}", provider.id));
+    let user: User = state.store.create_user(&fields, None, &actor).await?;
+    tracing::info!(provider = %provider.id, user_id = user.id.0, "user created at first directory login");
+    Ok(user.id)
+}
+
+async fn refresh_user(state: &AppState, provider: &LdapProvider, id: UserId, entry: &DirectoryUser) -> Result<()> {
+    let (managed, given) = directory_roles(state, provider, entry).await?;
+    let actor = Actor::system(&format!("ldap:{}", provider.id));
+    let st = state.clone();
+    let entry = entry.clone();
+    let edit = move |current: &User| {
+        let fields = current.to_fields();
+        let mut input = directory_input(&entry, &fields.roles, &managed, &given);
+        if entry.emails.is_empty() {
+            input.emails = None; // keep what Kith has rather than refuse
+        }
+        apply_directory(input, fields, &st)
+    };
+    state.store.update_user(id, edit, None, &actor).await.map(|_| ())
+}
