@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Largest request body accepted by JSON endpoints, in bytes.
     pub max_body_bytes: usize,
+    /// The address people reach Kith at (scheme, host, port), for redirect URIs given to
+    /// identity providers and for `Secure` cookies when it is `https://`.
+    pub public_url: String,
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the real client address.
     /// Empty: the address of the connection is the client's.
     pub trusted_proxies: Vec<String>,
@@ -48,6 +51,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             request_timeout_secs: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -169,6 +173,55 @@ pub struct AuthConfig {
     pub login_address_per_minute: u32,
     /// LDAP / Active Directory providers (`[[auth.ldap]]`), tried in order for new users.
     pub ldap: Vec<LdapProvider>,
+    /// OpenID Connect providers (`[[auth.oauth]]`).
+    pub oauth: Vec<OAuthProvider>,
+}
+
+/// An OpenID Connect identity provider users log in through (`auth_method = "oauth:<id>"`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthProvider {
+    /// Names the provider in `auth_method` (`oauth:<id>`) and in its URLs.
+    pub id: String,
+    /// Shown on the login button.
+    pub display_name: String,
+    /// The issuer; its discovery document (`/.well-known/openid-configuration`) must name
+    /// exactly this issuer.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    /// Create a Kith user at the first login of an identity Kith does not know.
+    pub create_users: bool,
+    /// Link a new identity to an existing user with the same address, only when the provider
+    /// says the address is verified. Off: such a login is refused (the address is taken).
+    pub link_verified_email: bool,
+}
+
+impl Default for OAuthProvider {
+    fn default() -> Self {
+        OAuthProvider {
+            id: String::new(),
+            display_name: String::new(),
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            create_users: true,
+            link_verified_email: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for OAuthProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthProvider")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 /// One LDAP or Active Directory server users log in against (`auth_method = "ldap:<id>"`).
@@ -268,6 +321,7 @@ impl Default for AuthConfig {
             login_address_burst: 10,
             login_address_per_minute: 10,
             ldap: Vec::new(),
+            oauth: Vec::new(),
         }
     }
 }
@@ -500,6 +554,30 @@ impl Config {
             }
             if !p.ca_file.is_empty() && !Path::new(&p.ca_file).is_file() {
                 return bad("ca_file", "is not a readable file");
+            }
+        }
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://"))
+            || self.server.public_url.ends_with('/')
+        {
+            return invalid("server.public_url", "must be http(s)://host[:port] without a trailing /".into());
+        }
+        for (i, p) in self.auth.oauth.iter().enumerate() {
+            let key = |k: &str| format!("auth.oauth[{i}].{k}");
+            let bad = |k: &str, m: &str| Err(ConfigError::Invalid { key: key(k), message: m.to_string() });
+            if p.id.is_empty() || !p.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return bad("id", "must be letters, digits, - or _");
+            }
+            if !ids.insert(format!("oauth:{}", p.id)) {
+                return bad("id", "is used by another provider");
+            }
+            if !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://")) {
+                return bad("issuer", "must be an http(s) URL");
+            }
+            if p.client_id.is_empty() {
+                return bad("client_id", "is required");
+            }
+            if !p.scopes.iter().any(|s| s == "openid") {
+                return bad("scopes", "must include openid");
             }
         }
         if self.auth.login_address_burst < 1 || self.auth.login_address_per_minute < 1 {

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod http;
 pub mod ldap;
 pub mod login;
+pub mod oidc;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -8,11 +8,13 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::config::LdapProvider;
+use crate::config::OAuthProvider;
 use crate::domain::change::Actor;
 use crate::domain::user::{User, UserFields, UserInput};
 use crate::domain::{Error, Result, UserId};
 use crate::http::AppState;
 use crate::ldap::{self, DirectoryUser, LdapFailure};
+use crate::oidc::Identity;
 
 /// Credentials that checked out.
 #[derive(Debug)]
@@ -191,4 +193,66 @@ async fn refresh_user(state: &AppState, provider: &LdapProvider, id: UserId, ent
         apply_directory(input, fields, &st)
     };
     state.store.update_user(id, edit, None, &actor).await.map(|_| ())
+}
+
+/// The Kith user an identity provider vouched for: the one linked to (issuer, subject); else,
+/// where the provider allows it, the holder of the identity's *verified* e-mail address
+/// (linked from now on); else a new user (`auth_method = oauth:<id>`). An address that
+/// belongs to someone is never taken over silently: without linking, such a login is refused.
+pub async fn external_user(state: &AppState, p: &OAuthProvider, who: &Identity) -> Result<Option<UserId>> {
+    if let Some(id) = state.store.find_identity(&who.issuer, &who.subject).await? {
+        return Ok(Some(id));
+    }
+    let method = format!("oauth:{}", p.id);
+    if let Some(email) = &who.email
+        && let Some(holder) = state.store.user_by_email(email).await?
+    {
+        if p.link_verified_email && who.email_verified {
+            state.store.link_identity(&who.issuer, &who.subject, holder, &p.id).await?;
+            tracing::warn!(provider = %p.id, user_id = holder.0, "identity linked to an existing user by verified e-mail");
+            return Ok(Some(holder));
+        }
+        tracing::warn!(provider = %p.id, "OIDC login refused: its e-mail address belongs to an existing user");
+        return Ok(None);
+    }
+    if !p.create_users {
+        tracing::info!(provider = %p.id, "OIDC login refused: unknown identity and create_users is off");
+        return Ok(None);
+    }
+    let Some(email) = &who.email else {
+        tracing::warn!(provider = %p.id, "OIDC login refused: the provider sent no e-mail address");
+        return Ok(None);
+    };
+    let base = who
+        .preferred_username
+        .clone()
+        .or_else(|| email.split('@').next().map(str::to_string))
+        .unwrap_or_else(|| who.subject.clone());
+    let base: String =
+        base.chars().filter(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_')).take(40).collect::<String>();
+    let base = if base.is_empty() { "user".to_string() } else { base };
+    let mut username = base.clone();
+    let mut n = 1;
+    while state.store.find_user_id(&username).await?.is_some() {
+        n += 1;
+        username = format!("{base}{n}");
+    }
+    let value = json!({
+        "username": username,
+        "display_name": who.name.clone().unwrap_or_else(|| username.clone()),
+        "emails": [{"email": email, "verified": who.email_verified, "primary": true}],
+        "auth_method": method,
+    });
+    let input: UserInput = serde_json::from_value(value).map_err(|e| Error::Internal(e.to_string()))?;
+    let fields = match input.apply(UserFields::defaults(&state.rules), &state.rules) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(provider = %p.id, error = %e, "OIDC login refused: the identity does not fit Kith");
+            return Ok(None);
+        }
+    };
+    let user = state.store.create_user(&fields, None, &Actor::system(&method)).await?;
+    state.store.link_identity(&who.issuer, &who.subject, user.id, &p.id).await?;
+    tracing::info!(provider = %p.id, user_id = user.id.0, "user created at first OIDC login");
+    Ok(Some(user.id))
 }

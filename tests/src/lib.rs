@@ -5,6 +5,7 @@
 //! PostgreSQL is expected at `KITH_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! When it cannot be reached, tests fail under `CI=true` and are skipped loudly otherwise.
 
+pub mod oidc_provider;
 pub mod slapd;
 
 use std::path::PathBuf;
@@ -164,11 +165,19 @@ impl TestApp {
         clock: Option<Arc<ManualClock>>,
         tweak: impl FnOnce(&mut Config),
     ) -> TestApp {
+        if let Ok(level) = std::env::var("KITH_TEST_LOG") {
+            // KITH_TEST_LOG=info shows the server's log in a failing test's output
+            let log = kith::config::LogConfig { level, ..Default::default() };
+            kith::telemetry::init(&log);
+        }
         let db = TestDb::create(backend).await;
         let mut config = Config::default();
         config.database.url = db.url.clone();
         config.database.max_connections = 4;
         config.server.data_dir = db.dir.clone();
+        // the port is known before the config, so public_url (redirect URIs) is the real one
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        config.server.public_url = format!("http://{}", listener.local_addr().expect("addr"));
         tweak(&mut config);
         let dyn_clock: Arc<dyn Clock> = match &clock {
             Some(c) => c.clone(),
@@ -184,7 +193,6 @@ impl TestApp {
                 .await
                 .expect("admin");
         let admin_token = kith::server::create_token(&state.store, "admin", "tests").await.expect("token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = kith::app(state.clone());
         let server = tokio::spawn(async move {

@@ -2,9 +2,9 @@
 //! logout, and `GET /me`.
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -62,12 +62,16 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or(Error::Unauthenticated)?;
+        let bearer = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
+        // The session cookie (set by a browser login) counts for reads only: until forms carry
+        // CSRF tokens, every change needs the bearer header a cross-site page cannot send.
+        let cookie = if bearer.is_none() && (parts.method == Method::GET || parts.method == Method::HEAD) {
+            session_cookie(parts, super::oauth::session_cookie_name(state))
+        } else {
+            None
+        };
+        let token =
+            bearer.or(cookie.as_deref()).filter(|t| !t.is_empty() && t.len() <= 200).ok_or(Error::Unauthenticated)?;
         let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
         let hash = token_hash(token);
         let idle = state.config.auth.session_idle_minutes * 60_000;
@@ -81,6 +85,13 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { id, username, display_name, is_agent, permissions, via: kind, token_hash: hash })
     }
+}
+
+/// The value of cookie `name`, if the request carries it.
+fn session_cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts.headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        v.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -130,6 +141,21 @@ pub async fn login(
         return Err(Error::Unauthenticated.into());
     };
     let (id, method) = (accepted.user, accepted.method);
+    let response = open_session(&state, id, &method, addr, Some(&account_key), accepted.rehash.as_deref()).await?;
+    state.login_limiter.give_back(addr);
+    Ok(Json(response))
+}
+
+/// Turns an accepted login into a new session (a fresh token: nothing the client brought is
+/// reused) and answers what the client gets.
+pub(crate) async fn open_session(
+    state: &AppState,
+    id: UserId,
+    method: &str,
+    addr: std::net::IpAddr,
+    account_key: Option<&str>,
+    rehash: Option<&str>,
+) -> Result<LoginResponse, ApiError> {
     let token = new_token(TokenKind::Session);
     let auth = &state.config.auth;
     let expires = state
@@ -137,19 +163,18 @@ pub async fn login(
         .complete_login(&NewSession {
             user: id,
             token_hash: &token_hash(&token),
-            method: &method,
+            method,
             address: &addr.to_string(),
-            account_key: Some(&account_key),
-            new_password_hash: accepted.rehash.as_deref(),
+            account_key,
+            new_password_hash: rehash,
             idle_ms: auth.session_idle_minutes * 60_000,
             absolute_ms: auth.session_absolute_hours * 3_600_000,
             max_sessions: auth.max_sessions_per_user,
         })
         .await?;
-    state.login_limiter.give_back(addr);
     let user = state.store.get_user(id).await?;
     tracing::info!(event = "login", user_id = id.0, method = %method, address = %addr, "logged in");
-    Ok(Json(LoginResponse { token, expires_at: to_rfc3339(expires), user }))
+    Ok(LoginResponse { token, expires_at: to_rfc3339(expires), user })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod organizations;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Login attempts per client address.
     pub login_limiter: Arc<AddressLimiter>,
+    /// OpenID Connect: discovered providers and the no-redirect HTTP client.
+    pub oidc: Arc<crate::oidc::Oidc>,
 }
 
 impl AppState {
@@ -54,7 +57,10 @@ impl AppState {
         };
         let login_limiter =
             Arc::new(AddressLimiter::new(config.auth.login_address_burst, config.auth.login_address_per_minute));
+        // Building an HTTP client fails only when the TLS backend cannot start: nothing works then.
+        let oidc = Arc::new(crate::oidc::Oidc::new().expect("the HTTP client for identity providers starts"));
         AppState {
+            oidc,
             login_limiter,
             store,
             config: Arc::new(config),
@@ -71,6 +77,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(oauth::router())
         .merge(users::router())
         .merge(roles::router())
         .merge(organizations::router())

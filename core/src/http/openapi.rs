@@ -4,13 +4,13 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, organizations, records, roles, user_tabs, users};
+use super::{auth, oauth, organizations, records, roles, user_tabs, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kith API", description = "Users, agents and organizations of a help desk. Authenticate with `Authorization: Bearer <token>`."),
     paths(
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, oauth::start, oauth::callback,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::clone_user, users::list_user_changes,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,

@@ -240,6 +240,30 @@ impl Store {
         dispatch!(self, logins::complete_login(session, now))
     }
 
+    /// Stores an OpenID Connect login in flight under the hash of its `state`.
+    pub async fn save_pending_login(&self, p: &PendingLogin, state_hash: &str) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, logins::save_pending(p, state_hash, now))
+    }
+
+    /// Takes the pending login of a `state` hash; a second take finds nothing.
+    pub async fn take_pending_login(&self, state_hash: &str) -> Result<Option<PendingLogin>> {
+        dispatch!(self, logins::take_pending(state_hash))
+    }
+
+    pub async fn find_identity(&self, issuer: &str, subject: &str) -> Result<Option<UserId>> {
+        dispatch!(self, logins::find_identity(issuer, subject))
+    }
+
+    pub async fn link_identity(&self, issuer: &str, subject: &str, user: UserId, provider: &str) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, logins::link_identity(issuer, subject, user, provider, now))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserId>> {
+        dispatch!(self, logins::user_by_email(email))
+    }
+
     /// A user's most recent logins, newest first.
     pub async fn login_events(&self, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
         dispatch!(self, logins::login_events(user, limit))
@@ -488,6 +512,18 @@ pub struct NewSession<'a> {
     pub absolute_ms: Millis,
     /// Live sessions a user may hold; the oldest beyond this end.
     pub max_sessions: i64,
+}
+
+/// An OpenID Connect login between the redirect to the provider and its callback.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    pub provider: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// `browser` or `api`.
+    pub mode: String,
+    pub return_to: String,
+    pub created_at: Millis,
 }
 
 /// One login, as the user's history shows it.

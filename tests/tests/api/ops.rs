@@ -44,6 +44,8 @@ async fn openapi_documents_every_route(b: Backend) {
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     let routes = [
         ("post", "/api/v1/auth/login"),
+        ("get", "/api/v1/auth/oauth/{id}/start"),
+        ("get", "/api/v1/auth/oauth/{id}/callback"),
         ("post", "/api/v1/auth/logout"),
         ("get", "/api/v1/me"),
         ("get", "/api/v1/users"),

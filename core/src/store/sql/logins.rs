@@ -4,7 +4,7 @@
 use super::{FOR_UPDATE, Pools, begin_write};
 use crate::clock::Millis;
 use crate::domain::{Result, UserId};
-use crate::store::{LoginEvent, LoginPolicy, NewSession, db_err};
+use crate::store::{LoginEvent, LoginPolicy, NewSession, PendingLogin, db_err};
 
 /// One hour: the window failures are counted in for the hourly ceiling.
 const WINDOW_MS: Millis = 3_600_000;
@@ -160,4 +160,96 @@ pub async fn login_events(pools: &Pools, user: UserId, limit: i64) -> Result<Vec
         .into_iter()
         .map(|(at, method, address)| LoginEvent { at: crate::clock::to_rfc3339(at), method, address })
         .collect())
+}
+
+/// An OpenID Connect login between the redirect to the provider and its callback.
+pub async fn save_pending(pools: &Pools, p: &PendingLogin, state_hash: &str, now: Millis) -> Result<()> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    // logins abandoned for an hour go
+    sqlx::query("DELETE FROM oauth_pending WHERE created_at < $1")
+        .bind(now - WINDOW_MS)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO oauth_pending (state_hash, provider, nonce, pkce_verifier, mode, return_to, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(state_hash)
+    .bind(&p.provider)
+    .bind(&p.nonce)
+    .bind(&p.pkce_verifier)
+    .bind(&p.mode)
+    .bind(&p.return_to)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Takes (and removes: a `state` is good once) the pending login `state_hash` names.
+pub async fn take_pending(pools: &Pools, state_hash: &str) -> Result<Option<PendingLogin>> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let row: Option<(String, String, String, String, String, i64)> = sqlx::query_as(
+        "DELETE FROM oauth_pending WHERE state_hash = $1
+         RETURNING provider, nonce, pkce_verifier, mode, return_to, created_at",
+    )
+    .bind(state_hash)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(row.map(|(provider, nonce, pkce_verifier, mode, return_to, created_at)| PendingLogin {
+        provider,
+        nonce,
+        pkce_verifier,
+        mode,
+        return_to,
+        created_at,
+    }))
+}
+
+/// The user an external identity (issuer, subject) is linked to.
+pub async fn find_identity(pools: &Pools, issuer: &str, subject: &str) -> Result<Option<UserId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2")
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(pools.read())
+        .await
+        .map_err(db_err)?;
+    Ok(id.map(UserId))
+}
+
+pub async fn link_identity(
+    pools: &Pools,
+    issuer: &str,
+    subject: &str,
+    user: UserId,
+    provider: &str,
+    now: Millis,
+) -> Result<()> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO user_identities (issuer, subject, user_id, provider, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user.0)
+    .bind(provider)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// The user holding an e-mail address (lowercase), if any.
+pub async fn user_by_email(pools: &Pools, email: &str) -> Result<Option<UserId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT user_id FROM user_emails WHERE email = $1")
+        .bind(email)
+        .fetch_optional(pools.read())
+        .await
+        .map_err(db_err)?;
+    Ok(id.map(UserId))
 }

@@ -581,6 +581,7 @@ where
         "UPDATE surveys SET user_id = $1 WHERE user_id = $2",
         "UPDATE organization_comments SET author_id = $1 WHERE author_id = $2",
         "UPDATE login_events SET user_id = $1 WHERE user_id = $2",
+        "UPDATE user_identities SET user_id = $1 WHERE user_id = $2",
         // a username rule for the source in an organization that already names the survivor goes
         "DELETE FROM membership_rules WHERE user_id = $2 AND organization_id IN
             (SELECT organization_id FROM membership_rules WHERE user_id = $1 AND kind = 'username')",

@@ -71,6 +71,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("domain_counts", include_str!("../../../../migrations/sqlite/0004_domain_counts.sql")),
         ("logins", include_str!("../../../../migrations/sqlite/0005_logins.sql")),
         ("name_rank", include_str!("../../../../migrations/sqlite/0006_name_rank.sql")),
+        ("oauth", include_str!("../../../../migrations/sqlite/0007_oauth.sql")),
     ])
 }
 

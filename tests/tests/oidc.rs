@@ -1,0 +1,272 @@
+//! OpenID Connect logins against the certified provider `oidc-provider` on Node.js
+//! (RELIABILITY O1, O2, O6–O11), on SQLite and PostgreSQL: the code flow with PKCE in API and
+//! browser mode, a wrong / missing / replayed `state`, a replayed code, another issuer in the
+//! answer, linking by verified e-mail, an expired pending login, and providers whose
+//! discovery lies or redirects.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kith::clock::ManualClock;
+use kith::config::OAuthProvider;
+use kith_tests::oidc_provider::{OidcProvider, authorize, browser, free_port, oidc_provider_available};
+use kith_tests::{Backend, TestApp, backend_tests};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+backend_tests!(
+    code_flow_with_pkce_creates_the_user_once,
+    browser_flow_sets_a_cookie_good_for_reads_only,
+    state_and_code_are_good_once_and_the_issuer_must_match,
+    an_address_is_linked_only_when_verified_and_allowed,
+    a_pending_login_expires_after_ten_minutes,
+    lying_or_redirecting_providers_are_refused,
+);
+
+const SECRET: &str = "a client secret that is long enough";
+
+fn accounts() -> Value {
+    json!({
+        "alice": {"email": "alice@idp.example", "email_verified": true, "name": "Alice Idp", "preferred_username": "alice.idp"},
+        "bob": {"email": "bob@shared.example", "email_verified": true, "name": "Bob Idp"},
+        "eve": {"email": "bob@shared.example", "email_verified": false, "name": "Eve Idp"},
+    })
+}
+
+fn provider(id: &str, issuer: &str, client_id: &str) -> OAuthProvider {
+    OAuthProvider {
+        id: id.into(),
+        display_name: format!("IdP {id}"),
+        issuer: issuer.into(),
+        client_id: client_id.into(),
+        client_secret: SECRET.into(),
+        ..OAuthProvider::default()
+    }
+}
+
+/// Kith with providers `idp` (and `linking`, which links verified addresses), and the real
+/// provider with a client for each, redirecting to Kith's exact callback URLs.
+async fn setup(b: Backend, clock: Option<Arc<ManualClock>>) -> (TestApp, OidcProvider) {
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let iss = issuer.clone();
+    let app = TestApp::start_with(b, clock, move |c| {
+        let mut linking = provider("linking", &iss, "kith-linking");
+        linking.link_verified_email = true;
+        c.auth.oauth = vec![provider("idp", &iss, "kith"), linking];
+    })
+    .await;
+    let clients = json!([
+        {"client_id": "kith", "client_secret": SECRET, "redirect_uris": [format!("{}/api/v1/auth/oauth/idp/callback", app.base)]},
+        {"client_id": "kith-linking", "client_secret": SECRET, "redirect_uris": [format!("{}/api/v1/auth/oauth/linking/callback", app.base)]},
+    ]);
+    let op = OidcProvider::start(port, &clients, &accounts());
+    (app, op)
+}
+
+async fn finish(callback: &str) -> (StatusCode, Value) {
+    let res = reqwest::get(callback).await.expect("callback");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn code_flow_with_pkce_creates_the_user_once(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let (auth_url, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    // O2: PKCE with S256 always, and state and nonce sent
+    for part in ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code"] {
+        assert!(auth_url.contains(part), "{part} missing from {auth_url}");
+    }
+    assert!(!auth_url.contains("plain"));
+    let (status, v) = finish(&callback).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["username"], "alice.idp");
+    assert_eq!(v["user"]["display_name"], "Alice Idp");
+    assert_eq!(v["user"]["auth_method"], "oauth:idp");
+    assert_eq!(v["user"]["emails"][0]["email"], "alice@idp.example");
+    assert_eq!(v["user"]["emails"][0]["verified"], true);
+    let token = v["token"].as_str().expect("token").to_string();
+    let (status, me) = app.call(reqwest::Method::GET, "/api/v1/me", Some(&token), None).await;
+    assert_eq!((status, me["username"].clone()), (StatusCode::OK, json!("alice.idp")));
+    // the second login is the same person: the identity is (issuer, sub)
+    let (_, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let (status, again) = finish(&callback).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["user"]["id"], v["user"]["id"]);
+    let (_, history) = app.get(&format!("/api/v1/users/{}/history", v["user"]["id"])).await;
+    assert_eq!(history["logins"][0]["method"], "oauth:idp");
+}
+
+async fn browser_flow_sets_a_cookie_good_for_reads_only(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let browser = browser();
+    let (_, callback) = authorize(&browser, &app.base, "idp", "return_to=/agent/users", &op.issuer, "alice").await;
+    let res = browser.get(&callback).send().await.expect("callback");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/agent/users");
+    let cookie = res.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    for attr in ["kith_session=kith_s_", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(cookie.len() < 4096);
+    let res = browser.get(format!("{}/api/v1/me", app.base)).send().await.expect("me");
+    assert_eq!(res.status(), StatusCode::OK, "the cookie authenticates reads");
+    let res = browser.post(format!("{}/api/v1/auth/logout?everywhere=true", app.base)).send().await.expect("logout");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "but no change (no CSRF token yet)");
+    // O11: an off-site return_to is refused before anything starts
+    for bad in ["//evil.test", "https://evil.test", "/\\evil.test", "javascript:alert(1)"] {
+        let res = browser
+            .get(format!("{}/api/v1/auth/oauth/idp/start", app.base))
+            .query(&[("return_to", bad)])
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+async fn state_and_code_are_good_once_and_the_issuer_must_match(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let (_, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let url = reqwest::Url::parse(&callback).expect("url");
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let (code, state) = (param("code").expect("code"), param("state").expect("state"));
+    let cb = format!("{}/api/v1/auth/oauth/idp/callback", app.base);
+    // O1: missing and wrong state
+    let (status, _) = finish(&format!("{cb}?code={code}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = finish(&format!("{cb}?code={code}&state=not-the-state")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // the real answer works once; replayed, its state is spent
+    let (status, v) = finish(&callback).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, _) = finish(&callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a used state is never accepted twice");
+    // a replayed code under a fresh state: the provider refuses it (and the PKCE verifier differs)
+    let (_, fresh) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let fresh_url = reqwest::Url::parse(&fresh).expect("url");
+    let fresh_state = fresh_url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
+    let (status, _) = finish(&format!("{cb}?code={code}&state={fresh_state}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a used code does not log in");
+    // O6: an answer naming another issuer is refused
+    let (_, other) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let other_url = reqwest::Url::parse(&other).expect("url");
+    let pairs: Vec<(String, String)> = other_url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "iss" { "http://evil.test".to_string() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut forged = reqwest::Url::parse(&cb).expect("url");
+    forged.query_pairs_mut().extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if !pairs.iter().any(|(k, _)| k == "iss") {
+        forged.query_pairs_mut().append_pair("iss", "http://evil.test");
+    }
+    let (status, _) = finish(forged.as_str()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _ = state;
+}
+
+/// O8: an identity whose e-mail belongs to an existing user is not logged in as that user,
+/// unless the provider links by verified e-mail and says the address is verified.
+async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let local = app
+        .create_user(
+            json!({"username": "bob", "emails": [{"email": "bob@shared.example"}], "password": "a local passphrase"}),
+        )
+        .await;
+    let (_, cb) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "bob").await;
+    let (status, _) = finish(&cb).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "idp does not link");
+    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "eve").await;
+    let (status, _) = finish(&cb).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an unverified address is never linked");
+    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "bob").await;
+    let (status, v) = finish(&cb).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["id"], local);
+    let (_, list) = app.get("/api/v1/users?q=shared.example").await;
+    assert_eq!(list["total"], 1, "no second account was made");
+}
+
+/// O10: the answer to a login started 11 minutes ago is refused.
+async fn a_pending_login_expires_after_ten_minutes(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let clock = ManualClock::new(1_800_000_000_000);
+    let (app, op) = setup(b, Some(clock.clone())).await;
+    let (_, cb) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    clock.advance(11 * 60_000);
+    let (status, v) = finish(&cb).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+}
+
+/// O7, O9: a discovery document naming another issuer disables the provider; a provider that
+/// answers with a redirect is not followed (a canary listener sees no connection).
+async fn lying_or_redirecting_providers_are_refused(b: Backend) {
+    let canary = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("canary");
+    let canary_url = format!("http://{}", canary.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let canary_task = tokio::spawn(async move {
+        while canary.accept().await.is_ok() {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let fake = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("fake");
+    let fake_url = format!("http://{}", fake.local_addr().expect("addr"));
+    let redirect_to = canary_url.clone();
+    let fake_task = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = fake.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let response = if request.starts_with("GET /liar/") {
+                let body = json!({"issuer": "http://evil.test", "authorization_endpoint": "http://evil.test/auth",
+                    "jwks_uri": "http://evil.test/jwks", "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]})
+                .to_string();
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {redirect_to}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+            };
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    let (liar, redirector) = (format!("{fake_url}/liar"), format!("{fake_url}/redirector"));
+    let app = TestApp::start_with(b, None, move |c| {
+        c.auth.oauth = vec![provider("liar", &liar, "kith"), provider("redirector", &redirector, "kith")];
+    })
+    .await;
+    for id in ["liar", "redirector"] {
+        let res = browser().get(format!("{}/api/v1/auth/oauth/{id}/start", app.base)).send().await.expect("start");
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{id}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the redirect was not followed");
+    let res = browser().get(format!("{}/api/v1/auth/oauth/nope/start", app.base)).send().await.expect("start");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    canary_task.abort();
+    fake_task.abort();
+}
