@@ -261,6 +261,10 @@ pub struct LdapProvider {
     /// Group (DN or common name, any letter case) → Kith roles given to its members. Roles
     /// named here are kept in step with the directory at every login; others are left alone.
     pub group_roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Group (DN or common name) → Kith organizations its members belong to, through a
+    /// username rule kept in step at every login (added when they join, removed when they
+    /// leave; rules of organizations not named here are left alone).
+    pub group_organizations: std::collections::BTreeMap<String, Vec<String>>,
     /// Create a Kith user at the first successful login of someone unknown to Kith.
     pub create_users: bool,
     /// Seconds to wait for the connection (and TLS), and for each operation.
@@ -288,6 +292,7 @@ impl Default for LdapProvider {
             group_base_dn: String::new(),
             group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
             group_roles: Default::default(),
+            group_organizations: Default::default(),
             create_users: true,
             connect_timeout_secs: 5,
             timeout_secs: 5,

@@ -51,10 +51,19 @@ impl DirectoryUser {
     /// The Kith roles `provider.group_roles` gives this user's groups (matched by DN or by
     /// common name, ignoring letter case).
     pub fn mapped_roles(&self, provider: &LdapProvider) -> BTreeSet<String> {
+        self.mapped(&provider.group_roles)
+    }
+
+    /// The organizations `provider.group_organizations` puts this user in.
+    pub fn mapped_organizations(&self, provider: &LdapProvider) -> BTreeSet<String> {
+        self.mapped(&provider.group_organizations)
+    }
+
+    fn mapped(&self, map: &std::collections::BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
         let mut roles = BTreeSet::new();
         for group in &self.groups {
             let cn = first_rdn_value(group);
-            for (key, names) in &provider.group_roles {
+            for (key, names) in map {
                 if key.eq_ignore_ascii_case(group) || cn.as_deref().is_some_and(|cn| key.eq_ignore_ascii_case(cn)) {
                     roles.extend(names.iter().cloned());
                 }

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::config::LdapProvider;
 use crate::config::OAuthProvider;
 use crate::domain::change::Actor;
+use crate::domain::organization::{OrganizationId, RuleKind, RuleSpec};
 use crate::domain::user::{User, UserFields, UserInput};
 use crate::domain::{Error, Result, UserId};
 use crate::http::AppState;
@@ -43,7 +44,10 @@ pub async fn check_password(state: &AppState, username: &str, password: String) 
             };
             match ldap::authenticate(provider, username, &password).await {
                 Ok(entry) => match refused_if_unusable(provider, refresh_user(state, provider, r.id, &entry).await)? {
-                    Some(()) => Ok(Some(Accepted { user: r.id, method: r.auth_method, rehash: None })),
+                    Some(()) => {
+                        sync_organizations(state, provider, r.id, &entry).await?;
+                        Ok(Some(Accepted { user: r.id, method: r.auth_method, rehash: None }))
+                    }
                     None => Ok(None),
                 },
                 Err(e) => {
@@ -63,6 +67,9 @@ pub async fn check_password(state: &AppState, username: &str, password: String) 
                     Ok(entry) => {
                         let method = format!("ldap:{}", provider.id);
                         let created = refused_if_unusable(provider, create_user(state, provider, &entry).await)?;
+                        if let Some(user) = created {
+                            sync_organizations(state, provider, user, &entry).await?;
+                        }
                         return Ok(created.map(|user| Accepted { user, method, rehash: None }));
                     }
                     Err(LdapFailure::NotFound) => continue,
@@ -161,6 +168,56 @@ fn apply_directory(input: UserInput, base: UserFields, state: &AppState) -> Resu
         }
         other => other,
     }
+}
+
+/// Keeps the user's username rules in the organizations the provider maps groups to in step
+/// with their groups: a rule where they joined, none where they left. Organizations the
+/// mapping does not name are not touched.
+async fn sync_organizations(
+    state: &AppState,
+    provider: &LdapProvider,
+    user: UserId,
+    entry: &DirectoryUser,
+) -> Result<()> {
+    if provider.group_organizations.is_empty() {
+        return Ok(());
+    }
+    let mut managed = std::collections::HashMap::new();
+    for name in provider.group_organizations.values().flatten() {
+        match state.store.org_by_name(name).await? {
+            Some(id) => {
+                managed.insert(name.to_lowercase(), id);
+            }
+            None => {
+                tracing::warn!(provider = %provider.id, organization = %name, "group_organizations names an organization Kith does not have")
+            }
+        }
+    }
+    let wanted: BTreeSet<i64> = entry
+        .mapped_organizations(provider)
+        .iter()
+        .filter_map(|n| managed.get(&n.to_lowercase()))
+        .map(|id| id.0)
+        .collect();
+    let managed_ids: BTreeSet<i64> = managed.values().map(|id| id.0).collect();
+    let existing = state.store.username_rules_of(user).await?;
+    let actor = Actor::system(&format!("ldap:{}", provider.id));
+    for (rule, org) in &existing {
+        if managed_ids.contains(&org.0) && !wanted.contains(&org.0) {
+            state.store.delete_rule(*org, *rule, &actor).await?;
+        }
+    }
+    let username = state.store.get_user(user).await?.username;
+    for org in wanted.iter().filter(|o| !existing.iter().any(|(_, e)| e.0 == **o)) {
+        let spec = RuleSpec {
+            kind: RuleKind::Username,
+            value: username.clone(),
+            include_subdomains: false,
+            view_org_tickets: true,
+        };
+        state.store.create_rule(OrganizationId(*org), &spec, &actor).await?;
+    }
+    Ok(())
 }
 
 async fn create_user(state: &AppState, provider: &LdapProvider, entry: &DirectoryUser) -> Result<UserId> {

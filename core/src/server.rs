@@ -114,6 +114,20 @@ pub async fn serve(config: Config) -> Result<()> {
     let listener =
         TcpListener::bind(&bind).await.map_err(|e| Error::Unavailable(format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    for p in &state.config.auth.ldap {
+        let mode = if p.bind_dn.is_empty() { "direct bind" } else { "search-then-bind" };
+        let tls = if p.url.starts_with("ldaps://") {
+            "LDAPS"
+        } else if p.starttls {
+            "StartTLS"
+        } else {
+            "no TLS"
+        };
+        tracing::info!(provider = %p.id, url = %p.url, "LDAP provider ldap:{} ({mode}, {tls})", p.id);
+    }
+    for p in &state.config.auth.oauth {
+        tracing::info!(provider = %p.id, issuer = %p.issuer, "OpenID Connect provider oauth:{}: start logins at {}/api/v1/auth/oauth/{}/start", p.id, state.config.server.public_url, p.id);
+    }
     tracing::info!(
         "Kith is listening on http://{addr} — API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
     );

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 backend_tests!(
-    search_then_bind_creates_the_user_and_keeps_roles_in_step,
+    search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_step,
     direct_bind_starttls_and_ldaps_verify_the_ca,
     blank_passwords_and_injections_never_bind,
     an_ambiguous_user_is_refused,
@@ -60,12 +60,20 @@ async fn login(app: &TestApp, username: &str, password: &str) -> (StatusCode, Va
     .await
 }
 
-async fn search_then_bind_creates_the_user_and_keeps_roles_in_step(b: Backend) {
+async fn search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_step(b: Backend) {
     if !slapd_available() {
         return;
     }
     let slapd = Slapd::start();
-    let app = app_with(b, vec![provider(&slapd)], |_| {}).await;
+    let mut corp = provider(&slapd);
+    corp.group_organizations.insert("helpdesk".into(), vec!["Acme Support".into()]);
+    let app = app_with(b, vec![corp], |_| {}).await;
+    let (status, org) = app.post("/api/v1/organizations", json!({"name": "Acme Support"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{org}");
+    let org_id = org["id"].as_i64().expect("org");
+    let (status, other) = app.post("/api/v1/organizations", json!({"name": "Hand Picked"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let other_id = other["id"].as_i64().expect("org");
 
     let (status, v) = login(&app, "alice", "not her password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
@@ -85,6 +93,15 @@ async fn search_then_bind_creates_the_user_and_keeps_roles_in_step(b: Backend) {
     assert_eq!((status, me["username"].clone()), (StatusCode::OK, json!("alice")));
     // the search ran as the service account, then one bind as alice per attempt
     assert_eq!(slapd.binds_as(&person_dn("alice", "people")), 2, "{}", slapd.log_text());
+    // helpdesk members belong to Acme Support through a username rule the directory keeps
+    let (_, members) = app.get(&format!("/api/v1/organizations/{org_id}/users")).await;
+    assert_eq!(members["total"], 1, "{members}");
+    assert_eq!(members["items"][0]["username"], "alice");
+    // an agent puts alice in another organization by hand: the directory leaves that alone
+    let (status, rule) = app
+        .post(&format!("/api/v1/organizations/{other_id}/members"), json!({"kind": "username", "value": "alice"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
 
     // bob is in no mapped group: a customer
     let (status, v) = login(&app, "bob", "bob's long secret").await;
@@ -120,6 +137,11 @@ async fn search_then_bind_creates_the_user_and_keeps_roles_in_step(b: Backend) {
     let roles: Vec<&str> = v["user"]["roles"].as_array().expect("roles").iter().filter_map(Value::as_str).collect();
     assert!(!roles.contains(&"Agent"), "the directory took Agent away: {roles:?}");
     assert!(roles.contains(&"Manager"), "a role the directory does not manage stays: {roles:?}");
+    let (_, members) = app.get(&format!("/api/v1/organizations/{org_id}/users")).await;
+    assert_eq!(members["total"], 0, "alice left helpdesk, so Acme Support: {members}");
+    let (_, members) = app.get(&format!("/api/v1/organizations/{other_id}/users")).await;
+    let (_, rules) = app.get(&format!("/api/v1/organizations/{other_id}/members")).await;
+    assert_eq!(members["total"], 1, "the hand-made rule stays: {members} {rules}");
     let (_, changes) = app.get(&format!("/api/v1/users/{alice_id}/changes")).await;
     assert!(changes.to_string().contains("ldap:corp"), "the change log names the directory: {changes}");
 }

@@ -21,6 +21,9 @@ pub enum Error {
     /// The request is well-formed but not acceptable as a whole (400).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The request body is not JSON (415): also what a cross-site form post gets.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The request body is larger than allowed (413).
     #[error("too large: {0}")]
     TooLarge(String),

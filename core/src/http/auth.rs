@@ -122,28 +122,39 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    if req.password.len() > MAX_PASSWORD_BYTES {
+    Ok(Json(password_login(&state, addr, &req.username, req.password).await?))
+}
+
+/// A login with a name and password from any front (the JSON API, the login page): the
+/// address limiter, the account name's throttle, the credential check, the new session.
+pub(crate) async fn password_login(
+    state: &AppState,
+    addr: std::net::IpAddr,
+    username: &str,
+    password: String,
+) -> Result<LoginResponse, ApiError> {
+    if password.len() > MAX_PASSWORD_BYTES {
         return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
     }
     state.login_limiter.take(addr, state.store.now())?;
     // no account name is this long or holds control characters (PostgreSQL text cannot even
     // hold a NUL): refused like a wrong password, before anything is looked up
-    if req.username.len() > 320 || req.username.chars().any(char::is_control) {
+    if username.len() > 320 || username.chars().any(char::is_control) {
         return Err(Error::Unauthenticated.into());
     }
-    let account_key = req.username.trim().to_lowercase();
+    let account_key = username.trim().to_lowercase();
     if let Some(wait) = state.store.reserve_login_attempt(&account_key, &state.config.auth.login_policy()).await? {
         tracing::info!(event = "login_throttled", address = %addr, "login refused: account name is cooling down");
         return Err(Error::RateLimited(wait).into());
     }
-    let Some(accepted) = crate::login::check_password(&state, &req.username, req.password).await? else {
+    let Some(accepted) = crate::login::check_password(state, username, password).await? else {
         tracing::info!(event = "login_failed", address = %addr, "login refused");
         return Err(Error::Unauthenticated.into());
     };
     let (id, method) = (accepted.user, accepted.method);
-    let response = open_session(&state, id, &method, addr, Some(&account_key), accepted.rehash.as_deref()).await?;
+    let response = open_session(state, id, &method, addr, Some(&account_key), accepted.rehash.as_deref()).await?;
     state.login_limiter.give_back(addr);
-    Ok(Json(response))
+    Ok(response)
 }
 
 /// Turns an accepted login into a new session (a fresh token: nothing the client brought is

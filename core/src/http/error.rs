@@ -42,6 +42,9 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", message, fields)
             }
             Error::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, FieldErrors::new()),
+            Error::UnsupportedMediaType(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m, FieldErrors::new())
+            }
             Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, FieldErrors::new()),
             Error::Conflict { field, message } => {
                 let m = format!("{field}: {message}");

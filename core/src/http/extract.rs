@@ -22,7 +22,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         if !is_json {
-            return Err(Error::BadRequest("send a JSON body with Content-Type: application/json".into()).into());
+            return Err(
+                Error::UnsupportedMediaType("send a JSON body with Content-Type: application/json".into()).into()
+            );
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod organizations;
+pub mod pages;
 pub mod records;
 pub mod roles;
 pub mod user_tabs;
@@ -19,10 +20,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -84,12 +87,15 @@ pub fn app(state: AppState) -> Router {
         .merge(records::router())
         .merge(user_tabs::router())
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
-        .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) });
+        .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) })
+        // answers about people are never kept by browsers or proxies (RELIABILITY S10)
+        .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
     let body_limit = state.config.server.max_body_bytes;
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
+        .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
@@ -111,6 +117,7 @@ pub fn app(state: AppState) -> Router {
                 })
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
         .with_state(state)
 }

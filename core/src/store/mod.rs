@@ -260,6 +260,15 @@ impl Store {
         dispatch!(self, logins::link_identity(issuer, subject, user, provider, now))
     }
 
+    pub async fn org_by_name(&self, name: &str) -> Result<Option<OrganizationId>> {
+        dispatch!(self, logins::org_by_name(name))
+    }
+
+    /// The username rules naming a user: (rule, organization).
+    pub async fn username_rules_of(&self, user: UserId) -> Result<Vec<(RuleId, OrganizationId)>> {
+        dispatch!(self, logins::username_rules_of(user))
+    }
+
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserId>> {
         dispatch!(self, logins::user_by_email(email))
     }

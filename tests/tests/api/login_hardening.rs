@@ -16,6 +16,7 @@ backend_tests!(
     a_locked_name_is_a_delay_not_a_lockout,
     identity_headers_are_ignored,
     sessions_are_capped_and_rotated_and_logins_recorded,
+    a_session_cookie_changes_nothing_and_answers_are_not_cached,
 );
 
 const RIGHT: &str = "the right passphrase";
@@ -247,4 +248,59 @@ async fn sessions_are_capped_and_rotated_and_logins_recorded(b: Backend) {
         let (status, _) = app.call(Method::GET, "/api/v1/me", Some(t), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
+}
+
+/// S8, S9, S10: every state-changing route of the OpenAPI document, called the way a hostile
+/// page would (the victim's session cookie, a foreign Origin, `Sec-Fetch-Site: cross-site`, a
+/// simple-request content type), changes nothing; authenticated answers say `no-store`.
+async fn a_session_cookie_changes_nothing_and_answers_are_not_cached(b: Backend) {
+    let app = TestApp::start(b).await;
+    let (status, v) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let session = v["token"].as_str().expect("token").to_string();
+    let cookie = format!("kith_session={session}");
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let users_before = app.get("/api/v1/users").await.1["total"].clone();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let url = format!("{}{}", app.base, path.replace("{id}", "1").replace("{rule_id}", "1"));
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let res = app
+                .client
+                .request(m, &url)
+                .header("cookie", &cookie)
+                .header("origin", "https://evil.test")
+                .header("sec-fetch-site", "cross-site")
+                .header("content-type", "text/plain")
+                .body(r#"{"username":"x","password":"y","name":"x"}"#)
+                .send()
+                .await
+                .expect("request");
+            let status = res.status();
+            if path == "/api/v1/auth/login" {
+                assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{method} {path}: a form cannot post a login");
+            } else {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: the cookie must not authorize a change");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} state-changing routes found");
+    assert_eq!(app.get("/api/v1/users").await.1["total"], users_before);
+    // the session itself still works with its bearer header
+    let res = app.client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&session).send().await.expect("me");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }

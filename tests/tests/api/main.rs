@@ -4,5 +4,6 @@ mod auth;
 mod login_hardening;
 mod ops;
 mod organizations;
+mod pages;
 mod roles;
 mod users;

@@ -253,3 +253,30 @@ pub async fn user_by_email(pools: &Pools, email: &str) -> Result<Option<UserId>>
         .map_err(db_err)?;
     Ok(id.map(UserId))
 }
+
+/// An organization by name, any letter case.
+pub async fn org_by_name(pools: &Pools, name: &str) -> Result<Option<crate::domain::organization::OrganizationId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE name_key = $1")
+        .bind(name.to_lowercase())
+        .fetch_optional(pools.read())
+        .await
+        .map_err(db_err)?;
+    Ok(id.map(crate::domain::organization::OrganizationId))
+}
+
+/// The username rules naming a user: (rule, organization).
+pub async fn username_rules_of(
+    pools: &Pools,
+    user: UserId,
+) -> Result<Vec<(crate::domain::organization::RuleId, crate::domain::organization::OrganizationId)>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, organization_id FROM membership_rules WHERE kind = 'username' AND user_id = $1")
+            .bind(user.0)
+            .fetch_all(pools.read())
+            .await
+            .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, o)| (crate::domain::organization::RuleId(r), crate::domain::organization::OrganizationId(o)))
+        .collect())
+}
