@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::clock::Millis;
 use crate::domain::{Error, Result};
@@ -27,13 +26,18 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes and checks passwords off the async runtime, at most one per core at a time.
+/// Hashes and checks passwords off the async runtime on a fixed set of threads, one per core:
+/// at most that many argon2 evaluations (19 MiB each) run at once, whatever the load, and the
+/// memory they use is reused by the same few threads instead of being kept by every thread of
+/// a growing pool (glibc keeps a freed 19 MiB block per thread arena).
 #[derive(Debug)]
 pub struct Passwords {
-    permits: Semaphore,
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
     /// Verified against when the user does not exist, so both cases cost the same.
     dummy_hash: String,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,16 +50,48 @@ pub struct Verified {
 impl Passwords {
     pub fn new() -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy_hash = hash_blocking("kith dummy password for timing").unwrap_or_default();
-        Arc::new(Passwords { permits: Semaphore::new(cores), dummy_hash })
+        // on this thread with memory that is freed at once (the hashing threads keep theirs)
+        let dummy_hash = hash_with(&mut Vec::new(), "kith dummy password for timing").unwrap_or_default();
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..cores {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("kith-argon2-{i}")).spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // every sender is gone
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Arc::new(Passwords { jobs: std::sync::Mutex::new(tx), dummy_hash })
+    }
+
+    /// Runs `f` on a hashing thread and waits for its answer.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| Error::Internal("hashing queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| Error::Unavailable("password hashing is not running".into()))?;
+        rx.await.map_err(|_| Error::Internal("a hashing job was dropped".into()))
     }
 
     /// An argon2id PHC string for `password`.
     pub async fn hash(&self, password: String) -> Result<String> {
-        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+        self.run(move || hash_blocking(&password)).await?
     }
 
     /// Checks `password` against `stored`; with no stored hash a dummy is checked instead and
@@ -64,32 +100,92 @@ impl Passwords {
         if password.len() > MAX_PASSWORD_BYTES {
             return Ok(Verified { ok: false, rehash: None });
         }
-        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
         let dummy = self.dummy_hash.clone();
-        tokio::task::spawn_blocking(move || {
+        self.run(move || {
             let real = stored.is_some();
             let hash = stored.unwrap_or(dummy);
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 return Ok(Verified { ok: false, rehash: None });
             };
-            let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real;
+            let ok = MEMORY.with_borrow_mut(|memory| verify_with(memory, password.as_bytes(), &parsed)) && real;
             let outdated = parsed.algorithm.as_str() != "argon2id"
                 || parsed.params.get_decimal("m").is_none_or(|m| m < M_COST)
                 || parsed.params.get_decimal("t").is_none_or(|t| t < T_COST);
             let rehash = if ok && outdated { Some(hash_blocking(&password)?) } else { None };
             Ok(Verified { ok, rehash })
         })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .await?
     }
 }
 
+thread_local! {
+    /// Argon2's working memory (19 MiB), kept by each hashing thread and reused for every
+    /// evaluation instead of being allocated and freed each time.
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Stored hashes asking for more memory than this are not evaluated (they are not Kith's).
+const MAX_BLOCKS: usize = 256 * 1024;
+
+/// `memory` with room for `blocks` blocks (grown, never shrunk).
+fn blocks(memory: &mut Vec<argon2::Block>, blocks: usize) -> &mut [argon2::Block] {
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    &mut memory[..blocks]
+}
+
+/// Checks `password` against a PHC string using the caller's working memory.
+fn verify_with(memory: &mut Vec<argon2::Block>, password: &[u8], parsed: &PasswordHash<'_>) -> bool {
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) =
+        (Algorithm::try_from(parsed.algorithm), Params::try_from(parsed), parsed.salt, parsed.hash)
+    else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    if params.block_count() > MAX_BLOCKS {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let count = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    if argon.hash_password_into_with_memory(password, salt, &mut out, blocks(memory, count)).is_err() {
+        return false;
+    }
+    // `Output` compares in constant time
+    argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// A new argon2id PHC string, computed in this thread's reusable working memory.
 fn hash_blocking(password: &str) -> Result<String> {
+    MEMORY.with_borrow_mut(|memory| hash_with(memory, password))
+}
+
+fn hash_with(memory: &mut Vec<argon2::Block>, password: &str) -> Result<String> {
+    let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("hashing failed: {e}"));
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+    let argon = argon2();
+    let params = argon.params().clone();
+    let mut out = [0u8; 32];
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, blocks(memory, params.block_count()))
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params).try_into().map_err(|e: argon2::password_hash::Error| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 /// `n` random bytes, base64url without padding.
@@ -190,6 +286,7 @@ impl AddressLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordHasher;
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {

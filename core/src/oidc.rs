@@ -145,12 +145,12 @@ impl Oidc {
             .map_err(|e| OidcFailure::Exchange(e.to_string()))?;
         let id_token = response.id_token().ok_or_else(|| OidcFailure::IdToken("no ID token in the answer".into()))?;
         let nonce = Nonce::new(nonce.to_string());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        let claims = match id_token.claims(&verifier(&client), &nonce) {
             Ok(c) => c.clone(),
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(first)) => {
                 let fresh = self.client(p, public_url, true).await?;
                 id_token
-                    .claims(&fresh.id_token_verifier(), &nonce)
+                    .claims(&verifier(&fresh), &nonce)
                     .map_err(|e| OidcFailure::IdToken(format!("{e} (before a key refresh: {first})")))?
                     .clone()
             }
@@ -181,6 +181,27 @@ impl Oidc {
         }
         Ok(who)
     }
+}
+
+/// The ID token checks: openidconnect's (signature, issuer, audience with no untrusted extra
+/// audience, expiry, nonce) plus an issue time no later than a minute from now.
+fn verifier<'a>(
+    client: &'a CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+) -> openidconnect::core::CoreIdTokenVerifier<'a> {
+    client.id_token_verifier().set_issue_time_verifier_fn(|iat| {
+        if iat > chrono::Utc::now() + chrono::Duration::seconds(60) {
+            Err(format!("issued in the future ({iat})"))
+        } else {
+            Ok(())
+        }
+    })
 }
 
 /// A post-login target is accepted only as a same-origin path: one leading `/`, no second

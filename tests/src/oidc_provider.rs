@@ -42,12 +42,26 @@ pub fn free_port() -> u16 {
 impl OidcProvider {
     /// Starts the provider on `port` with `clients` and `accounts` (see `tests/oidc/provider.js`).
     pub fn start(port: u16, clients: &Value, accounts: &Value) -> OidcProvider {
+        Self::run("provider.js", port, &[("CLIENTS", clients.to_string()), ("ACCOUNTS", accounts.to_string())])
+    }
+
+    /// Starts the forging provider (`tests/oidc/forger.js`) for one client.
+    pub fn start_forger(port: u16, client_id: &str, redirect_uri: &str) -> OidcProvider {
+        Self::run(
+            "forger.js",
+            port,
+            &[("CLIENT_ID", client_id.to_string()), ("REDIRECT_URI", redirect_uri.to_string())],
+        )
+    }
+
+    fn run(script: &str, port: u16, env: &[(&str, String)]) -> OidcProvider {
         let log = std::env::temp_dir().join(format!("kith-oidc-{}.log", crate::random_suffix()));
-        let child = Command::new("node")
-            .arg(dir().join("provider.js"))
-            .env("PORT", port.to_string())
-            .env("CLIENTS", clients.to_string())
-            .env("ACCOUNTS", accounts.to_string())
+        let mut cmd = Command::new("node");
+        cmd.arg(dir().join(script)).env("PORT", port.to_string());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).expect("log"))
             .stderr(Stdio::null())

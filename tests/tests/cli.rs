@@ -6,7 +6,12 @@ use kith_tests::{Backend, Server, TestDb, backend_tests, free_port, run_kith, wr
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-backend_tests!(admin_and_token_commands, configuration_errors_name_the_key, first_start_creates_an_administrator);
+backend_tests!(
+    admin_and_token_commands,
+    configuration_errors_name_the_key,
+    first_start_creates_an_administrator,
+    hashing_cannot_be_used_to_exhaust_the_server,
+);
 
 async fn admin_and_token_commands(b: Backend) {
     let db = TestDb::create(b).await;
@@ -143,4 +148,104 @@ async fn first_start_creates_an_administrator(b: Backend) {
     .expect("join");
     assert!(status.0.expect("wait").success());
     assert!(status.1.log_text().contains("stopped"), "{}", status.1.log_text());
+}
+
+/// The server process's resident memory, from /proc.
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// RELIABILITY A7, against `kith serve` in its own process: 200 logins at once with 1 MiB
+/// passwords are refused before hashing; 200 at once with wrong passwords are hashed at most
+/// one per core at a time; the server's memory grows by less than 100 MiB and `/healthz`
+/// answers within 250 ms (p99) throughout.
+async fn hashing_cannot_be_used_to_exhaust_the_server(b: Backend) {
+    let db = TestDb::create(b).await;
+    let port = free_port();
+    let config = write_config(&db, port, false);
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("[auth]\nlogin_address_burst = 100000\n");
+    std::fs::write(&config, text).expect("config");
+    let server = Server::start(&config, port, db.dir.join("serve.log")).await;
+    let pid = server.child.id();
+    let client = reqwest::Client::new();
+    let login = |username: String, password: bytes::Bytes| {
+        let (client, base) = (client.clone(), server.base.clone());
+        async move {
+            let mut body = Vec::with_capacity(password.len() + 64);
+            body.extend_from_slice(format!("{{\"username\":\"{username}\",\"password\":\"").as_bytes());
+            body.extend_from_slice(&password);
+            body.extend_from_slice(b"\"}");
+            let res = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            // the server may answer 413 and close before the client has written a huge body
+            res.map(|r| r.status()).map_err(|e| e.to_string())
+        }
+    };
+    let t0 = std::time::Instant::now();
+    // warm up, then the baseline
+    assert_eq!(
+        login("warm".into(), bytes::Bytes::from_static(b"a wrong password")).await,
+        Ok(StatusCode::UNAUTHORIZED)
+    );
+    let before = rss_of(pid);
+    let huge = bytes::Bytes::from(vec![b'x'; 1024 * 1024]);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        tasks.push(tokio::spawn(login(format!("big{i}"), huge.clone())));
+    }
+    for t in tasks {
+        // an error means refused mid-upload: the connection closed under the client
+        if let Ok(status) = t.await.expect("task") {
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        }
+    }
+    let after_uploads = rss_of(pid);
+    eprintln!("A7: uploads refused in {:?}", t0.elapsed());
+    let started = std::time::Instant::now();
+    let probe = {
+        let (client, base) = (client.clone(), server.base.clone());
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            for _ in 0..40 {
+                let t = std::time::Instant::now();
+                let res = client.get(format!("{base}/healthz")).send().await.expect("healthz");
+                assert!(res.status().is_success());
+                times.push(t.elapsed());
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            times
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        tasks.push(tokio::spawn(login(format!("nobody{i}"), bytes::Bytes::from_static(b"a wrong password"))));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), Ok(StatusCode::UNAUTHORIZED));
+    }
+    let mut times = probe.await.expect("probe");
+    times.sort();
+    let p99 = times[times.len() * 99 / 100];
+    assert!(p99 < std::time::Duration::from_millis(250), "/healthz p99 {p99:?} while hashing");
+    eprintln!(
+        "A7: RSS before {} MiB, after 200 x 1 MiB uploads {} MiB, after 200 hashes {} MiB; hashing took {:?}",
+        before >> 20,
+        after_uploads >> 20,
+        rss_of(pid) >> 20,
+        started.elapsed()
+    );
+    let grown = rss_of(pid).saturating_sub(before);
+    assert!(grown < 100 * 1024 * 1024, "the server grew by {} MiB", grown / 1024 / 1024);
+    eprintln!("A7: server RSS {} -> {} MiB, /healthz p99 {p99:?}", before / 1024 / 1024, rss_of(pid) / 1024 / 1024);
 }

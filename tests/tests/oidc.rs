@@ -21,6 +21,7 @@ backend_tests!(
     an_address_is_linked_only_when_verified_and_allowed,
     a_pending_login_expires_after_ten_minutes,
     lying_or_redirecting_providers_are_refused,
+    forged_id_tokens_are_refused,
 );
 
 const SECRET: &str = "a client secret that is long enough";
@@ -269,4 +270,42 @@ async fn lying_or_redirecting_providers_are_refused(b: Backend) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     canary_task.abort();
     fake_task.abort();
+}
+
+/// O3, O4, O5: ID tokens for another audience, expired or not yet issued, with a wrong or
+/// missing nonce, from another issuer, unsigned, signed by another key (even after the one
+/// JWKS refresh an unknown `kid` earns), or HS256 with the public key as secret: all refused;
+/// the same provider's honest token logs in.
+async fn forged_id_tokens_are_refused(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let iss = issuer.clone();
+    let app = TestApp::start_with(b, None, move |c| c.auth.oauth = vec![provider("forger", &iss, "kith")]).await;
+    let forger = OidcProvider::start_forger(port, "kith", &format!("{}/api/v1/auth/oauth/forger/callback", app.base));
+    for mode in [
+        "wrong-aud",
+        "other-aud-no-azp",
+        "expired",
+        "future-iat",
+        "bad-nonce",
+        "no-nonce",
+        "other-iss",
+        "alg-none",
+        "bad-sig",
+        "unknown-kid",
+        "hs256-with-public-key",
+    ] {
+        let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, mode).await;
+        let (status, v) = finish(&callback).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{mode}: {v}");
+    }
+    let (_, list) = app.get("/api/v1/users?q=forger.example").await;
+    assert_eq!(list["total"], 0, "no forged identity became a user");
+    let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, "good").await;
+    let (status, v) = finish(&callback).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["emails"][0]["email"], "good@forger.example");
 }

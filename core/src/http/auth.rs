@@ -21,7 +21,12 @@ use crate::domain::{Error, UserId};
 use crate::store::{NewSession, TokenKind};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/me", get(me))
+    // A login body holds a name and a password of at most 512 bytes: anything much larger is
+    // refused (413) before it is even read in full.
+    Router::new()
+        .route("/auth/login", post(login).layer(axum::extract::DefaultBodyLimit::max(16 * 1024)))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
 }
 
 /// The authenticated caller of a request.
@@ -66,7 +71,7 @@ impl FromRequestParts<AppState> for Caller {
         // The session cookie (set by a browser login) counts for reads only: until forms carry
         // CSRF tokens, every change needs the bearer header a cross-site page cannot send.
         let cookie = if bearer.is_none() && (parts.method == Method::GET || parts.method == Method::HEAD) {
-            session_cookie(parts, super::oauth::session_cookie_name(state))
+            super::pages::cookie(&parts.headers, super::oauth::session_cookie_name(state))
         } else {
             None
         };
@@ -85,13 +90,6 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { id, username, display_name, is_agent, permissions, via: kind, token_hash: hash })
     }
-}
-
-/// The value of cookie `name`, if the request carries it.
-fn session_cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts.headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        v.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -47,7 +47,8 @@ fn csrf_cookie_name(state: &AppState) -> &'static str {
     if state.config.server.public_url.starts_with("https://") { "__Host-kith_csrf" } else { "kith_csrf" }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of cookie `name`, if the request carries it.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         v.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     })

@@ -17,6 +17,7 @@ backend_tests!(
     identity_headers_are_ignored,
     sessions_are_capped_and_rotated_and_logins_recorded,
     a_session_cookie_changes_nothing_and_answers_are_not_cached,
+    unknown_and_known_names_take_the_same_time,
 );
 
 const RIGHT: &str = "the right passphrase";
@@ -303,4 +304,33 @@ async fn a_session_cookie_changes_nothing_and_answers_are_not_cached(b: Backend)
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+}
+
+/// A8: a wrong password for a known name and any password for an unknown name get the same
+/// answer after about the same time (the unknown name is checked against a dummy hash).
+async fn unknown_and_known_names_take_the_same_time(b: Backend) {
+    let app = TestApp::start_with(b, Some(kith::clock::ManualClock::new(1_800_000_000_000)), |c| {
+        c.auth.login_address_burst = 10_000;
+        c.auth.login_delays_secs = vec![0];
+        c.auth.login_max_failures_per_hour = 100_000;
+    })
+    .await;
+    password_user(&app, "known").await;
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    let mut bodies = std::collections::HashSet::new();
+    for i in 0..50 {
+        for (name, into) in [("known".to_string(), &mut known), (format!("ghost{i}"), &mut unknown)] {
+            let t = std::time::Instant::now();
+            let (status, _, body) = attempt(&app, "203.0.113.60", &name, WRONG).await;
+            into.push(t.elapsed());
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            bodies.insert(body.to_string());
+        }
+    }
+    assert_eq!(bodies.len(), 1, "one answer for both: {bodies:?}");
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[known.len() / 2], unknown[unknown.len() / 2]);
+    assert!(u.as_secs_f64() >= 0.8 * k.as_secs_f64(), "unknown median {u:?} vs known median {k:?}");
+    assert!(u.as_secs_f64() <= 1.25 * k.as_secs_f64(), "unknown median {u:?} vs known median {k:?}");
 }
