@@ -196,6 +196,13 @@ pub struct OAuthProvider {
     /// Link a new identity to an existing user with the same address, only when the provider
     /// says the address is verified. Off: such a login is refused (the address is taken).
     pub link_verified_email: bool,
+    /// A claim (in the ID token or userinfo) holding the user's groups, e.g. `groups`.
+    pub roles_claim: String,
+    /// Value of `roles_claim` → Kith roles, kept in step at every login (roles not named here
+    /// are left alone).
+    pub claim_roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Value of `roles_claim` → organizations (a username rule kept in step at every login).
+    pub claim_organizations: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for OAuthProvider {
@@ -209,6 +216,9 @@ impl Default for OAuthProvider {
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             create_users: true,
             link_verified_email: false,
+            roles_claim: String::new(),
+            claim_roles: Default::default(),
+            claim_organizations: Default::default(),
         }
     }
 }

@@ -170,7 +170,7 @@ fn apply_directory(input: UserInput, base: UserFields, state: &AppState) -> Resu
     }
 }
 
-/// Keeps the user's username rules in the organizations the provider maps groups to in step
+/// Keeps the user's username rules in the organizations a provider maps groups to in step
 /// with their groups: a rule where they joined, none where they left. Organizations the
 /// mapping does not name are not touched.
 async fn sync_organizations(
@@ -179,32 +179,39 @@ async fn sync_organizations(
     user: UserId,
     entry: &DirectoryUser,
 ) -> Result<()> {
-    if provider.group_organizations.is_empty() {
+    let actor = Actor::system(&format!("ldap:{}", provider.id));
+    sync_org_rules(state, &actor, user, &provider.group_organizations, &entry.mapped_organizations(provider)).await
+}
+
+/// The organization half of a group or claim mapping: `mapping` (group → organization names)
+/// says which organizations are managed, `wanted` which of them the user belongs to now.
+async fn sync_org_rules(
+    state: &AppState,
+    actor: &Actor,
+    user: UserId,
+    mapping: &std::collections::BTreeMap<String, Vec<String>>,
+    wanted: &BTreeSet<String>,
+) -> Result<()> {
+    if mapping.is_empty() {
         return Ok(());
     }
     let mut managed = std::collections::HashMap::new();
-    for name in provider.group_organizations.values().flatten() {
+    for name in mapping.values().flatten() {
         match state.store.org_by_name(name).await? {
             Some(id) => {
                 managed.insert(name.to_lowercase(), id);
             }
             None => {
-                tracing::warn!(provider = %provider.id, organization = %name, "group_organizations names an organization Kith does not have")
+                tracing::warn!(source = %actor.name, organization = %name, "a mapping names an organization Kith does not have")
             }
         }
     }
-    let wanted: BTreeSet<i64> = entry
-        .mapped_organizations(provider)
-        .iter()
-        .filter_map(|n| managed.get(&n.to_lowercase()))
-        .map(|id| id.0)
-        .collect();
+    let wanted: BTreeSet<i64> = wanted.iter().filter_map(|n| managed.get(&n.to_lowercase())).map(|id| id.0).collect();
     let managed_ids: BTreeSet<i64> = managed.values().map(|id| id.0).collect();
     let existing = state.store.username_rules_of(user).await?;
-    let actor = Actor::system(&format!("ldap:{}", provider.id));
     for (rule, org) in &existing {
         if managed_ids.contains(&org.0) && !wanted.contains(&org.0) {
-            state.store.delete_rule(*org, *rule, &actor).await?;
+            state.store.delete_rule(*org, *rule, actor).await?;
         }
     }
     let username = state.store.get_user(user).await?.username;
@@ -215,9 +222,57 @@ async fn sync_organizations(
             include_subdomains: false,
             view_org_tickets: true,
         };
-        state.store.create_rule(OrganizationId(*org), &spec, &actor).await?;
+        state.store.create_rule(OrganizationId(*org), &spec, actor).await?;
     }
     Ok(())
+}
+
+/// Values mapped through `mapping` (claim or group value → names), matched ignoring case.
+fn mapped_names(values: &[String], mapping: &std::collections::BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for v in values {
+        for (key, names) in mapping {
+            if key.eq_ignore_ascii_case(v) {
+                out.extend(names.iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+/// Keeps an OIDC user's roles and organization rules in step with the provider's
+/// `roles_claim` (a string or a list of strings in the ID token or userinfo).
+pub async fn sync_claims(state: &AppState, p: &OAuthProvider, user: UserId, who: &Identity) -> Result<()> {
+    if p.roles_claim.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = match who.claims.get(&p.roles_claim) {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    let actor = Actor::system(&format!("oauth:{}", p.id));
+    if !p.claim_roles.is_empty() {
+        let existing: Vec<String> = state.store.list_roles().await?.into_iter().map(|r| r.name).collect();
+        let canonical = |n: &str| existing.iter().find(|e| e.eq_ignore_ascii_case(n)).cloned();
+        let managed: BTreeSet<String> =
+            p.claim_roles.values().flatten().filter_map(|n| canonical(n)).map(|n| n.to_lowercase()).collect();
+        let given: Vec<String> = mapped_names(&values, &p.claim_roles).iter().filter_map(|n| canonical(n)).collect();
+        let rules = state.rules.clone();
+        let edit = move |current: &User| {
+            let fields = current.to_fields();
+            let mut roles: Vec<String> =
+                fields.roles.iter().filter(|r| !managed.contains(&r.to_lowercase())).cloned().collect();
+            for g in &given {
+                if !roles.iter().any(|r| r.eq_ignore_ascii_case(g)) {
+                    roles.push(g.clone());
+                }
+            }
+            UserInput { roles: Some(roles), ..UserInput::default() }.apply(fields, &rules)
+        };
+        state.store.update_user(user, edit, None, &actor).await?;
+    }
+    sync_org_rules(state, &actor, user, &p.claim_organizations, &mapped_names(&values, &p.claim_organizations)).await
 }
 
 async fn create_user(state: &AppState, provider: &LdapProvider, entry: &DirectoryUser) -> Result<UserId> {

@@ -24,6 +24,8 @@ pub struct Identity {
     pub email_verified: bool,
     pub name: Option<String>,
     pub preferred_username: Option<String>,
+    /// Every claim of the ID token and userinfo (the ID token's win).
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why an OpenID Connect login failed (the client sees a generic answer; the log says this).
@@ -156,31 +158,61 @@ impl Oidc {
             }
             Err(e) => return Err(OidcFailure::IdToken(e.to_string())),
         };
-        let mut who = Identity {
-            issuer: claims.issuer().as_str().to_string(),
-            subject: claims.subject().as_str().to_string(),
-            email: claims.email().map(|e| e.as_str().to_lowercase()),
-            email_verified: claims.email_verified().unwrap_or(false),
-            name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
-            preferred_username: claims.preferred_username().map(|u| u.as_str().to_string()),
+        // The verified token's payload, for claims beyond the standard ones (groups).
+        let mut all = jwt_payload(&id_token.to_string()).unwrap_or_default();
+        let wants = |all: &serde_json::Map<String, serde_json::Value>| {
+            !all.contains_key("email")
+                || !all.contains_key("name")
+                || (!p.roles_claim.is_empty() && !all.contains_key(&p.roles_claim))
         };
         // Many providers put profile claims in the userinfo answer only; it must be about the
-        // same subject (checked by the request).
-        if (who.email.is_none() || who.name.is_none())
-            && let Ok(request) = client.user_info(response.access_token().clone(), Some(claims.subject().clone()))
+        // same subject.
+        if wants(&all)
+            && let Some(endpoint) = client.user_info_url()
         {
-            let info: openidconnect::core::CoreUserInfoClaims =
-                request.request_async(&self.http).await.map_err(|e| OidcFailure::Exchange(format!("userinfo: {e}")))?;
-            if who.email.is_none() {
-                who.email = info.email().map(|e| e.as_str().to_lowercase());
-                who.email_verified = info.email_verified().unwrap_or(false);
+            let body = self
+                .http
+                .get(endpoint.url().clone())
+                .bearer_auth(response.access_token().secret())
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| OidcFailure::Exchange(format!("userinfo: {e}")))?
+                .bytes()
+                .await
+                .map_err(|e| OidcFailure::Exchange(format!("userinfo: {e}")))?;
+            let info: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| OidcFailure::Exchange(format!("userinfo is not JSON: {e}")))?;
+            if info.get("sub").and_then(|s| s.as_str()) != Some(claims.subject().as_str()) {
+                return Err(OidcFailure::IdToken("userinfo is about another subject".into()));
             }
-            who.name = who.name.or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()));
-            who.preferred_username =
-                who.preferred_username.or_else(|| info.preferred_username().map(|u| u.as_str().to_string()));
+            if let serde_json::Value::Object(extra) = info {
+                for (k, v) in extra {
+                    all.entry(k).or_insert(v);
+                }
+            }
         }
+        let text = |k: &str| all.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let who = Identity {
+            issuer: claims.issuer().as_str().to_string(),
+            subject: claims.subject().as_str().to_string(),
+            email: text("email").map(|e| e.to_lowercase()),
+            email_verified: matches!(all.get("email_verified"), Some(serde_json::Value::Bool(true)))
+                || text("email_verified").as_deref() == Some("true"),
+            name: text("name"),
+            preferred_username: text("preferred_username"),
+            claims: all,
+        };
         Ok(who)
     }
+}
+
+/// The payload of a JWT whose signature was already checked.
+fn jwt_payload(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The ID token checks: openidconnect's (signature, issuer, audience with no untrusted extra

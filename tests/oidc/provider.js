@@ -24,6 +24,7 @@ const provider = new Provider(issuer, {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username'],
+    groups: ['groups'],
   },
   async findAccount(ctx, id) {
     if (!accounts[id]) return undefined;

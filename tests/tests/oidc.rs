@@ -22,6 +22,7 @@ backend_tests!(
     a_pending_login_expires_after_ten_minutes,
     lying_or_redirecting_providers_are_refused,
     forged_id_tokens_are_refused,
+    claims_map_to_roles_and_organizations,
 );
 
 const SECRET: &str = "a client secret that is long enough";
@@ -31,6 +32,7 @@ fn accounts() -> Value {
         "alice": {"email": "alice@idp.example", "email_verified": true, "name": "Alice Idp", "preferred_username": "alice.idp"},
         "bob": {"email": "bob@shared.example", "email_verified": true, "name": "Bob Idp"},
         "eve": {"email": "bob@shared.example", "email_verified": false, "name": "Eve Idp"},
+        "carol": {"email": "carol@idp.example", "email_verified": true, "name": "Carol Idp", "groups": ["support", "acme", "unmapped"]},
     })
 }
 
@@ -54,12 +56,18 @@ async fn setup(b: Backend, clock: Option<Arc<ManualClock>>) -> (TestApp, OidcPro
     let app = TestApp::start_with(b, clock, move |c| {
         let mut linking = provider("linking", &iss, "kith-linking");
         linking.link_verified_email = true;
-        c.auth.oauth = vec![provider("idp", &iss, "kith"), linking];
+        let mut grouped = provider("grouped", &iss, "kith-grouped");
+        grouped.scopes.push("groups".into());
+        grouped.roles_claim = "groups".into();
+        grouped.claim_roles.insert("support".into(), vec!["Agent".into()]);
+        grouped.claim_organizations.insert("acme".into(), vec!["Acme Support".into()]);
+        c.auth.oauth = vec![provider("idp", &iss, "kith"), linking, grouped];
     })
     .await;
     let clients = json!([
         {"client_id": "kith", "client_secret": SECRET, "redirect_uris": [format!("{}/api/v1/auth/oauth/idp/callback", app.base)]},
         {"client_id": "kith-linking", "client_secret": SECRET, "redirect_uris": [format!("{}/api/v1/auth/oauth/linking/callback", app.base)]},
+        {"client_id": "kith-grouped", "client_secret": SECRET, "redirect_uris": [format!("{}/api/v1/auth/oauth/grouped/callback", app.base)]},
     ]);
     let op = OidcProvider::start(port, &clients, &accounts());
     (app, op)
@@ -308,4 +316,27 @@ async fn forged_id_tokens_are_refused(b: Backend) {
     let (status, v) = finish(&callback).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["emails"][0]["email"], "good@forger.example");
+}
+
+/// A provider's groups claim maps to Kith roles and organizations (a username rule).
+async fn claims_map_to_roles_and_organizations(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let (status, org) = app.post("/api/v1/organizations", json!({"name": "Acme Support"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{org}");
+    let (_, cb) = authorize(&browser(), &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
+    let (status, v) = finish(&cb).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["is_agent"], true, "{v}");
+    assert!(v["user"]["roles"].as_array().expect("roles").iter().any(|r| r == "Agent"));
+    let (_, members) = app.get(&format!("/api/v1/organizations/{}/users", org["id"])).await;
+    assert_eq!(members["total"], 1, "{members}");
+    assert_eq!(members["items"][0]["username"], "carol");
+    // a second login changes nothing (no duplicate rule, same roles)
+    let (_, cb) = authorize(&browser(), &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
+    let (status, again) = finish(&cb).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["user"]["roles"], v["user"]["roles"]);
 }

@@ -137,6 +137,7 @@ pub async fn callback(
     let Some(user) = crate::login::external_user(&state, p, &identity).await? else {
         return Err(Error::Unauthenticated.into());
     };
+    crate::login::sync_claims(&state, p, user, &identity).await?;
     let method = format!("oauth:{}", p.id);
     let response = open_session(&state, user, &method, addr, None, None).await?;
     if pending.mode == "api" {
