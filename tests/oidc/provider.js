@@ -4,6 +4,7 @@
 //   PORT      port to listen on (the issuer is http://127.0.0.1:PORT)
 //   CLIENTS   JSON array of clients: [{client_id, client_secret, redirect_uris: [...]}]
 //   ACCOUNTS  JSON object: account id -> claims ({email, email_verified, name, preferred_username})
+//   DEFAULT_ACCOUNT  (optional) the account used when a request has no login_hint
 //
 // There is no login form: an authorization request names its account with the standard
 // `login_hint` parameter and the interaction completes at once (login, then consent for the
@@ -39,7 +40,8 @@ provider.use(async (ctx, next) => {
   if (!ctx.path.startsWith('/interaction/')) return next();
   const details = await provider.interactionDetails(ctx.req, ctx.res);
   const { prompt, params } = details;
-  const accountId = params.login_hint;
+  // a browser test has no way to add login_hint: DEFAULT_ACCOUNT stands in
+  const accountId = params.login_hint || process.env.DEFAULT_ACCOUNT;
   if (!accounts[accountId]) {
     ctx.status = 400;
     ctx.body = `unknown login_hint ${accountId}`;

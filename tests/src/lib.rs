@@ -5,6 +5,7 @@
 //! PostgreSQL is expected at `KITH_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! When it cannot be reached, tests fail under `CI=true` and are skipped loudly otherwise.
 
+pub mod chrome;
 pub mod oidc_provider;
 pub mod slapd;
 

@@ -45,6 +45,20 @@ impl OidcProvider {
         Self::run("provider.js", port, &[("CLIENTS", clients.to_string()), ("ACCOUNTS", accounts.to_string())])
     }
 
+    /// Like [`OidcProvider::start`], logging in as `default_account` when a request names
+    /// nobody (a real browser clicking Kith's button).
+    pub fn start_with_default(port: u16, clients: &Value, accounts: &Value, default_account: &str) -> OidcProvider {
+        Self::run(
+            "provider.js",
+            port,
+            &[
+                ("CLIENTS", clients.to_string()),
+                ("ACCOUNTS", accounts.to_string()),
+                ("DEFAULT_ACCOUNT", default_account.to_string()),
+            ],
+        )
+    }
+
     /// Starts the forging provider (`tests/oidc/forger.js`) for one client.
     pub fn start_forger(port: u16, client_id: &str, redirect_uri: &str) -> OidcProvider {
         Self::run(

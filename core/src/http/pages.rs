@@ -67,7 +67,9 @@ fn page_headers(state: &AppState, response: &mut Response) {
                frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
     h.insert("content-security-policy", HeaderValue::from_static(csp));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the page's
+    // own form posts, which the CSRF check must refuse (found by the Chromium test)
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if state.config.server.public_url.starts_with("https://") {
         h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
@@ -200,7 +202,13 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
     let headers = request.headers().clone();
     let Some(form) = read_form(&state, request).await else { return forbidden() };
     if !same_site_form(&state, &headers, &form.csrf) {
-        tracing::warn!(address = %addr, "login form refused: CSRF check failed");
+        tracing::warn!(
+            address = %addr,
+            origin = ?headers.get("origin"),
+            fetch_site = ?headers.get("sec-fetch-site"),
+            has_cookie = cookie(&headers, csrf_cookie_name(&state)).is_some(),
+            "login form refused: CSRF check failed"
+        );
         return forbidden();
     }
     match password_login(&state, addr, &form.username, form.password).await {
