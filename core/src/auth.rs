@@ -322,6 +322,30 @@ mod tests {
         assert_eq!(token_hash("x").len(), 64);
     }
 
+    /// RELIABILITY S1: 10,000 session ids, 256 random bits each, no collision, and not made
+    /// from anything about the user (the generator takes no input).
+    #[test]
+    fn session_ids_are_256_random_bits_without_collisions() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_token(TokenKind::Session)).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(100) {
+            let body = id.strip_prefix("kith_s_").expect("prefix");
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).expect("base64url");
+            assert_eq!(bytes.len(), 32);
+        }
+        // every bit position takes both values across the sample (no stuck bits)
+        let mut ones = [0u32; 256];
+        for id in &ids {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&id[7..]).expect("base64url");
+            for (i, b) in bytes.iter().enumerate() {
+                for bit in 0..8 {
+                    ones[i * 8 + bit] += u32::from((b >> bit) & 1);
+                }
+            }
+        }
+        assert!(ones.iter().all(|n| (4_000..6_000).contains(n)), "bit frequencies {ones:?}");
+    }
+
     #[test]
     fn address_limiter_allows_a_burst_then_the_rate_and_gives_back_successes() {
         let limiter = AddressLimiter::new(3, 6); // one every 10 s after the burst

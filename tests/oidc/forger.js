@@ -2,7 +2,8 @@
 // flow like a real one — discovery, JWKS, an authorization endpoint that answers at once, a
 // token endpoint — but the ID token it issues is forged the way the request's `login_hint`
 // says: good, wrong-aud, other-aud-no-azp, expired, future-iat, bad-nonce, no-nonce,
-// other-iss, alg-none, bad-sig, hs256-with-public-key, unknown-kid. Keys and signing come
+// other-iss, alg-none, bad-sig, hs256-with-public-key, unknown-kid, rotated (a new key,
+// published once it is used). Keys and signing come
 // from `jose`, which oidc-provider itself uses.
 //
 // Environment: PORT, CLIENT_ID, REDIRECT_URI.
@@ -17,7 +18,11 @@ const redirectUri = process.env.REDIRECT_URI;
 
 const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const other = await jose.generateKeyPair('RS256', { extractable: true });
+const next = await jose.generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+const nextJwk = { ...(await jose.exportJWK(next.publicKey)), kid: 'k3', alg: 'RS256', use: 'sig' };
+// `rotated` starts signing with k3 and publishes it from then on (a key rotation)
+let rotated = false;
 const codes = new Map();
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -40,6 +45,7 @@ async function idToken(mode, nonce) {
     case 'other-iss': claims.iss = 'http://evil.test'; break;
     case 'bad-sig': key = other.privateKey; break;
     case 'unknown-kid': key = other.privateKey; header = { alg: 'RS256', kid: 'k2' }; break;
+    case 'rotated': rotated = true; key = next.privateKey; header = { alg: 'RS256', kid: 'k3' }; break;
     case 'alg-none':
       return `${b64({ alg: 'none' })}.${b64(claims)}.`;
     case 'hs256-with-public-key': {
@@ -73,7 +79,7 @@ const server = http.createServer(async (req, res) => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     });
   }
-  if (url.pathname === '/jwks') return json(res, 200, { keys: [jwk] });
+  if (url.pathname === '/jwks') return json(res, 200, { keys: rotated ? [jwk, nextJwk] : [jwk] });
   if (url.pathname === '/auth') {
     const p = url.searchParams;
     if (p.get('client_id') !== clientId || p.get('redirect_uri') !== redirectUri || p.get('code_challenge_method') !== 'S256') {

@@ -316,6 +316,11 @@ async fn forged_id_tokens_are_refused(b: Backend) {
     let (status, v) = finish(&callback).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["emails"][0]["email"], "good@forger.example");
+    // key rotation: a token signed with a key Kith has not seen yet, now published, is
+    // accepted after the one JWKS refresh
+    let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, "rotated").await;
+    let (status, v) = finish(&callback).await;
+    assert_eq!(status, StatusCode::OK, "after rotation: {v}");
 }
 
 /// A provider's groups claim maps to Kith roles and organizations (a username rule).
