@@ -15,6 +15,17 @@ use tokio::sync::RwLock;
 
 use crate::config::OAuthProvider;
 
+/// A client built from discovery: authorization endpoint set, token and userinfo endpoints
+/// as the provider's document says.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 /// What a provider asserted about the person who logged in.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -103,22 +114,7 @@ impl Oidc {
         })
     }
 
-    async fn client(
-        &self,
-        p: &OAuthProvider,
-        public_url: &str,
-        refresh: bool,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcFailure,
-    > {
+    async fn client(&self, p: &OAuthProvider, public_url: &str, refresh: bool) -> Result<Client, OidcFailure> {
         let metadata = self.metadata(p, refresh).await?;
         let redirect =
             RedirectUrl::new(Self::redirect_uri(public_url, p)).map_err(|e| OidcFailure::Provider(e.to_string()))?;
@@ -217,16 +213,7 @@ fn jwt_payload(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> 
 
 /// The ID token checks: openidconnect's (signature, issuer, audience with no untrusted extra
 /// audience, expiry, nonce) plus an issue time no later than a minute from now.
-fn verifier<'a>(
-    client: &'a CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-) -> openidconnect::core::CoreIdTokenVerifier<'a> {
+fn verifier<'a>(client: &'a Client) -> openidconnect::core::CoreIdTokenVerifier<'a> {
     client.id_token_verifier().set_issue_time_verifier_fn(|iat| {
         if iat > chrono::Utc::now() + chrono::Duration::seconds(60) {
             Err(format!("issued in the future ({iat})"))

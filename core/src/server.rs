@@ -129,7 +129,7 @@ pub async fn serve(config: Config) -> Result<()> {
         tracing::info!(provider = %p.id, issuer = %p.issuer, "OpenID Connect provider oauth:{}: start logins at {}/api/v1/auth/oauth/{}/start", p.id, state.config.server.public_url, p.id);
     }
     tracing::info!(
-        "Kith is listening on http://{addr} — API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
+        "Kith is listening on http://{addr} — log in at http://{addr}/login; API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
     );
     axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
