@@ -59,18 +59,25 @@ impl DirectoryUser {
         self.mapped(&provider.group_organizations)
     }
 
+    /// Groups are matched by DN or by common name.
     fn mapped(&self, map: &std::collections::BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
-        let mut roles = BTreeSet::new();
-        for group in &self.groups {
-            let cn = first_rdn_value(group);
-            for (key, names) in map {
-                if key.eq_ignore_ascii_case(group) || cn.as_deref().is_some_and(|cn| key.eq_ignore_ascii_case(cn)) {
-                    roles.extend(names.iter().cloned());
-                }
+        let names: Vec<String> =
+            self.groups.iter().cloned().chain(self.groups.iter().filter_map(|g| first_rdn_value(g))).collect();
+        mapped_names(&names, map)
+    }
+}
+
+/// Values (groups, claim values) mapped through `mapping` (value → names), ignoring case.
+pub fn mapped_names(values: &[String], mapping: &std::collections::BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for v in values {
+        for (key, names) in mapping {
+            if key.eq_ignore_ascii_case(v) {
+                out.extend(names.iter().cloned());
             }
         }
-        roles
     }
+    out
 }
 
 /// The value of a DN's first RDN (`cn=helpdesk,ou=groups,...` → `helpdesk`), unescaped

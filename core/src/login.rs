@@ -14,7 +14,7 @@ use crate::domain::organization::{OrganizationId, RuleKind, RuleSpec};
 use crate::domain::user::{User, UserFields, UserInput};
 use crate::domain::{Error, Result, UserId};
 use crate::http::AppState;
-use crate::ldap::{self, DirectoryUser, LdapFailure};
+use crate::ldap::{self, DirectoryUser, LdapFailure, mapped_names};
 use crate::oidc::Identity;
 
 /// Credentials that checked out.
@@ -109,27 +109,37 @@ fn log_failure(provider: &LdapProvider, e: &LdapFailure) {
     }
 }
 
-/// The roles a provider manages (those named in its group mapping), and which of them this
-/// directory user gets, limited to roles that exist in Kith.
-async fn directory_roles(
+/// The roles a mapping manages (every role it names) and the ones `mapped` gives, both as
+/// Kith spells them; names of roles Kith does not have are logged and left out.
+async fn role_mapping(
     state: &AppState,
-    provider: &LdapProvider,
-    entry: &DirectoryUser,
+    source: &str,
+    mapping: &std::collections::BTreeMap<String, Vec<String>>,
+    mapped: BTreeSet<String>,
 ) -> Result<(BTreeSet<String>, Vec<String>)> {
     let existing: Vec<String> = state.store.list_roles().await?.into_iter().map(|r| r.name).collect();
     let canonical = |name: &str| existing.iter().find(|e| e.eq_ignore_ascii_case(name)).cloned();
     let managed: BTreeSet<String> =
-        provider.group_roles.values().flatten().filter_map(|n| canonical(n)).map(|n| n.to_lowercase()).collect();
+        mapping.values().flatten().filter_map(|n| canonical(n)).map(|n| n.to_lowercase()).collect();
     let mut given = Vec::new();
-    for name in entry.mapped_roles(provider) {
+    for name in mapped {
         match canonical(&name) {
             Some(n) => given.push(n),
-            None => {
-                tracing::warn!(provider = %provider.id, role = %name, "group_roles names a role Kith does not have")
-            }
+            None => tracing::warn!(source = %source, role = %name, "a mapping names a role Kith does not have"),
         }
     }
     Ok((managed, given))
+}
+
+/// The roles a user holds after a mapping: those it does not manage stay, its own are set.
+fn merge_roles(current: &[String], managed: &BTreeSet<String>, given: &[String]) -> Vec<String> {
+    let mut roles: Vec<String> = current.iter().filter(|r| !managed.contains(&r.to_lowercase())).cloned().collect();
+    for r in given {
+        if !roles.iter().any(|x| x.eq_ignore_ascii_case(r)) {
+            roles.push(r.clone());
+        }
+    }
+    roles
 }
 
 /// The directory's view of a user as a user edit: names, addresses (verified: the directory
@@ -140,13 +150,7 @@ fn directory_input(
     managed: &BTreeSet<String>,
     given: &[String],
 ) -> UserInput {
-    let mut roles: Vec<String> =
-        current_roles.iter().filter(|r| !managed.contains(&r.to_lowercase())).cloned().collect();
-    for r in given {
-        if !roles.iter().any(|x| x.eq_ignore_ascii_case(r)) {
-            roles.push(r.clone());
-        }
-    }
+    let roles = merge_roles(current_roles, managed, given);
     let emails: Vec<_> = entry
         .emails
         .iter()
@@ -227,19 +231,6 @@ async fn sync_org_rules(
     Ok(())
 }
 
-/// Values mapped through `mapping` (claim or group value → names), matched ignoring case.
-fn mapped_names(values: &[String], mapping: &std::collections::BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for v in values {
-        for (key, names) in mapping {
-            if key.eq_ignore_ascii_case(v) {
-                out.extend(names.iter().cloned());
-            }
-        }
-    }
-    out
-}
-
 /// Keeps an OIDC user's roles and organization rules in step with the provider's
 /// `roles_claim` (a string or a list of strings in the ID token or userinfo).
 pub async fn sync_claims(state: &AppState, p: &OAuthProvider, user: UserId, who: &Identity) -> Result<()> {
@@ -253,21 +244,12 @@ pub async fn sync_claims(state: &AppState, p: &OAuthProvider, user: UserId, who:
     };
     let actor = Actor::system(&format!("oauth:{}", p.id));
     if !p.claim_roles.is_empty() {
-        let existing: Vec<String> = state.store.list_roles().await?.into_iter().map(|r| r.name).collect();
-        let canonical = |n: &str| existing.iter().find(|e| e.eq_ignore_ascii_case(n)).cloned();
-        let managed: BTreeSet<String> =
-            p.claim_roles.values().flatten().filter_map(|n| canonical(n)).map(|n| n.to_lowercase()).collect();
-        let given: Vec<String> = mapped_names(&values, &p.claim_roles).iter().filter_map(|n| canonical(n)).collect();
+        let (managed, given) =
+            role_mapping(state, &actor.name, &p.claim_roles, mapped_names(&values, &p.claim_roles)).await?;
         let rules = state.rules.clone();
         let edit = move |current: &User| {
             let fields = current.to_fields();
-            let mut roles: Vec<String> =
-                fields.roles.iter().filter(|r| !managed.contains(&r.to_lowercase())).cloned().collect();
-            for g in &given {
-                if !roles.iter().any(|r| r.eq_ignore_ascii_case(g)) {
-                    roles.push(g.clone());
-                }
-            }
+            let roles = merge_roles(&fields.roles, &managed, &given);
             UserInput { roles: Some(roles), ..UserInput::default() }.apply(fields, &rules)
         };
         state.store.update_user(user, edit, None, &actor).await?;
@@ -280,7 +262,9 @@ async fn create_user(state: &AppState, provider: &LdapProvider, entry: &Director
         tracing::warn!(provider = %provider.id, dn = %entry.dn, "LDAP login refused: the entry has no e-mail address");
         return Err(Error::Unauthenticated);
     }
-    let (managed, given) = directory_roles(state, provider, entry).await?;
+    let (managed, given) =
+        role_mapping(state, &format!("ldap:{}", provider.id), &provider.group_roles, entry.mapped_roles(provider))
+            .await?;
     let mut input = directory_input(entry, &[], &managed, &given);
     input.username = Some(entry.username.clone());
     input.auth_method = Some(format!("ldap:{}", provider.id));
@@ -292,7 +276,9 @@ async fn create_user(state: &AppState, provider: &LdapProvider, entry: &Director
 }
 
 async fn refresh_user(state: &AppState, provider: &LdapProvider, id: UserId, entry: &DirectoryUser) -> Result<()> {
-    let (managed, given) = directory_roles(state, provider, entry).await?;
+    let (managed, given) =
+        role_mapping(state, &format!("ldap:{}", provider.id), &provider.group_roles, entry.mapped_roles(provider))
+            .await?;
     let actor = Actor::system(&format!("ldap:{}", provider.id));
     let st = state.clone();
     let entry = entry.clone();

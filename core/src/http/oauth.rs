@@ -14,10 +14,11 @@ use super::AppState;
 use super::auth::{LoginResponse, open_session};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiQuery, ClientAddr};
+use super::pages::set_cookie;
 use crate::auth::token_hash;
 use crate::config::OAuthProvider;
 use crate::domain::Error;
-use crate::oidc::{Oidc, safe_return_to};
+use crate::oidc::safe_return_to;
 use crate::store::PendingLogin;
 
 /// A login started more than this long ago is not finished (RELIABILITY O10).
@@ -29,7 +30,12 @@ pub fn router() -> axum::Router<AppState> {
 
 /// The session cookie's name: `__Host-` (Secure, host-only) when Kith is served over https.
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.config.server.public_url.starts_with("https://") { "__Host-kith_session" } else { "kith_session" }
+    if over_https(state) { "__Host-kith_session" } else { "kith_session" }
+}
+
+/// Whether people reach Kith over https (`server.public_url`): cookies are then `Secure`.
+pub fn over_https(state: &AppState) -> bool {
+    state.config.server.public_url.starts_with("https://")
 }
 
 fn provider<'a>(state: &'a AppState, id: &str) -> Result<&'a OAuthProvider, Error> {
@@ -143,22 +149,16 @@ pub async fn callback(
     if pending.mode == "api" {
         return Ok(([(CACHE_CONTROL, "no-store")], Json(response)).into_response());
     }
-    let secure = if state.config.server.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+    let cookie = set_cookie(
+        &state,
         session_cookie_name(&state),
-        response.token,
-        state.config.auth.session_absolute_hours * 3600
+        &response.token,
+        "Lax",
+        Some(state.config.auth.session_absolute_hours * 3600),
     );
     Ok((
         StatusCode::SEE_OTHER,
         [(LOCATION, pending.return_to), (SET_COOKIE, cookie), (CACHE_CONTROL, "no-store".into())],
     )
         .into_response())
-}
-
-/// For `Oidc::redirect_uri` in docs and tests.
-pub fn redirect_uri(state: &AppState, id: &str) -> Option<String> {
-    let p = state.config.auth.oauth.iter().find(|p| p.id == id)?;
-    Some(Oidc::redirect_uri(&state.config.server.public_url, p))
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::auth::password_login;
 use super::extract::ClientAddr;
-use super::oauth::session_cookie_name;
+use super::oauth::{over_https, session_cookie_name};
 use crate::auth::{random_string, token_hash};
 use crate::domain::Error;
 use crate::store::TokenKind;
@@ -44,7 +44,7 @@ fn tera() -> Result<&'static tera::Tera, Error> {
 }
 
 fn csrf_cookie_name(state: &AppState) -> &'static str {
-    if state.config.server.public_url.starts_with("https://") { "__Host-kith_csrf" } else { "kith_csrf" }
+    if over_https(state) { "__Host-kith_csrf" } else { "kith_csrf" }
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -54,8 +54,9 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> String {
-    let secure = if state.config.server.public_url.starts_with("https://") { "; Secure" } else { "" };
+/// A `Set-Cookie` value: host-only, HttpOnly, `Secure` over https.
+pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, same_site: &str, max_age: Option<i64>) -> String {
+    let secure = if over_https(state) { "; Secure" } else { "" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
     format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{age}{secure}")
 }
@@ -71,7 +72,7 @@ fn page_headers(state: &AppState, response: &mut Response) {
     // own form posts, which the CSRF check must refuse (found by the Chromium test)
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if state.config.server.public_url.starts_with("https://") {
+    if over_https(state) {
         h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
 }

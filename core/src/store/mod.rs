@@ -261,21 +261,16 @@ impl Store {
     }
 
     pub async fn org_by_name(&self, name: &str) -> Result<Option<OrganizationId>> {
-        dispatch!(self, logins::org_by_name(name))
+        dispatch!(self, organizations::org_by_name(name))
     }
 
     /// The username rules naming a user: (rule, organization).
     pub async fn username_rules_of(&self, user: UserId) -> Result<Vec<(RuleId, OrganizationId)>> {
-        dispatch!(self, logins::username_rules_of(user))
+        dispatch!(self, organizations::username_rules_of(user))
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserId>> {
         dispatch!(self, logins::user_by_email(email))
-    }
-
-    /// A user's most recent logins, newest first.
-    pub async fn login_events(&self, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
-        dispatch!(self, logins::login_events(user, limit))
     }
 
     /// The live holder of a token or session hash, with their name and assigned roles; a

@@ -1,7 +1,7 @@
 //! Logins: the per-account failure counter that throttles password guessing, and the one
 //! transaction that turns a checked credential into a session.
 
-use super::{FOR_UPDATE, Pools, begin_write};
+use super::{Conn, FOR_UPDATE, Pools, begin_write};
 use crate::clock::Millis;
 use crate::domain::{Result, UserId};
 use crate::store::{LoginEvent, LoginPolicy, NewSession, PendingLogin, db_err};
@@ -147,13 +147,13 @@ pub async fn complete_login(pools: &Pools, s: &NewSession<'_>, now: Millis) -> R
 }
 
 /// A user's most recent logins, newest first.
-pub async fn login_events(pools: &Pools, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
+pub async fn login_events(conn: &mut Conn, user: UserId, limit: i64) -> Result<Vec<LoginEvent>> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT at, method, address FROM login_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(user.0)
     .bind(limit)
-    .fetch_all(pools.read())
+    .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(rows
@@ -252,31 +252,4 @@ pub async fn user_by_email(pools: &Pools, email: &str) -> Result<Option<UserId>>
         .await
         .map_err(db_err)?;
     Ok(id.map(UserId))
-}
-
-/// An organization by name, any letter case.
-pub async fn org_by_name(pools: &Pools, name: &str) -> Result<Option<crate::domain::organization::OrganizationId>> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE name_key = $1")
-        .bind(name.to_lowercase())
-        .fetch_optional(pools.read())
-        .await
-        .map_err(db_err)?;
-    Ok(id.map(crate::domain::organization::OrganizationId))
-}
-
-/// The username rules naming a user: (rule, organization).
-pub async fn username_rules_of(
-    pools: &Pools,
-    user: UserId,
-) -> Result<Vec<(crate::domain::organization::RuleId, crate::domain::organization::OrganizationId)>> {
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, organization_id FROM membership_rules WHERE kind = 'username' AND user_id = $1")
-            .bind(user.0)
-            .fetch_all(pools.read())
-            .await
-            .map_err(db_err)?;
-    Ok(rows
-        .into_iter()
-        .map(|(r, o)| (crate::domain::organization::RuleId(r), crate::domain::organization::OrganizationId(o)))
-        .collect())
 }

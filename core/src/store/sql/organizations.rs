@@ -12,7 +12,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::domain::change::{Actor, diff};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleKind, RuleSpec};
 use crate::domain::user::username_key;
-use crate::domain::{Error, Result};
+use crate::domain::{Error, Result, UserId};
 use crate::store::{Comment, Cursor, OrgQuery, Page, db_err, like_escape, placeholders, split_id_page};
 
 #[derive(FromRow)]
@@ -558,4 +558,25 @@ pub async fn delete_rule(pools: &Pools, org: OrganizationId, rule: RuleId, actor
     record_change(&mut tx, "organization", org.0, actor, "members", &rule_json(&old), &Value::Null, now).await?;
     touch_org(&mut tx, org, now).await?;
     tx.commit().await.map_err(db_err)
+}
+
+/// An organization by name, any letter case.
+pub async fn org_by_name(pools: &Pools, name: &str) -> Result<Option<OrganizationId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM organizations WHERE name_key = $1")
+        .bind(name.to_lowercase())
+        .fetch_optional(pools.read())
+        .await
+        .map_err(db_err)?;
+    Ok(id.map(OrganizationId))
+}
+
+/// The username rules naming a user: (rule, organization).
+pub async fn username_rules_of(pools: &Pools, user: UserId) -> Result<Vec<(RuleId, OrganizationId)>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, organization_id FROM membership_rules WHERE kind = 'username' AND user_id = $1")
+            .bind(user.0)
+            .fetch_all(pools.read())
+            .await
+            .map_err(db_err)?;
+    Ok(rows.into_iter().map(|(r, o)| (RuleId(r), OrganizationId(o))).collect())
 }

@@ -663,9 +663,7 @@ pub async fn user_history(pools: &Pools, user: UserId) -> Result<Value> {
         .await
         .map_err(db_err)?;
     out.insert("last_login_at".into(), json!(login.flatten().map(crate::clock::to_rfc3339)));
-    drop(conn);
-    out.insert("logins".into(), json!(super::logins::login_events(pools, user, 10).await?));
-    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    out.insert("logins".into(), json!(super::logins::login_events(&mut conn, user, 10).await?));
     for (tab, name) in OWN_TABS {
         let newest = page_ids(&mut conn, tab, &own_rules(&person, tab), None, 1, None).await?;
         let key = format!("last_{}_at", name.trim_end_matches('s'));
