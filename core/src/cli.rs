@@ -1,4 +1,5 @@
-//! The command line: `kith serve`, `kith migrate`, `kith admin create`, `kith token create`.
+//! The command line: `kith serve`, `kith migrate`, `kith admin create`, `kith token create`,
+//! `kith plugin list|check`, `kith demo-data`, `kith bench`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -59,6 +60,11 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Inspect WebAssembly plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Measure p50/p99 latency of the operations agents wait on (organization tickets tab, user
     /// search, organization users tab, a user's page) against the configured database.
     Bench {
@@ -80,6 +86,18 @@ pub enum AdminCommand {
         /// Read the password from standard input (one line).
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins in the configured folders (plugins.dirs) with their state.
+    List,
+    /// Check a plugin folder (plugin.toml + .wasm): validates the manifest, compiles the
+    /// component, checks its API version and prints what it provides. Exits 1 if it would not load.
+    Check {
+        /// The plugin's folder (or its plugin.toml).
+        path: PathBuf,
     },
 }
 
@@ -211,6 +229,61 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             }
             let (rss, peak) = crate::bench::memory_mib();
             println!("memory: {rss:.0} MiB resident now, {peak:.0} MiB peak");
+            store.close().await;
+            Ok(())
+        }
+        Command::Plugin { command: PluginCommand::Check { path } } => {
+            let folder = if path.file_name().is_some_and(|n| n == "plugin.toml") {
+                path.parent().map(PathBuf::from).unwrap_or_default()
+            } else {
+                path
+            };
+            let report = tokio::task::spawn_blocking(move || crate::plugins::check_folder(&config, &folder))
+                .await
+                .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
+            match report {
+                Ok(text) => {
+                    print!("ok: {text}");
+                    Ok(())
+                }
+                Err(e) => Err(crate::domain::Error::BadRequest(format!("the plugin would not load: {e}"))),
+            }
+        }
+        Command::Plugin { command: PluginCommand::List } => {
+            let store = server::open_store(&config).await?;
+            let state = AppState::new(store.clone(), config);
+            state.plugins.reload().await;
+            let settings =
+                state.plugins.settings().await.map_err(|e| crate::domain::Error::Unavailable(e.to_string()))?;
+            let all = state.plugins.all();
+            println!(
+                "plugin folders: {}",
+                state.config.plugins.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+            if all.is_empty() && state.plugins.load_errors().is_empty() {
+                println!("no plugins found");
+            }
+            for p in all.values() {
+                let m = &p.manifest;
+                let s = settings.get(m.id()).cloned().unwrap_or_default();
+                let st = if s.enabled {
+                    "enabled".to_string()
+                } else {
+                    s.disabled_reason.map_or("disabled".to_string(), |r| format!("disabled: {r}"))
+                };
+                println!(
+                    "{} {} ({}) — {} — provides {} — {}",
+                    m.id(),
+                    m.plugin.version,
+                    m.plugin.name,
+                    st,
+                    m.plugin.provides.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+                    p.dir.display()
+                );
+            }
+            for e in state.plugins.load_errors().iter() {
+                println!("NOT LOADED {}: {}", e.dir, e.error);
+            }
             store.close().await;
             Ok(())
         }

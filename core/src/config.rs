@@ -23,6 +23,9 @@ pub struct Config {
     pub auth: AuthConfig,
     pub bootstrap: BootstrapConfig,
     pub membership: MembershipConfig,
+    pub plugins: PluginsConfig,
+    pub avatars: AvatarsConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -414,6 +417,136 @@ impl Default for MembershipConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AvatarsConfig {
+    /// Avatar-provider plugins to ask, in order, for people without an uploaded avatar. Empty:
+    /// every enabled avatar-provider plugin, by id.
+    pub providers: Vec<String>,
+    /// Largest image upload accepted, bytes.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for AvatarsConfig {
+    fn default() -> Self {
+        Self { providers: Vec::new(), max_upload_bytes: 5 << 20 }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MailConfig {
+    /// `none` (nothing is sent: no password reset links), `smtp`, or `file` (each message is
+    /// written as an `.eml` file into `dir`: a pickup folder for a local mail server).
+    pub transport: String,
+    /// The sender of Kith's e-mails, `Name <address>` or an address.
+    pub from: String,
+    /// For `smtp`: `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), or
+    /// `smtp://host:25` (plain, for a relay on the same host).
+    pub smtp_url: String,
+    pub smtp_username: String,
+    /// Better set through `KITH_MAIL__SMTP_PASSWORD`; never logged.
+    pub smtp_password: String,
+    /// Seconds an SMTP exchange may take.
+    pub timeout_secs: u64,
+    /// For `file`: the folder (relative to where Kith runs, like `server.data_dir`).
+    pub dir: PathBuf,
+    /// How long a password reset link works, minutes.
+    pub reset_link_minutes: i64,
+    /// Most reset links one account gets per hour, however often they are asked for.
+    pub resets_per_account_per_hour: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "none".into(),
+            from: "Kith <kith@localhost>".into(),
+            smtp_url: String::new(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            timeout_secs: 10,
+            dir: PathBuf::from("data/outbox"),
+            reset_link_minutes: 60,
+            resets_per_account_per_hour: 3,
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "<redacted>" })
+            .field("timeout_secs", &self.timeout_secs)
+            .field("dir", &self.dir)
+            .field("reset_link_minutes", &self.reset_link_minutes)
+            .field("resets_per_account_per_hour", &self.resets_per_account_per_hour)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PluginsConfig {
+    /// Folders holding plugins, one sub-folder each (`plugin.toml` + the `.wasm`). A missing
+    /// folder is skipped.
+    pub dirs: Vec<PathBuf>,
+    /// Compiled plugins are cached here (relative to `server.data_dir`).
+    pub cache_dir: PathBuf,
+    /// Largest `.wasm` accepted, bytes.
+    pub max_wasm_bytes: u64,
+    /// Linear memory per call unless the manifest asks for less, MiB; and the most a manifest
+    /// may ask for.
+    pub memory_mib: u32,
+    pub max_memory_mib: u32,
+    /// Wall time per call by extension point, ms (a manifest may ask for less).
+    pub auth_timeout_ms: u64,
+    pub field_timeout_ms: u64,
+    pub avatar_timeout_ms: u64,
+    pub tab_timeout_ms: u64,
+    pub action_timeout_ms: u64,
+    /// Fuel (roughly, WebAssembly instructions) per millisecond of a call's time budget: a
+    /// deterministic second bound beside the clock.
+    pub fuel_per_ms: u64,
+    /// Calls of one plugin running at once unless the manifest asks for fewer.
+    pub max_concurrency: u32,
+    /// Each plugin's key-value store holds at most this much (keys + values), KiB.
+    pub kv_quota_kib: u64,
+    /// A plugin that faults this many times within `breaker_window_secs` is switched off until
+    /// an admin switches it on again.
+    pub breaker_faults: u32,
+    pub breaker_window_secs: u64,
+    /// Largest JSON body a plugin action takes and gives, bytes.
+    pub max_action_bytes: usize,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dirs: vec![PathBuf::from("data/plugins")],
+            cache_dir: PathBuf::from("plugin-cache"),
+            max_wasm_bytes: 32 << 20,
+            memory_mib: 32,
+            max_memory_mib: 128,
+            auth_timeout_ms: 3000,
+            field_timeout_ms: 50,
+            avatar_timeout_ms: 300,
+            tab_timeout_ms: 1000,
+            action_timeout_ms: 1000,
+            fuel_per_ms: 100_000_000,
+            max_concurrency: 8,
+            kv_quota_kib: 4096,
+            breaker_faults: 5,
+            breaker_window_secs: 60,
+            max_action_bytes: 256 << 10,
+        }
+    }
+}
+
 /// What went wrong reading the configuration; always names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -514,6 +647,30 @@ impl Config {
                 format!("`{}` is not an ISO 3166 region code", self.phone.default_region),
             );
         }
+        let pl = &self.plugins;
+        if pl.memory_mib == 0 || pl.memory_mib > pl.max_memory_mib || pl.max_memory_mib > 128 {
+            return invalid("plugins.memory_mib", "must be at least 1 and at most max_memory_mib (at most 128)".into());
+        }
+        for (key, ms) in [
+            ("plugins.auth_timeout_ms", pl.auth_timeout_ms),
+            ("plugins.field_timeout_ms", pl.field_timeout_ms),
+            ("plugins.avatar_timeout_ms", pl.avatar_timeout_ms),
+            ("plugins.tab_timeout_ms", pl.tab_timeout_ms),
+            ("plugins.action_timeout_ms", pl.action_timeout_ms),
+        ] {
+            if !(10..=60_000).contains(&ms) {
+                return invalid(key, "must be between 10 and 60000 ms".into());
+            }
+        }
+        if pl.max_concurrency == 0 || pl.max_concurrency > 64 {
+            return invalid("plugins.max_concurrency", "must be between 1 and 64".into());
+        }
+        if pl.breaker_faults == 0 {
+            return invalid("plugins.breaker_faults", "must be at least 1".into());
+        }
+        if pl.fuel_per_ms == 0 {
+            return invalid("plugins.fuel_per_ms", "must be at least 1".into());
+        }
         if self.i18n.languages.is_empty() {
             return invalid("i18n.languages", "name at least one language".into());
         }
@@ -563,6 +720,9 @@ impl Config {
             if p.base_dn.is_empty() || !p.user_filter.contains("{username}") {
                 return bad("user_filter", "base_dn and a user_filter containing {username} are required");
             }
+            if let Err(why) = crate::ldap::check_filter(&p.user_filter) {
+                return bad("user_filter", &format!("is not a usable LDAP filter: {why}"));
+            }
             if p.connect_timeout_secs == 0 || p.timeout_secs == 0 || p.connect_timeout_secs > 60 || p.timeout_secs > 60
             {
                 return bad("timeout_secs", "connect_timeout_secs and timeout_secs must be 1 to 60");
@@ -571,6 +731,13 @@ impl Config {
                 return bad("ca_file", "is not a readable file");
             }
         }
+        if !(1..=10_080).contains(&self.mail.reset_link_minutes) {
+            return invalid("mail.reset_link_minutes", "must be between 1 and 10080 (a week)".into());
+        }
+        if !(1..=100).contains(&self.mail.resets_per_account_per_hour) {
+            return invalid("mail.resets_per_account_per_hour", "must be between 1 and 100".into());
+        }
+        crate::mail::Mailer::new(&self.mail)?;
         if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://"))
             || self.server.public_url.ends_with('/')
         {

@@ -6,6 +6,7 @@
 //! hashing and token handling, [`config`] the layered configuration, [`cli`] the commands.
 
 pub mod auth;
+pub mod avatars;
 pub mod bench;
 pub mod cli;
 pub mod clock;
@@ -13,9 +14,12 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod ldap;
 pub mod login;
+pub mod mail;
 pub mod oidc;
+pub mod plugins;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -56,8 +56,13 @@ pub async fn check_password(state: &AppState, username: &str, password: String) 
                 }
             }
         }
+        Some(r) if r.auth_method.starts_with("plugin:") => {
+            let plugin = r.auth_method["plugin:".len()..].to_string();
+            let ok = plugin_login(state, &plugin, r.id, username, password).await?;
+            Ok(ok.then_some(Accepted { user: r.id, method: r.auth_method, rehash: None }))
+        }
         Some(_) => {
-            // another method (OIDC, a plugin): no password of theirs is checked here
+            // another method (OIDC): no password of theirs is checked here
             let _ = state.passwords.verify(password, None).await?;
             Ok(None)
         }
@@ -82,6 +87,55 @@ pub async fn check_password(state: &AppState, username: &str, password: String) 
             // the same work as a wrong password for a local user
             let _ = state.passwords.verify(password, None).await?;
             Ok(None)
+        }
+    }
+}
+
+/// Asks an auth-provider plugin. Fails closed: a fault, a disabled plugin or a plugin error is
+/// a refusal. The account is keyed by (plugin, external id): the first accepted login links
+/// the user to the external id the plugin named, and a later answer naming another user's
+/// external id is refused. Nothing the plugin says about groups or roles is used.
+async fn plugin_login(state: &AppState, plugin: &str, user: UserId, username: &str, password: String) -> Result<bool> {
+    use crate::plugins::{Answer, AuthOutcome, Credentials, Hook};
+    let creds = Credentials { username: username.to_string(), password, remote_addr: None };
+    let outcome = match state.plugins.call(plugin, Hook::Authenticate(creds)).await {
+        Ok(Answer::Authenticate(Ok(o))) => o,
+        Ok(Answer::Authenticate(Err(e))) => {
+            tracing::warn!(plugin, error = ?e, "plugin login refused: the plugin reported an error");
+            return Ok(false);
+        }
+        Ok(_) => return Ok(false),
+        Err(e) => {
+            tracing::warn!(plugin, error = %e, "plugin login refused: the plugin could not answer");
+            return Ok(false);
+        }
+    };
+    let who = match outcome {
+        AuthOutcome::Accepted(who) => who,
+        AuthOutcome::Rejected(why) => {
+            tracing::info!(plugin, reason = %crate::plugins::host::truncate(&why, 200), "plugin login rejected");
+            return Ok(false);
+        }
+        AuthOutcome::NotHandled => return Ok(false),
+    };
+    if who.external_id.is_empty() || who.external_id.chars().any(char::is_control) {
+        tracing::warn!(plugin, "plugin login refused: the plugin named no usable external id");
+        return Ok(false);
+    }
+    let issuer = format!("plugin:{plugin}");
+    match state.store.find_identity(&issuer, &who.external_id).await? {
+        Some(linked) if linked == user => Ok(true),
+        Some(_) => {
+            tracing::warn!(plugin, user = %user, "plugin login refused: the plugin named another user's external id");
+            Ok(false)
+        }
+        None => {
+            if state.store.identity_of(user, &issuer).await?.is_some() {
+                tracing::warn!(plugin, user = %user, "plugin login refused: the user is linked to another external id");
+                return Ok(false);
+            }
+            state.store.link_identity(&issuer, &who.external_id, user, plugin, None).await?;
+            Ok(true)
         }
     }
 }
@@ -306,7 +360,13 @@ pub async fn external_user(state: &AppState, p: &OAuthProvider, who: &Identity) 
         && let Some(holder) = state.store.user_by_email(email).await?
     {
         if p.link_verified_email && who.email_verified {
-            state.store.link_identity(&who.issuer, &who.subject, holder, &p.id).await?;
+            // the account's owner is told by e-mail (queued with the link itself): if it was not
+            // them, they know at once
+            let provider = if p.display_name.is_empty() { p.id.clone() } else { p.display_name.clone() };
+            let (kind, payload) =
+                crate::jobs::encode(&crate::jobs::Task::IdentityLinked { user_id: holder.0, provider })?;
+            state.store.link_identity(&who.issuer, &who.subject, holder, &p.id, Some((kind, &payload))).await?;
+            state.jobs_wake.notify_one();
             tracing::warn!(provider = %p.id, user_id = holder.0, "identity linked to an existing user by verified e-mail");
             return Ok(Some(holder));
         }
@@ -350,7 +410,7 @@ pub async fn external_user(state: &AppState, p: &OAuthProvider, who: &Identity) 
         }
     };
     let user = state.store.create_user(&fields, None, &Actor::system(&method)).await?;
-    state.store.link_identity(&who.issuer, &who.subject, user.id, &p.id).await?;
+    state.store.link_identity(&who.issuer, &who.subject, user.id, &p.id, None).await?;
     tracing::info!(provider = %p.id, user_id = user.id.0, "user created at first OIDC login");
     Ok(Some(user.id))
 }

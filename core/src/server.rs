@@ -98,6 +98,21 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     f.write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
+/// Hourly: recompress avatars nobody viewed for 30 days.
+fn spawn_avatar_recompression(store: Store) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match crate::avatars::recompress_stale(&store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(avatars = n, "recompressed avatars not viewed for 30 days"),
+                Err(e) => tracing::warn!(error = %e, "avatar recompression failed; will try again in an hour"),
+            }
+        }
+    });
+}
+
 /// Runs the HTTP server until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
@@ -124,6 +139,19 @@ pub async fn serve(config: Config) -> Result<()> {
             "no TLS"
         };
         tracing::info!(provider = %p.id, url = %p.url, "LDAP provider ldap:{} ({mode}, {tls})", p.id);
+    }
+    spawn_avatar_recompression(state.store.clone());
+    crate::jobs::spawn_worker(state.clone());
+    if state.mailer.is_on() {
+        tracing::info!(transport = %state.config.mail.transport, "mail: password reset links and security notices are sent");
+    } else {
+        tracing::info!(
+            "mail.transport = \"none\": no e-mail is sent, so forgotten passwords cannot be reset by e-mail"
+        );
+    }
+    let (loaded, failed) = state.plugins.reload().await;
+    if loaded + failed > 0 {
+        tracing::info!(loaded, failed, dirs = ?state.config.plugins.dirs, "plugins: enable and configure them at /api/v1/plugins");
     }
     for p in &state.config.auth.oauth {
         tracing::info!(provider = %p.id, issuer = %p.issuer, "OpenID Connect provider oauth:{}: start logins at {}/api/v1/auth/oauth/{}/start", p.id, state.config.server.public_url, p.id);

@@ -7,6 +7,8 @@
 
 pub mod chrome;
 pub mod oidc_provider;
+pub mod plugins;
+pub mod samba;
 pub mod slapd;
 
 use std::path::PathBuf;
@@ -189,6 +191,7 @@ impl TestApp {
             .expect("connect");
         store.migrate().await.expect("migrate");
         let state = AppState::new(store, config);
+        state.plugins.reload().await;
         let (admin, _) =
             kith::server::create_admin(&state, "admin", "admin@example.com", Some("correct horse battery".into()))
                 .await
@@ -298,12 +301,21 @@ pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, field: O
 }
 
 /// The `kith` binary of this build (built on first use).
+///
+/// The test command passes the binary its workspace build made in `KITH_TEST_BIN`; otherwise
+/// it is built the way `cargo test --workspace` builds (dev-dependencies included), since any
+/// other selection resolves dependency features differently and recompiles much of the
+/// dependency graph (minutes).
 pub fn kith_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            // scripts/test-all has built it already (with `--all-targets`) and says where
+            if let Some(path) = std::env::var_os("KITH_TEST_BIN").map(PathBuf::from).filter(|p| p.is_file()) {
+                return path;
+            }
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "kith", "--bin", "kith"])
+                .args(["build", "--quiet", "--workspace", "--tests", "--bin", "kith"])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("run cargo build");
@@ -457,4 +469,39 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+}
+
+/// An e-mail as a person reads it: quoted-printable soft line breaks joined and `=XX` escapes
+/// decoded (lettre wraps lines of 76 characters or more, such as a link, that way).
+pub fn decode_quoted_printable(mail: &str) -> String {
+    let b = mail.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' {
+            if b[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if b[i + 1..].starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The token of the password reset link in a (decoded) e-mail.
+pub fn reset_link_token(mail: &str) -> String {
+    let at = mail.find("/login/reset?token=").expect("a reset link") + "/login/reset?token=".len();
+    mail[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }

@@ -36,7 +36,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
-fn run(cmd: &mut Command) {
+pub(crate) fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
@@ -66,33 +66,46 @@ fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (key, pem)
 }
 
+/// A test PKI in `dir`: a CA, a server certificate it signed for 127.0.0.1 and localhost, and a
+/// second CA that signed nothing.
+pub struct TestCerts {
+    pub ca_file: PathBuf,
+    pub other_ca_file: PathBuf,
+    pub server_key: PathBuf,
+    pub server_pem: PathBuf,
+}
+
+pub fn test_certificates(dir: &Path) -> TestCerts {
+    let (ca_key, ca_file) = make_ca(dir, "ca");
+    let (_, other_ca_file) = make_ca(dir, "other-ca");
+    let (server_key, server_csr, server_pem) = (dir.join("server.key"), dir.join("server.csr"), dir.join("server.pem"));
+    run(Command::new("openssl")
+        .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&server_key)
+        .arg("-out")
+        .arg(&server_csr));
+    let ext = dir.join("san.ext");
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").expect("ext");
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(&server_csr)
+        .arg("-CA")
+        .arg(&ca_file)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-CAcreateserial")
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&server_pem));
+    TestCerts { ca_file, other_ca_file, server_key, server_pem }
+}
+
 impl Slapd {
     pub fn start() -> Slapd {
         let dir = std::env::temp_dir().join(format!("kith-slapd-{}", crate::random_suffix()));
         std::fs::create_dir_all(dir.join("db")).expect("slapd dir");
-        let (ca_key, ca_file) = make_ca(&dir, "ca");
-        let (_, other_ca_file) = make_ca(&dir, "other-ca");
-        let (server_key, server_csr, server_pem) =
-            (dir.join("server.key"), dir.join("server.csr"), dir.join("server.pem"));
-        run(Command::new("openssl")
-            .args(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout"])
-            .arg(&server_key)
-            .arg("-out")
-            .arg(&server_csr));
-        let ext = dir.join("san.ext");
-        std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").expect("ext");
-        run(Command::new("openssl")
-            .args(["x509", "-req", "-days", "2", "-in"])
-            .arg(&server_csr)
-            .arg("-CA")
-            .arg(&ca_file)
-            .arg("-CAkey")
-            .arg(&ca_key)
-            .arg("-CAcreateserial")
-            .arg("-extfile")
-            .arg(&ext)
-            .arg("-out")
-            .arg(&server_pem));
+        let TestCerts { ca_file, other_ca_file, .. } = test_certificates(&dir);
 
         let d = dir.display();
         let conf = format!(

@@ -11,7 +11,116 @@ backend_tests!(
     configuration_errors_name_the_key,
     first_start_creates_an_administrator,
     hashing_cannot_be_used_to_exhaust_the_server,
+    plugin_list_and_check,
+    the_server_mails_reset_links_over_smtp,
 );
+
+/// `kith serve` runs the job worker: a forgot-password request becomes an e-mail delivered
+/// over SMTP to a real SMTP server (Python's standard-library `smtpd`, writing out what it
+/// receives), and its link works.
+async fn the_server_mails_reset_links_over_smtp(b: Backend) {
+    let db = TestDb::create(b).await;
+    let (port, smtp_port) = (free_port(), free_port());
+    let smtp_log = db.dir.join("smtp.log");
+    let out = std::fs::File::create(&smtp_log).expect("smtp log");
+    // each message received is written out whole, as it came over the wire
+    let receiver = format!(
+        "import asyncore, smtpd, sys\n\
+         class Sink(smtpd.SMTPServer):\n\
+         \x20   def process_message(self, peer, mailfrom, rcpttos, data, **kw):\n\
+         \x20       sys.stdout.write(data.decode('utf-8', 'replace') + '\\n.\\n')\n\
+         \x20       sys.stdout.flush()\n\
+         Sink(('127.0.0.1', {smtp_port}), None)\n\
+         asyncore.loop()\n"
+    );
+    let mut smtp = std::process::Command::new("python3")
+        .args(["-W", "ignore", "-u", "-c", &receiver])
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("python3 -m smtpd (the test command installs python3)");
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", smtp_port)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the SMTP server did not start: {}", std::fs::read_to_string(&smtp_log).unwrap_or_default());
+    let config = write_config(&db, port, false);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let mail = format!(
+        "\n[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"Desk <desk@example.com>\"\n"
+    );
+    std::fs::write(&config, format!("{text}{mail}")).expect("config");
+    let out = run_kith(
+        &config,
+        &["admin", "create", "--username", "root", "--email", "root@example.com", "--password-stdin"],
+        Some("a chosen admin secret\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = Server::start(&config, port, db.dir.join("serve.log")).await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/auth/password/forgot", server.base))
+        .json(&json!({"email": "root@example.com"}))
+        .send()
+        .await
+        .expect("forgot");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let mut received = String::new();
+    for _ in 0..150 {
+        received = kith_tests::decode_quoted_printable(&std::fs::read_to_string(&smtp_log).unwrap_or_default());
+        if received.contains("/login/reset?token=") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = smtp.kill();
+    let _ = smtp.wait();
+    assert!(received.contains("Subject: Reset your password"), "{received}\n{}", server.log_text());
+    assert!(received.contains("root@example.com"), "{received}");
+    let token = kith_tests::reset_link_token(&received);
+    let r = client
+        .post(format!("{}/api/v1/auth/password/reset", server.base))
+        .json(&json!({"token": token, "password": "a second admin secret"}))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "root", "password": "a second admin secret"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(server.log_text().contains("mail: password reset links and security notices are sent"));
+}
+
+async fn plugin_list_and_check(b: Backend) {
+    let db = TestDb::create(b).await;
+    let config = write_config(&db, free_port(), false);
+    let plugins = kith_tests::plugins::PluginDir::new(&db.dir);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[plugins]\ndirs = [\"{}\"]\n", plugins.root.display())).expect("config");
+    let iban = plugins.install("plugins/iban", "iban", |t| t);
+    let future = plugins.install("plugins/iban", "future", |t| t.replace("api = \"0.1\"", "api = \"0.2\""));
+    let out = run_kith(&config, &["plugin", "list"], None, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("iban 0.1.0 (IBAN field) — disabled — provides field-type"), "{stdout}");
+    assert!(stdout.contains("NOT LOADED") && stdout.contains("this server supports 0.1"), "{stdout}");
+    let out = run_kith(&config, &["plugin", "check", &iban.display().to_string()], None, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("field type: iban (IBAN) — use as plugin:iban/iban"), "{stdout}");
+    let out = run_kith(&config, &["plugin", "check", &future.join("plugin.toml").display().to_string()], None, &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built for kith:plugin 0.2; this server supports 0.1"));
+}
 
 async fn admin_and_token_commands(b: Backend) {
     let db = TestDb::create(b).await;
@@ -106,6 +215,22 @@ async fn configuration_errors_name_the_key(b: Backend) {
     let out = run_kith(&db.dir.join("missing.toml"), &["migrate"], None, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    // L7: a search filter nested too deep is refused before any directory sees it
+    let text = std::fs::read_to_string(&config).expect("config");
+    let deep = format!("{}(uid={{username}}){}", "(!".repeat(13), ")".repeat(13));
+    let ldap = format!(
+        "\n[[auth.ldap]]\nid = \"corp\"\nurl = \"ldap://127.0.0.1:1\"\nuser_dn_template = \"uid={{username}},dc=example\"\nbase_dn = \"dc=example\"\nuser_filter = \"{deep}\"\n"
+    );
+    std::fs::write(&config, format!("{text}{ldap}")).expect("config");
+    let out = run_kith(&config, &["migrate"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("auth.ldap[0].user_filter") && stderr.contains("deeper than 12"), "{stderr}");
+    // [mail]: a transport Kith does not know is named
+    std::fs::write(&config, format!("{text}\n[mail]\ntransport = \"pigeon\"\n")).expect("config");
+    let out = run_kith(&config, &["migrate"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mail.transport"));
 }
 
 async fn first_start_creates_an_administrator(b: Backend) {
@@ -174,8 +299,10 @@ async fn hashing_cannot_be_used_to_exhaust_the_server(b: Backend) {
     std::fs::write(&config, text).expect("config");
     let server = Server::start(&config, port, db.dir.join("serve.log")).await;
     let pid = server.child.id();
-    let client = reqwest::Client::new();
-    let login = |username: String, password: bytes::Bytes| {
+    // the huge uploads get their own client: the server closes those connections after its 413,
+    // and a later request must not pick a closing one from a shared pool
+    let (upload_client, client) = (reqwest::Client::new(), reqwest::Client::new());
+    let login = |client: &reqwest::Client, username: String, password: bytes::Bytes| {
         let (client, base) = (client.clone(), server.base.clone());
         async move {
             let mut body = Vec::with_capacity(password.len() + 64);
@@ -195,14 +322,14 @@ async fn hashing_cannot_be_used_to_exhaust_the_server(b: Backend) {
     let t0 = std::time::Instant::now();
     // warm up, then the baseline
     assert_eq!(
-        login("warm".into(), bytes::Bytes::from_static(b"a wrong password")).await,
+        login(&client, "warm".into(), bytes::Bytes::from_static(b"a wrong password")).await,
         Ok(StatusCode::UNAUTHORIZED)
     );
     let before = rss_of(pid);
     let huge = bytes::Bytes::from(vec![b'x'; 1024 * 1024]);
     let mut tasks = Vec::new();
     for i in 0..200 {
-        tasks.push(tokio::spawn(login(format!("big{i}"), huge.clone())));
+        tasks.push(tokio::spawn(login(&upload_client, format!("big{i}"), huge.clone())));
     }
     for t in tasks {
         // an error means refused mid-upload: the connection closed under the client
@@ -229,7 +356,7 @@ async fn hashing_cannot_be_used_to_exhaust_the_server(b: Backend) {
     };
     let mut tasks = Vec::new();
     for i in 0..200 {
-        tasks.push(tokio::spawn(login(format!("nobody{i}"), bytes::Bytes::from_static(b"a wrong password"))));
+        tasks.push(tokio::spawn(login(&client, format!("nobody{i}"), bytes::Bytes::from_static(b"a wrong password"))));
     }
     for t in tasks {
         assert_eq!(t.await.expect("task"), Ok(StatusCode::UNAUTHORIZED));

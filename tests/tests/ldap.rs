@@ -19,6 +19,7 @@ backend_tests!(
     an_ambiguous_user_is_refused,
     a_dead_directory_fails_fast_and_spares_local_logins,
     the_login_throttle_shields_the_directory,
+    active_directory_binds_as_user_at_domain_and_domain_backslash_user,
 );
 
 const ALICE_PW: &str = "alice's long secret";
@@ -325,4 +326,76 @@ async fn the_login_throttle_shields_the_directory(b: Backend) {
     }
     assert_eq!(slapd.binds_as(&person_dn("alice", "people")), 3, "{answers:?}");
     assert_eq!(answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 7);
+}
+
+/// A real Active Directory (Samba's AD DC) over LDAPS verified against the test CA: direct
+/// binds as `user@domain` (the UPN) and `DOMAIN\user`, the entry read back with AD's
+/// attributes (sAMAccountName, displayName, mail, memberOf → roles), AD's continuation
+/// references skipped, and wrong passwords and injections refused.
+async fn active_directory_binds_as_user_at_domain_and_domain_backslash_user(b: Backend) {
+    use kith_tests::samba::{BASE, DNS_DOMAIN, NETBIOS, SambaAd, samba_available};
+    if !samba_available() {
+        return;
+    }
+    let ad = tokio::task::spawn_blocking(SambaAd::start).await.expect("samba");
+    let ad_provider = |id: &str, template: String| {
+        let mut p = LdapProvider {
+            id: id.into(),
+            url: ad.ldaps_url.clone(),
+            ca_file: ad.ca_file.display().to_string(),
+            user_dn_template: template,
+            base_dn: BASE.into(),
+            user_filter: "(&(objectClass=user)(sAMAccountName={username}))".into(),
+            username_attribute: "sAMAccountName".into(),
+            display_name_attribute: "displayName".into(),
+            email_attribute: "mail".into(),
+            group_attribute: "memberOf".into(),
+            create_users: id == "ad",
+            connect_timeout_secs: 5,
+            timeout_secs: 5,
+            ..LdapProvider::default()
+        };
+        p.group_roles.insert("helpdesk".into(), vec!["Agent".into()]);
+        p
+    };
+    let providers = vec![
+        ad_provider("ad", format!("{{username}}@{DNS_DOMAIN}")),
+        ad_provider("ad-netbios", format!("{NETBIOS}\\{{username}}")),
+    ];
+    let app = app_with(b, providers, |_| {}).await;
+
+    // user@domain: an unknown name is created from the directory at its first login
+    let (status, v) = login(&app, "alice", "Al1ce-long-secret").await;
+    assert_eq!(status, StatusCode::OK, "{v}\n{}", ad.log_text());
+    let user = &v["user"];
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["display_name"], "Alice Liddell");
+    assert_eq!(user["auth_method"], "ldap:ad");
+    assert_eq!(user["emails"][0]["email"], format!("alice@{DNS_DOMAIN}"));
+    assert!(user["roles"].as_array().expect("roles").contains(&json!("Agent")), "memberOf → Agent: {user}");
+    let id = user["id"].as_i64().expect("id");
+    // not in the group: no agent role
+    let (status, v) = login(&app, "bob", "B0b-long-secret").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(!v["user"]["roles"].as_array().expect("roles").contains(&json!("Agent")));
+
+    // DOMAIN\user: the same person through the NetBIOS form
+    let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"auth_method": "ldap:ad-netbios"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = login(&app, "alice", "Al1ce-long-secret").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["id"], id);
+
+    // refused: a wrong password, a blank one, an injection, someone AD does not know
+    for (name, password) in [
+        ("alice", "not her secret"),
+        ("alice", " "),
+        ("*)(sAMAccountName=*", "Al1ce-long-secret"),
+        ("nobody", "Al1ce-long-secret"),
+    ] {
+        let (status, v) = login(&app, name, password).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name:?}: {v}");
+    }
+    let (_, list) = app.get("/api/v1/users?q=sAMAccountName").await;
+    assert_eq!(list["total"], 0, "no user was made from an injection");
 }

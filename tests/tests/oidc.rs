@@ -62,6 +62,8 @@ async fn setup(b: Backend, clock: Option<Arc<ManualClock>>) -> (TestApp, OidcPro
         grouped.claim_roles.insert("support".into(), vec!["Agent".into()]);
         grouped.claim_organizations.insert("acme".into(), vec!["Acme Support".into()]);
         c.auth.oauth = vec![provider("idp", &iss, "kith"), linking, grouped];
+        c.mail.transport = "file".into();
+        c.mail.dir = c.server.data_dir.join("outbox");
     })
     .await;
     let clients = json!([
@@ -205,12 +207,28 @@ async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
     let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "eve").await;
     let (status, _) = finish(&cb).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "an unverified address is never linked");
+    assert_eq!(app.state.store.count_jobs().await.expect("jobs"), 0, "nothing linked, nobody told");
     let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "bob").await;
     let (status, v) = finish(&cb).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["id"], local);
     let (_, list) = app.get("/api/v1/users?q=shared.example").await;
     assert_eq!(list["total"], 1, "no second account was made");
+    // the account's owner is told by e-mail that a new way in exists
+    assert_eq!(kith::jobs::run_due(&app.state).await.expect("jobs"), 1);
+    let outbox = app.state.config.mail.dir.clone();
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .map(|e| kith_tests::decode_quoted_printable(&std::fs::read_to_string(e.path()).expect("eml")))
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("bob@shared.example") && mails[0].contains("IdP linking"), "{}", mails[0]);
+    assert!(mails[0].contains("Subject: A new way to sign in to your account"), "{}", mails[0]);
+    // a later login through the linked identity tells nobody again
+    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "bob").await;
+    assert_eq!(finish(&cb).await.0, StatusCode::OK);
+    assert_eq!(app.state.store.count_jobs().await.expect("jobs"), 0);
 }
 
 /// O10: the answer to a login started 11 minutes ago is refused.

@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod change;
+pub mod custom_field;
 pub mod organization;
 pub mod records;
 pub mod role;
@@ -45,6 +46,9 @@ pub enum Error {
     /// The database is unreachable or saturated (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A plugin failed or is switched off, and the answer was all the plugin's (502).
+    #[error("plugin failed: {0}")]
+    PluginFailed(String),
     /// A bug or an unexpected failure (500); details are logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

@@ -409,8 +409,9 @@ impl OrganizationInput {
                 Err(why) => c.fail("labels", why),
             }
         }
-        if let Some(key) = self.custom_fields.as_ref().and_then(|m| m.keys().next()) {
-            c.fail(format!("custom_fields.{key}"), "no such custom field");
+        if let Some(map) = &self.custom_fields {
+            // checked against the definitions (and plugin field types) by the handler first
+            super::custom_field::merge(&mut o.custom_fields, map);
         }
         c.finish()?;
         Ok(o)

@@ -93,6 +93,8 @@ pub struct UserFields {
     pub summary: String,
     pub labels: Vec<String>,
     pub auto_responder: bool,
+    /// A disabled user cannot log in by any method; their sessions end and tokens stop working.
+    pub disabled: bool,
     /// Names of assigned roles (derived roles are never here).
     pub roles: Vec<String>,
     pub custom_fields: serde_json::Map<String, Value>,
@@ -126,6 +128,7 @@ impl UserFields {
             summary: String::new(),
             labels: Vec::new(),
             auto_responder: false,
+            disabled: false,
             roles: Vec::new(),
             custom_fields: serde_json::Map::new(),
         }
@@ -237,6 +240,7 @@ pub struct UserInput {
     pub summary: Option<Option<String>>,
     pub labels: Option<Vec<String>>,
     pub auto_responder: Option<bool>,
+    pub disabled: Option<bool>,
     pub roles: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<serde_json::Map<String, Value>>,
@@ -345,6 +349,7 @@ impl UserInput {
             (self.email_conversations, &mut u.email_conversations),
             (self.banned, &mut u.banned),
             (self.auto_responder, &mut u.auto_responder),
+            (self.disabled, &mut u.disabled),
         ] {
             if let Some(v) = input {
                 *slot = v;
@@ -371,14 +376,11 @@ impl UserInput {
             u.roles = roles;
         }
         if let Some(map) = &self.custom_fields {
-            // Custom field definitions arrive with the plugin/custom-field capability; until
-            // then no key is known, so any key is refused rather than silently stored.
-            if let Some(key) = map.keys().next() {
-                c.fail(format!("custom_fields.{key}"), "no such custom field");
-            }
+            // checked against the definitions (and plugin field types) by the handler first
+            super::custom_field::merge(&mut u.custom_fields, map);
         }
         if let Some(pw) = &self.password
-            && let Err(why) = check_password(pw, &u, rules)
+            && let Err(why) = check_password(pw, &u.username, rules)
         {
             c.fail("password", why);
         }
@@ -547,7 +549,7 @@ const COMMON_PASSWORDS: &[&str] = &[
 
 /// The password policy: length in characters between the configured bounds, at most 512 bytes,
 /// not a common password, not containing the username. No composition rules (ASVS 5 V6.2).
-pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<(), String> {
+pub fn check_password(pw: &str, username: &str, rules: &UserRules) -> Result<(), String> {
     let chars = pw.chars().count();
     if chars < rules.password_min_length {
         return Err(format!("too short (at least {} characters)", rules.password_min_length));
@@ -559,7 +561,7 @@ pub fn check_password(pw: &str, user: &UserFields, rules: &UserRules) -> Result<
     if COMMON_PASSWORDS.contains(&lower.as_str()) {
         return Err("is too common; choose another".into());
     }
-    let name = user.username.to_lowercase();
+    let name = username.to_lowercase();
     if name.chars().count() >= 3 && lower.contains(&name) {
         return Err("must not contain the username".into());
     }
@@ -643,6 +645,8 @@ pub struct User {
     pub summary: String,
     pub labels: Vec<String>,
     pub auto_responder: bool,
+    /// A disabled user cannot log in by any method; their sessions end and tokens stop working.
+    pub disabled: bool,
     /// Assigned roles followed by the derived ones that apply.
     pub roles: Vec<String>,
     /// Holds at least one agent role.
@@ -682,6 +686,7 @@ impl User {
             summary: self.summary.clone(),
             labels: self.labels.clone(),
             auto_responder: self.auto_responder,
+            disabled: self.disabled,
             roles: self.roles.iter().filter(|r| !is_derived(r)).cloned().collect(),
             custom_fields: self.custom_fields.clone(),
         }
@@ -736,11 +741,11 @@ mod tests {
         let mut u = UserFields::defaults(&rules());
         u.username = "jane".into();
         let r = rules();
-        assert!(check_password("short", &u, &r).is_err());
-        assert!(check_password("correct horse", &u, &r).is_ok());
-        assert!(check_password(&"x".repeat(128), &u, &r).is_ok());
-        assert!(check_password(&"x".repeat(129), &u, &r).is_err());
-        assert!(check_password("Password123", &u, &r).is_err());
-        assert!(check_password("my-jane-secret", &u, &r).is_err());
+        assert!(check_password("short", &u.username, &r).is_err());
+        assert!(check_password("correct horse", &u.username, &r).is_ok());
+        assert!(check_password(&"x".repeat(128), &u.username, &r).is_ok());
+        assert!(check_password(&"x".repeat(129), &u.username, &r).is_err());
+        assert!(check_password("Password123", &u.username, &r).is_err());
+        assert!(check_password("my-jane-secret", &u.username, &r).is_err());
     }
 }

@@ -55,6 +55,11 @@ impl Caller {
         self.permissions.has(p)
     }
 
+    /// The hash of the session this request came with (`None` for an API token).
+    pub fn session_hash(&self) -> Option<&str> {
+        (self.via == TokenKind::Session).then_some(self.token_hash.as_str())
+    }
+
     /// How the change log names this caller.
     pub fn actor(&self) -> Actor {
         let kind = if self.is_agent { ActorKind::Agent } else { ActorKind::User };

@@ -69,6 +69,7 @@ impl IntoResponse for ApiError {
                 let body = body("unavailable", "the service is busy; try again shortly".into(), FieldErrors::new());
                 return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "2")], body).into_response();
             }
+            Error::PluginFailed(m) => (StatusCode::BAD_GATEWAY, "plugin_failed", m, FieldErrors::new()),
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into(), FieldErrors::new())

@@ -3,6 +3,8 @@
 //! tracing, metrics, panic catching, timeouts and body limits.
 
 pub mod auth;
+pub mod avatars;
+pub mod custom_fields;
 pub mod error;
 pub mod extract;
 pub mod oauth;
@@ -10,6 +12,8 @@ pub mod openapi;
 pub mod ops;
 pub mod organizations;
 pub mod pages;
+pub mod password;
+pub mod plugins;
 pub mod records;
 pub mod roles;
 pub mod user_tabs;
@@ -47,6 +51,12 @@ pub struct AppState {
     pub login_limiter: Arc<AddressLimiter>,
     /// OpenID Connect: discovered providers and the no-redirect HTTP client.
     pub oidc: Arc<crate::oidc::Oidc>,
+    /// WebAssembly plugins (empty until `plugins.reload()`).
+    pub plugins: Arc<crate::plugins::Plugins>,
+    /// Sends what the job worker hands it (`[mail]`).
+    pub mailer: Arc<crate::mail::Mailer>,
+    /// Wakes this instance's job worker when a request queues a job.
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -62,7 +72,17 @@ impl AppState {
             Arc::new(AddressLimiter::new(config.auth.login_address_burst, config.auth.login_address_per_minute));
         // Building an HTTP client fails only when the TLS backend cannot start: nothing works then.
         let oidc = Arc::new(crate::oidc::Oidc::new().expect("the HTTP client for identity providers starts"));
+        let plugins = Arc::new(crate::plugins::Plugins::new(&config, store.clone()));
+        // `Config::validate` has built the same mailer, so this fails only for a config that
+        // skipped validation; nothing is sent then, and that is said loudly
+        let mailer = crate::mail::Mailer::new(&config.mail).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the [mail] settings do not work: no e-mail will be sent");
+            crate::mail::Mailer::off()
+        });
         AppState {
+            plugins,
+            mailer: Arc::new(mailer),
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
             oidc,
             login_limiter,
             store,
@@ -76,16 +96,30 @@ impl AppState {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A body refused unread (413) leaves its bytes on the connection: `Connection: close` tells the
+/// client to open a new connection rather than reuse this one (a pooled client otherwise sends
+/// its next request down a connection the server is closing).
+async fn close_after_refused_body(mut res: axum::response::Response) -> axum::response::Response {
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
 /// The whole application as one router; tests and the server build the same thing.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(password::router())
         .merge(oauth::router())
         .merge(users::router())
         .merge(roles::router())
         .merge(organizations::router())
         .merge(records::router())
         .merge(user_tabs::router())
+        .merge(plugins::router())
+        .merge(custom_fields::router())
+        .merge(avatars::router())
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
         .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) })
         // answers about people are never kept by browsers or proxies (RELIABILITY S10)
@@ -97,6 +131,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .merge(pages::router())
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(|_| {

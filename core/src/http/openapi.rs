@@ -4,13 +4,14 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, oauth, organizations, records, roles, user_tabs, users};
+use super::{auth, avatars, custom_fields, oauth, organizations, password, plugins, records, roles, user_tabs, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kith API", description = "Users, agents and organizations of a help desk. Authenticate with `Authorization: Bearer <token>`."),
     paths(
-        auth::login, auth::logout, auth::me, oauth::start, oauth::callback,
+        auth::login, auth::logout, auth::me, oauth::start, oauth::callback, password::forgot, password::reset,
+        password::change_own,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::clone_user, users::list_user_changes,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
@@ -28,6 +29,11 @@ use super::{auth, oauth, organizations, records, roles, user_tabs, users};
         records::create_chat, records::get_chat, records::update_chat,
         records::create_call, records::get_call, records::update_call,
         records::create_survey, records::get_survey, records::update_survey,
+        plugins::list_plugins, plugins::get_plugin, plugins::update_plugin, plugins::reload_plugins,
+        plugins::run_action, plugins::org_plugin_tab,
+        custom_fields::list_fields, custom_fields::create_field, custom_fields::get_field,
+        custom_fields::update_field, custom_fields::delete_field,
+        avatars::get_avatar, avatars::put_avatar, avatars::delete_avatar,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -10,10 +10,12 @@ use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
+use super::custom_fields::{check_values, with_display};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::users::{ChangesQuery, parse_fragment, parse_id, parse_limit, parse_order};
 use crate::domain::change::Change;
+use crate::domain::custom_field::Entity;
 use crate::domain::organization::{
     Organization, OrganizationFields, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, RuleSpec, Tab,
 };
@@ -37,7 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}/changes", get(list_organization_changes))
 }
 
-fn org_id(raw: &str) -> Result<OrganizationId> {
+pub fn org_id(raw: &str) -> Result<OrganizationId> {
     parse_id(raw).map(OrganizationId)
 }
 
@@ -82,11 +84,14 @@ pub async fn list_organizations(
 pub async fn create_organization(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<OrganizationInput>,
-) -> ApiResult<(StatusCode, Json<Organization>)> {
+    ApiJson(mut input): ApiJson<OrganizationInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Permission::OrganizationsEdit)?;
+    let given = input.custom_fields.take().unwrap_or_default();
+    input.custom_fields = Some(check_values(&state, Entity::Organization, &given, true).await?);
     let fields = input.apply(OrganizationFields::default())?;
-    Ok((StatusCode::CREATED, Json(state.store.create_org(&fields, &caller.actor()).await?)))
+    let org = state.store.create_org(&fields, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),
@@ -95,9 +100,10 @@ pub async fn get_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Organization>> {
+) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrganizationsView)?;
-    Ok(Json(state.store.get_org(org_id(&id)?).await?))
+    let org = state.store.get_org(org_id(&id)?).await?;
+    Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationInput,
@@ -106,11 +112,15 @@ pub async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<OrganizationInput>,
-) -> ApiResult<Json<Organization>> {
+    ApiJson(mut input): ApiJson<OrganizationInput>,
+) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrganizationsEdit)?;
+    if let Some(given) = input.custom_fields.take() {
+        input.custom_fields = Some(check_values(&state, Entity::Organization, &given, false).await?);
+    }
     let edit = move |current: &Organization| input.apply(current.to_fields());
-    Ok(Json(state.store.update_org(org_id(&id)?, edit, &caller.actor()).await?))
+    let org = state.store.update_org(org_id(&id)?, edit, &caller.actor()).await?;
+    Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),

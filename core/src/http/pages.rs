@@ -1,6 +1,7 @@
 //! The minimal server-rendered login page that serves agents and portal users until the agent
 //! UI and the portal exist: a password form and one button per OpenID Connect provider
-//! (`GET /login`, `POST /login`, `POST /logout`). Forms carry a CSRF token that must equal the
+//! (`GET /login`, `POST /login`, `POST /logout`), and the forgotten-password pages
+//! (`/login/forgot` asks for a link, `/login/reset?token=` is where the link leads). Forms carry a CSRF token that must equal the
 //! `kith_csrf` cookie (SameSite=Strict) and come from this site (Origin / Sec-Fetch-Site);
 //! pages are sent with a strict Content-Security-Policy and never cached.
 
@@ -23,11 +24,14 @@ use crate::domain::Error;
 use crate::store::TokenKind;
 
 const TEMPLATE: &str = include_str!("../../../themes/default/login.html");
+const PASSWORD_TEMPLATE: &str = include_str!("../../../themes/default/password.html");
 const CSS: &str = include_str!("../../../themes/default/kith.css");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(page).post(submit))
+        .route("/login/forgot", get(forgot_page).post(forgot_submit))
+        .route("/login/reset", get(reset_page).post(reset_submit))
         .route("/logout", axum::routing::post(logout))
         .route("/static/kith.css", get(css))
 }
@@ -37,10 +41,12 @@ fn tera() -> Result<&'static tera::Tera, Error> {
     TERA.get_or_init(|| {
         let mut t = tera::Tera::default();
         // the .html name turns autoescaping on
-        t.add_raw_template("login.html", TEMPLATE).map(|_| t).map_err(|e| e.to_string())
+        t.add_raw_templates([("login.html", TEMPLATE), ("password.html", PASSWORD_TEMPLATE)])
+            .map(|_| t)
+            .map_err(|e| e.to_string())
     })
     .as_ref()
-    .map_err(|e| Error::Internal(format!("login template: {e}")))
+    .map_err(|e| Error::Internal(format!("page templates: {e}")))
 }
 
 fn csrf_cookie_name(state: &AppState) -> &'static str {
@@ -75,6 +81,29 @@ fn page_headers(state: &AppState, response: &mut Response) {
     if over_https(state) {
         h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
+}
+
+/// A rendered page with the headers every page carries, a new CSRF cookie when one is given,
+/// and `Retry-After` when throttled.
+fn html_page(
+    state: &AppState,
+    status: StatusCode,
+    html: String,
+    new_csrf: Option<&str>,
+    retry_after: Option<String>,
+) -> Response {
+    let mut response = (status, Html(html)).into_response();
+    page_headers(state, &mut response);
+    if let Some(csrf) = new_csrf {
+        let c = set_cookie(state, csrf_cookie_name(state), csrf, "Strict", None);
+        if let Ok(value) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    if let Some(r) = retry_after.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        response.headers_mut().insert("retry-after", r);
+    }
+    response
 }
 
 struct View {
@@ -120,18 +149,7 @@ async fn render(state: &AppState, headers: &HeaderMap, v: View) -> Result<Respon
     ctx.insert("username", &v.username);
     ctx.insert("csrf", &v.csrf);
     let html = tera()?.render("login.html", &ctx).map_err(|e| Error::Internal(format!("login page: {e}")))?;
-    let mut response = (v.status, Html(html)).into_response();
-    page_headers(state, &mut response);
-    if v.new_csrf {
-        let c = set_cookie(state, csrf_cookie_name(state), &v.csrf, "Strict", None);
-        if let Ok(value) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    if let Some(r) = v.retry_after.and_then(|r| HeaderValue::from_str(&r).ok()) {
-        response.headers_mut().insert("retry-after", r);
-    }
-    Ok(response)
+    Ok(html_page(state, v.status, html, v.new_csrf.then_some(v.csrf.as_str()), v.retry_after))
 }
 
 fn html_error(e: Error) -> Response {
@@ -140,13 +158,17 @@ fn html_error(e: Error) -> Response {
         .into_response()
 }
 
-/// The login page (or, with a session cookie, who is logged in and a log-out button).
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let existing = cookie(&headers, csrf_cookie_name(&state)).filter(|c| c.len() == 43);
-    let (csrf, new_csrf) = match existing {
+/// The CSRF token the browser already holds, or a new one to set.
+fn csrf_of(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, csrf_cookie_name(state)).filter(|c| c.len() == 43) {
         Some(c) => (c, false),
         None => (random_string(32), true),
-    };
+    }
+}
+
+/// The login page (or, with a session cookie, who is logged in and a log-out button).
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (csrf, new_csrf) = csrf_of(&state, &headers);
     let view = View { status: StatusCode::OK, error: None, username: String::new(), csrf, new_csrf, retry_after: None };
     render(&state, &headers, view).await.unwrap_or_else(html_error)
 }
@@ -186,7 +208,7 @@ fn forbidden() -> Response {
         .into_response()
 }
 
-async fn read_form(state: &AppState, request: Request) -> Option<LoginForm> {
+async fn read_form<T: serde::de::DeserializeOwned>(state: &AppState, request: Request) -> Option<T> {
     let is_form = request
         .headers()
         .get(CONTENT_TYPE)
@@ -195,13 +217,13 @@ async fn read_form(state: &AppState, request: Request) -> Option<LoginForm> {
     if !is_form {
         return None;
     }
-    Form::<LoginForm>::from_request(request, state).await.ok().map(|Form(f)| f)
+    Form::<T>::from_request(request, state).await.ok().map(|Form(f)| f)
 }
 
 /// The password form: CSRF checked, then exactly the API's login (throttles included).
 pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
     let headers = request.headers().clone();
-    let Some(form) = read_form(&state, request).await else { return forbidden() };
+    let Some(form) = read_form::<LoginForm>(&state, request).await else { return forbidden() };
     if !same_site_form(&state, &headers, &form.csrf) {
         tracing::warn!(
             address = %addr,
@@ -230,19 +252,14 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
         }
         Err(super::error::ApiError(e)) => {
             let (status, message, retry_after) = match e {
-                Error::RateLimited(ms) => {
-                    let secs = (ms.max(1) + 999) / 1000;
-                    (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        format!("Too many attempts; try again in {secs} s."),
-                        Some(secs.to_string()),
-                    )
-                }
                 Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "That password is too long.".to_string(), None),
                 Error::Unauthenticated => {
                     (StatusCode::UNAUTHORIZED, "The user name or password is wrong.".to_string(), None)
                 }
-                other => return html_error(other),
+                other => match form_refusal(&other) {
+                    Some(refusal) => refusal,
+                    None => return html_error(other),
+                },
             };
             let csrf = form.csrf;
             let view =
@@ -255,7 +272,7 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
 /// Logs the browser's session out (CSRF checked) and forgets the cookie.
 pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
-    let Some(form) = read_form(&state, request).await else { return forbidden() };
+    let Some(form) = read_form::<LoginForm>(&state, request).await else { return forbidden() };
     if !same_site_form(&state, &headers, &form.csrf) {
         return forbidden();
     }
@@ -275,4 +292,174 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
 
 pub async fn css() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
+}
+
+// ---- forgotten passwords ----
+
+/// What the password pages show: `forgot` (ask for a link), `sent`, `reset` (choose a new
+/// password), `done`, or `dead` (the link is unknown, used or expired).
+struct PasswordView {
+    status: StatusCode,
+    mode: &'static str,
+    error: Option<String>,
+    email: String,
+    token: String,
+    username: String,
+    csrf: String,
+    new_csrf: bool,
+    retry_after: Option<String>,
+}
+
+impl PasswordView {
+    fn new(mode: &'static str, csrf: String, new_csrf: bool) -> Self {
+        PasswordView {
+            status: StatusCode::OK,
+            mode,
+            error: None,
+            email: String::new(),
+            token: String::new(),
+            username: String::new(),
+            csrf,
+            new_csrf,
+            retry_after: None,
+        }
+    }
+}
+
+fn render_password(state: &AppState, v: PasswordView) -> Response {
+    let mut ctx = tera::Context::new();
+    ctx.insert("mode", v.mode);
+    ctx.insert("error", &v.error);
+    ctx.insert("email", &v.email);
+    ctx.insert("token", &v.token);
+    ctx.insert("username", &v.username);
+    ctx.insert("csrf", &v.csrf);
+    ctx.insert("message", super::password::FORGOT_ANSWER);
+    ctx.insert("min_length", &state.rules.password_min_length);
+    let html = match tera()
+        .and_then(|t| t.render("password.html", &ctx).map_err(|e| Error::Internal(format!("password page: {e}"))))
+    {
+        Ok(html) => html,
+        Err(e) => return html_error(e),
+    };
+    html_page(state, v.status, html, v.new_csrf.then_some(v.csrf.as_str()), v.retry_after)
+}
+
+/// The words and status a refused password form shows; `None` for a server fault.
+fn form_refusal(e: &Error) -> Option<(StatusCode, String, Option<String>)> {
+    match e {
+        Error::RateLimited(ms) => {
+            let secs = ((*ms).max(1) + 999) / 1000;
+            Some((
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many attempts; try again in {secs} s."),
+                Some(secs.to_string()),
+            ))
+        }
+        Error::Invalid(fields) => {
+            let text = fields.iter().map(|(k, why)| format!("{}: {why}.", k.replace('_', " "))).collect::<Vec<_>>();
+            Some((StatusCode::UNPROCESSABLE_ENTITY, text.join(" "), None))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// Asks for the address to send a reset link to.
+pub async fn forgot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (csrf, new_csrf) = csrf_of(&state, &headers);
+    render_password(&state, PasswordView::new("forgot", csrf, new_csrf))
+}
+
+/// Queues the link (CSRF checked) and says the same for every address.
+pub async fn forgot_submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let Some(form) = read_form::<PasswordForm>(&state, request).await else { return forbidden() };
+    if !same_site_form(&state, &headers, &form.csrf) {
+        return forbidden();
+    }
+    match super::password::request_reset(&state, addr, &form.email).await {
+        Ok(()) => render_password(&state, PasswordView::new("sent", form.csrf, false)),
+        Err(super::error::ApiError(e)) => {
+            let Some((status, error, retry_after)) = form_refusal(&e) else { return html_error(e) };
+            let view = PasswordView {
+                status,
+                error: Some(error),
+                email: form.email,
+                retry_after,
+                ..PasswordView::new("forgot", form.csrf, false)
+            };
+            render_password(&state, view)
+        }
+    }
+}
+
+/// Where the e-mailed link leads: a form for the new password, if the link still works.
+pub async fn reset_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<TokenQuery>,
+) -> Response {
+    let (csrf, new_csrf) = csrf_of(&state, &headers);
+    match super::password::link_holder(&state, &q.token).await {
+        Ok(Some(username)) => render_password(
+            &state,
+            PasswordView { token: q.token, username, ..PasswordView::new("reset", csrf, new_csrf) },
+        ),
+        Ok(None) => render_password(
+            &state,
+            PasswordView { status: StatusCode::NOT_FOUND, ..PasswordView::new("dead", csrf, new_csrf) },
+        ),
+        Err(super::error::ApiError(e)) => html_error(e),
+    }
+}
+
+/// Sets the new password (CSRF checked); every session of the account ends.
+pub async fn reset_submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
+    let headers = request.headers().clone();
+    let Some(form) = read_form::<PasswordForm>(&state, request).await else { return forbidden() };
+    if !same_site_form(&state, &headers, &form.csrf) {
+        return forbidden();
+    }
+    match super::password::complete_reset(&state, addr, &form.token, form.password).await {
+        Ok(_) => render_password(&state, PasswordView::new("done", form.csrf, false)),
+        Err(super::error::ApiError(Error::Invalid(fields))) if fields.contains_key("token") => render_password(
+            &state,
+            PasswordView { status: StatusCode::NOT_FOUND, ..PasswordView::new("dead", form.csrf, false) },
+        ),
+        Err(super::error::ApiError(e)) => {
+            let Some((status, error, retry_after)) = form_refusal(&e) else { return html_error(e) };
+            let username = match super::password::link_holder(&state, &form.token).await {
+                Ok(Some(u)) => u,
+                Ok(None) => String::new(),
+                Err(super::error::ApiError(e)) => return html_error(e),
+            };
+            let view = PasswordView {
+                status,
+                error: Some(error),
+                token: form.token,
+                username,
+                retry_after,
+                ..PasswordView::new("reset", form.csrf, false)
+            };
+            render_password(&state, view)
+        }
+    }
 }

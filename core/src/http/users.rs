@@ -8,13 +8,16 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
+use super::custom_fields::{check_values, with_display};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, parse_json};
 use crate::auth::MAX_PASSWORD_BYTES;
 use crate::domain::change::Change;
+use crate::domain::custom_field::Entity;
 use crate::domain::role::{EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{EmailInput, User, UserFields, UserInput};
 use crate::domain::{Error, UserId};
@@ -167,21 +170,24 @@ async fn hash_if_given(state: &AppState, password: &Option<String>) -> ApiResult
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<UserInput>,
-) -> ApiResult<(StatusCode, Json<User>)> {
+    ApiJson(mut input): ApiJson<UserInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Permission::UsersEdit)?;
+    let given = input.custom_fields.take().unwrap_or_default();
+    input.custom_fields = Some(check_values(&state, Entity::User, &given, true).await?);
     let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
     check_agent_roles(&caller, &role_kinds(&state).await?, &[], &fields.roles)?;
     let hash = hash_if_given(&state, &input.password).await?;
     let user = state.store.create_user(&fields, hash.as_deref(), &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok((StatusCode::CREATED, Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<User>> {
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Permission::UsersView)?;
-    Ok(Json(state.store.get_user(UserId(parse_id(&id)?)).await?))
+    let user = state.store.get_user(UserId(parse_id(&id)?)).await?;
+    Ok(Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?))
 }
 
 /// Edits a user: only the fields sent change; `null` clears a clearable field.
@@ -191,10 +197,13 @@ pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<UserInput>,
-) -> ApiResult<Json<User>> {
+    ApiJson(mut input): ApiJson<UserInput>,
+) -> ApiResult<Json<Value>> {
     caller.require(Permission::UsersEdit)?;
     let id = UserId(parse_id(&id)?);
+    if let Some(given) = input.custom_fields.take() {
+        input.custom_fields = Some(check_values(&state, Entity::User, &given, false).await?);
+    }
     let kinds = role_kinds(&state).await?;
     let hash = hash_if_given(&state, &input.password).await?;
     let rules = state.rules.clone();
@@ -203,9 +212,13 @@ pub async fn update_user(
         check_may_edit(&who, current)?;
         let new = input.apply(current.to_fields(), &rules)?;
         check_agent_roles(&who, &kinds, &current.to_fields().roles, &new.roles)?;
+        if new.disabled && !current.disabled && current.id == who.id {
+            return Err(Error::invalid("disabled", "you cannot disable your own account"));
+        }
         Ok(new)
     };
-    Ok(Json(state.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await?))
+    let user = state.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await?;
+    Ok(Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?))
 }
 
 /// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.
@@ -247,13 +260,15 @@ pub async fn clone_user(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<User>)> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Permission::UsersEdit)?;
     let req: CloneRequest =
         if body.iter().all(u8::is_ascii_whitespace) { CloneRequest::default() } else { parse_json(&body)? };
     let source = state.store.get_user(UserId(parse_id(&id)?)).await?;
     let mut base = source.to_fields();
     base.emails.clear();
+    // a clone starts as a working account
+    base.disabled = false;
     check_agent_roles(&caller, &role_kinds(&state).await?, &[], &base.roles)?;
     let username = match req.username {
         Some(u) => u,
@@ -267,7 +282,7 @@ pub async fn clone_user(
     };
     let fields = input.apply(base, &state.rules)?;
     let user = state.store.create_user(&fields, None, &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok((StatusCode::CREATED, Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?)))
 }
 
 async fn free_username(state: &AppState, base: &str) -> ApiResult<String> {

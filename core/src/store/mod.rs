@@ -21,12 +21,38 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::clock::{Clock, Millis};
 use crate::domain::change::{Actor, Change};
+use crate::domain::custom_field::{CustomField, CustomFieldSpec, Entity};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleSpec, Tab};
 use crate::domain::records::{AnyRecord, RecordFields, RecordKind};
 use crate::domain::role::Role;
 use crate::domain::user::{User, UserFields};
 use crate::domain::{Error, Result, RoleId, UserId};
 use serde_json::Value;
+
+/// A stored avatar image.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct StoredAvatar {
+    /// `upload` or `plugin:<id>`.
+    pub source: String,
+    pub content_type: String,
+    pub image: Vec<u8>,
+    pub etag: String,
+    pub compressed: bool,
+    pub updated_at: i64,
+    pub last_viewed_at: i64,
+}
+
+/// What an admin decided about one plugin (`plugin_settings`).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct PluginSettingsRow {
+    pub plugin_id: String,
+    pub enabled: bool,
+    /// JSON object of settings (strings).
+    pub config: String,
+    /// JSON array of granted origins.
+    pub granted_hosts: String,
+    pub disabled_reason: Option<String>,
+}
 
 /// The database behind Kith.
 #[derive(Clone, Debug)]
@@ -255,9 +281,22 @@ impl Store {
         dispatch!(self, logins::find_identity(issuer, subject))
     }
 
-    pub async fn link_identity(&self, issuer: &str, subject: &str, user: UserId, provider: &str) -> Result<()> {
+    pub async fn identity_of(&self, user: UserId, issuer: &str) -> Result<Option<String>> {
+        dispatch!(self, logins::identity_of(user, issuer))
+    }
+
+    /// Links an external identity to a user; `notice` (a job's kind and payload) is queued in
+    /// the same transaction, so the owner is told exactly when the link exists.
+    pub async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: UserId,
+        provider: &str,
+        notice: Option<(&str, &str)>,
+    ) -> Result<()> {
         let now = self.now();
-        dispatch!(self, logins::link_identity(issuer, subject, user, provider, now))
+        dispatch!(self, logins::link_identity(issuer, subject, user, provider, notice, now))
     }
 
     pub async fn org_by_name(&self, name: &str) -> Result<Option<OrganizationId>> {
@@ -291,6 +330,71 @@ impl Store {
 
     pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64> {
         dispatch!(self, auth::delete_user_sessions(user))
+    }
+
+    // ---- password resets ----
+
+    /// Stores a reset link (its token's hash) for the owner of `address`, if they may get one
+    /// now (see `sql/accounts.rs`), and answers who it goes to.
+    pub async fn issue_password_reset(
+        &self,
+        address: &str,
+        token_hash: &str,
+        ttl_ms: Millis,
+        per_hour: i64,
+    ) -> Result<Option<ResetTarget>> {
+        let now = self.now();
+        dispatch!(self, accounts::issue(address, token_hash, ttl_ms, per_hour, now))
+    }
+
+    /// Whose live reset link this is.
+    pub async fn password_reset_holder(&self, token_hash: &str) -> Result<Option<ResetTarget>> {
+        let now = self.now();
+        dispatch!(self, accounts::holder(token_hash, now))
+    }
+
+    /// Uses a reset link: new password, links used up, sessions ended (one transaction).
+    pub async fn reset_password(&self, token_hash: &str, password_hash: &str) -> Result<Option<UserId>> {
+        let now = self.now();
+        dispatch!(self, accounts::reset(token_hash, password_hash, now))
+    }
+
+    /// A user's own password change (see `sql/accounts.rs`); answers how many sessions ended.
+    pub async fn change_own_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        end_others: bool,
+    ) -> Result<u64> {
+        let now = self.now();
+        dispatch!(self, accounts::change_password(user, password_hash, keep_session, end_others, now))
+    }
+
+    // ---- jobs ----
+
+    pub async fn enqueue_job(&self, kind: &str, payload: &str) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, jobs::enqueue(kind, payload, now))
+    }
+
+    /// The oldest due job, claimed for `lease_ms`.
+    pub async fn claim_job(&self, lease_ms: Millis) -> Result<Option<Job>> {
+        let now = self.now();
+        dispatch!(self, jobs::claim(now, lease_ms))
+    }
+
+    pub async fn finish_job(&self, id: i64) -> Result<()> {
+        dispatch!(self, jobs::finish(id))
+    }
+
+    pub async fn retry_job(&self, id: i64, error: &str, retry_at: Millis) -> Result<()> {
+        dispatch!(self, jobs::retry(id, error, retry_at))
+    }
+
+    /// Jobs queued or in flight.
+    pub async fn count_jobs(&self) -> Result<i64> {
+        dispatch!(self, jobs::count())
     }
 
     // ---- organizations ----
@@ -410,6 +514,117 @@ impl Store {
         after: Option<Cursor>,
     ) -> Result<Page<Value>> {
         dispatch!(self, tabs::portal_tickets(id, org_rules, limit, after))
+    }
+
+    // ---- plugins ----
+
+    pub async fn plugin_settings(&self) -> Result<Vec<PluginSettingsRow>> {
+        dispatch!(self, plugins::plugin_settings())
+    }
+
+    pub async fn put_plugin_settings(&self, row: &PluginSettingsRow) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, plugins::put_plugin_settings(row, now))
+    }
+
+    pub async fn trip_plugin(&self, plugin: &str, reason: &str) -> Result<bool> {
+        let now = self.now();
+        dispatch!(self, plugins::trip_plugin(plugin, reason, now))
+    }
+
+    pub async fn plugin_kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, plugins::kv_get(plugin, key))
+    }
+
+    pub async fn plugin_kv_set(&self, plugin: &str, key: &str, value: &[u8], quota: i64) -> Result<()> {
+        dispatch!(self, plugins::kv_set(plugin, key, value, quota))
+    }
+
+    pub async fn plugin_kv_delete(&self, plugin: &str, key: &str) -> Result<()> {
+        dispatch!(self, plugins::kv_delete(plugin, key))
+    }
+
+    pub async fn plugin_kv_list(
+        &self,
+        plugin: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        dispatch!(self, plugins::kv_list(plugin, prefix, start_after, limit))
+    }
+
+    pub async fn plugin_kv_scan(
+        &self,
+        plugin: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        dispatch!(self, plugins::kv_scan(plugin, prefix, start_after, limit, max_bytes))
+    }
+
+    pub async fn phones_of_users(&self, users: &[i64]) -> Result<std::collections::HashMap<i64, Vec<String>>> {
+        dispatch!(self, plugins::phones_of_users(users))
+    }
+
+    // ---- custom fields ----
+
+    pub async fn custom_fields(&self, entity: Option<Entity>) -> Result<Vec<CustomField>> {
+        dispatch!(self, custom_fields::list(entity))
+    }
+
+    pub async fn custom_field(&self, id: i64) -> Result<CustomField> {
+        dispatch!(self, custom_fields::get(id))
+    }
+
+    pub async fn create_custom_field(&self, spec: &CustomFieldSpec) -> Result<CustomField> {
+        let now = self.now();
+        dispatch!(self, custom_fields::create(spec, now))
+    }
+
+    pub async fn update_custom_field(&self, id: i64, spec: &CustomFieldSpec) -> Result<CustomField> {
+        let now = self.now();
+        dispatch!(self, custom_fields::update(id, spec, now))
+    }
+
+    pub async fn delete_custom_field(&self, id: i64) -> Result<()> {
+        dispatch!(self, custom_fields::delete(id))
+    }
+
+    // ---- avatars ----
+
+    pub async fn avatar(&self, user: UserId) -> Result<Option<StoredAvatar>> {
+        dispatch!(self, avatars::get(user))
+    }
+
+    pub async fn put_avatar(&self, user: UserId, a: &StoredAvatar) -> Result<()> {
+        dispatch!(self, avatars::put(user, a))
+    }
+
+    pub async fn delete_avatar(&self, user: UserId) -> Result<bool> {
+        dispatch!(self, avatars::delete(user))
+    }
+
+    pub async fn touch_avatar(&self, user: UserId) -> Result<()> {
+        let now = self.now();
+        dispatch!(self, avatars::touch(user, now))
+    }
+
+    pub async fn stale_avatars(&self, before: Millis, limit: i64) -> Result<Vec<i64>> {
+        dispatch!(self, avatars::stale(before, limit))
+    }
+
+    pub async fn replace_compressed_avatar(
+        &self,
+        user: UserId,
+        old_etag: &str,
+        content_type: &str,
+        image: &[u8],
+        etag: &str,
+    ) -> Result<bool> {
+        dispatch!(self, avatars::replace_compressed(user, old_etag, content_type, image, etag))
     }
 
     // ---- interaction records ----
@@ -580,6 +795,27 @@ pub enum Val {
     B(bool),
     NullI,
     NullT,
+}
+
+/// Who a password reset link goes to.
+#[derive(Debug, Clone)]
+pub struct ResetTarget {
+    pub user: UserId,
+    pub username: String,
+    pub display_name: String,
+    /// The primary address.
+    pub to: String,
+}
+
+/// A claimed job of the queue (`jobs.rs`).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    /// JSON.
+    pub payload: String,
+    /// Including this one.
+    pub attempts: i32,
 }
 
 /// A login candidate.

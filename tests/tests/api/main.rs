@@ -1,5 +1,6 @@
 //! The JSON API over HTTP, every test on SQLite and on PostgreSQL.
 
+mod accounts;
 mod auth;
 mod login_hardening;
 mod ops;

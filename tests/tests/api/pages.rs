@@ -8,12 +8,13 @@ use serde_json::json;
 
 backend_tests!(login_page_logs_in_and_out_with_csrf_checked);
 
-fn browser() -> reqwest::Client {
+/// A client that keeps cookies and does not follow redirects, as the tests of pages need.
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
 }
 
 /// The hidden CSRF field of a rendered form.
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().expect("value").to_string()
 }

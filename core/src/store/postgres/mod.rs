@@ -45,6 +45,8 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("logins", include_str!("../../../../migrations/postgres/0005_logins.sql")),
         ("name_rank", include_str!("../../../../migrations/postgres/0006_name_rank.sql")),
         ("oauth", include_str!("../../../../migrations/postgres/0007_oauth.sql")),
+        ("plugins", include_str!("../../../../migrations/postgres/0008_plugins.sql")),
+        ("accounts", include_str!("../../../../migrations/postgres/0009_accounts.sql")),
     ])
 }
 
@@ -57,17 +59,32 @@ pub async fn close(pools: &Pools) {
 }
 
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/accounts.rs"]
+pub mod accounts;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/auth.rs"]
 pub mod auth;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/avatars.rs"]
+pub mod avatars;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/custom_fields.rs"]
+pub mod custom_fields;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/jobs.rs"]
+pub mod jobs;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/logins.rs"]
 pub mod logins;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/organizations.rs"]
 pub mod organizations;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/plugins.rs"]
+pub mod plugins;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/records.rs"]
 pub mod records;

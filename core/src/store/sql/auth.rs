@@ -46,7 +46,7 @@ pub async fn caller(
     let sql = format!(
         "SELECT c.cid, c.user_id, c.a, c.b, u.username, u.display_name,
                 r.id AS rid, r.name, r.kind, r.description, r.built_in, r.derived, r.permissions
-         FROM ({source}) c JOIN users u ON u.id = c.user_id
+         FROM ({source}) c JOIN users u ON u.id = c.user_id AND NOT u.disabled
          LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id"
     );
     let rows: Vec<CallerRow> =

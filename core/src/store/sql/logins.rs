@@ -3,7 +3,7 @@
 
 use super::{Conn, FOR_UPDATE, Pools, begin_write};
 use crate::clock::Millis;
-use crate::domain::{Result, UserId};
+use crate::domain::{Error, Result, UserId};
 use crate::store::{LoginEvent, LoginPolicy, NewSession, PendingLogin, db_err};
 
 /// One hour: the window failures are counted in for the hourly ceiling.
@@ -74,6 +74,18 @@ pub async fn reserve_attempt(
 pub async fn complete_login(pools: &Pools, s: &NewSession<'_>, now: Millis) -> Result<Millis> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
     let user = s.user.0;
+    // whatever checked the credentials, a disabled (or meanwhile deleted) account gets no session
+    let disabled: Option<bool> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT disabled FROM users WHERE id = $1{FOR_UPDATE}")))
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    if disabled != Some(false) {
+        tx.rollback().await.map_err(db_err)?;
+        tracing::info!(user_id = user, "login refused: the account is disabled");
+        return Err(Error::Unauthenticated);
+    }
     if let Some(key) = s.account_key {
         sqlx::query("DELETE FROM login_throttle WHERE account_key = $1")
             .bind(key)
@@ -221,12 +233,23 @@ pub async fn find_identity(pools: &Pools, issuer: &str, subject: &str) -> Result
     Ok(id.map(UserId))
 }
 
+/// The subject a user is linked to at an issuer, if any.
+pub async fn identity_of(pools: &Pools, user: UserId, issuer: &str) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT subject FROM user_identities WHERE user_id = $1 AND issuer = $2")
+        .bind(user.0)
+        .bind(issuer)
+        .fetch_optional(pools.read())
+        .await
+        .map_err(db_err)
+}
+
 pub async fn link_identity(
     pools: &Pools,
     issuer: &str,
     subject: &str,
     user: UserId,
     provider: &str,
+    notice: Option<(&str, &str)>,
     now: Millis,
 ) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
@@ -241,6 +264,9 @@ pub async fn link_identity(
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
+    if let Some((kind, payload)) = notice {
+        super::jobs::insert(&mut tx, kind, payload, now).await?;
+    }
     tx.commit().await.map_err(db_err)
 }
 

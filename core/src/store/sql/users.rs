@@ -39,6 +39,7 @@ struct UserRow {
     signature_html: String,
     summary: String,
     auto_responder: bool,
+    disabled: bool,
     custom_fields: String,
     last_login_at: Option<i64>,
     created_at: i64,
@@ -48,7 +49,7 @@ struct UserRow {
 const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
     u.address, u.website, u.company, u.im, u.twitter, u.linkedin, u.facebook, u.avatar_provider,
     u.subscribe_community, u.email_summaries, u.email_conversations, u.banned, u.signature_html, u.summary,
-    u.auto_responder, u.custom_fields, u.last_login_at, u.created_at, u.updated_at";
+    u.auto_responder, u.disabled, u.custom_fields, u.last_login_at, u.created_at, u.updated_at";
 
 /// Loads whole users (with addresses, phones, labels, roles) in the order of `ids`; missing
 /// ids are skipped. Five queries whatever the number of users.
@@ -146,6 +147,7 @@ fn user_from_row(r: UserRow) -> User {
         summary: r.summary,
         labels: Vec::new(),
         auto_responder: r.auto_responder,
+        disabled: r.disabled,
         roles: Vec::new(),
         is_agent: false,
         custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
@@ -229,9 +231,9 @@ pub async fn create_user(
             password_hash, time_zone, language, address, website, company, im, twitter, linkedin, facebook,
             avatar_provider, subscribe_community, email_summaries, email_conversations, banned, signature_html,
             summary, auto_responder, custom_fields, primary_email, primary_verified, has_verified_email,
-            search_text, created_at, updated_at)
+            search_text, created_at, updated_at, disabled)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-            $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $30)
+            $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $30, $31)
          RETURNING id",
     )
     .bind(&f.username)
@@ -264,6 +266,7 @@ pub async fn create_user(
     .bind(d.has_verified_email)
     .bind(&d.search_text)
     .bind(now)
+    .bind(f.disabled)
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -430,7 +433,8 @@ async fn write_update(
             company = $11, im = $12, twitter = $13, linkedin = $14, facebook = $15, avatar_provider = $16,
             subscribe_community = $17, email_summaries = $18, email_conversations = $19, banned = $20,
             signature_html = $21, summary = $22, auto_responder = $23, custom_fields = $24, primary_email = $25,
-            primary_verified = $26, has_verified_email = $27, search_text = $28, updated_at = $29
+            primary_verified = $26, has_verified_email = $27, search_text = $28, updated_at = $29,
+            disabled = $31
          WHERE id = $30",
     )
     .bind(&new.username)
@@ -463,11 +467,17 @@ async fn write_update(
     .bind(&d.search_text)
     .bind(now)
     .bind(id.0)
+    .bind(new.disabled)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     if old.display_name.to_lowercase() != d.display_name_key {
         super::place_by_name(conn, id.0, &d.display_name_key).await.map_err(db_err)?;
+    }
+    if new.disabled && !old.disabled {
+        // a disabled account is logged out everywhere at once (its API tokens are refused
+        // while it stays disabled, and work again if it is enabled)
+        super::auth::delete_sessions_in(conn, id).await?;
     }
     if let Some(hash) = password_hash {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

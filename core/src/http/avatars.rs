@@ -1,0 +1,135 @@
+//! `/users/{id}/avatar`: upload (a person their own, agents anyone's they may edit), remove,
+//! and serve — always from Kith's URL, with an ETag and a private cache lifetime.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiResult, ErrorBody};
+use super::users::parse_id;
+use crate::avatars;
+use crate::domain::role::Permission;
+use crate::domain::{Error, UserId};
+use crate::store::StoredAvatar;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/users/{id}/avatar", get(get_avatar).put(put_avatar).delete(delete_avatar))
+}
+
+fn may_see(caller: &Caller, id: UserId) -> Result<(), Error> {
+    if caller.id == id || caller.has(Permission::UsersView) { Ok(()) } else { Err(Error::NotFound) }
+}
+
+fn may_change(caller: &Caller, id: UserId) -> Result<(), Error> {
+    if caller.id == id || caller.has(Permission::UsersEdit) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("changing another person's avatar needs the `users_edit` permission".into()))
+    }
+}
+
+/// The avatar image: uploaded, else from an avatar-provider plugin (fetched and cached by
+/// Kith), else generated initials. `If-None-Match` gets 304.
+#[utoipa::path(get, path = "/api/v1/users/{id}/avatar", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, description = "the image"), (status = 304), (status = 404, body = ErrorBody)))]
+pub async fn get_avatar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = UserId(parse_id(&id)?);
+    may_see(&caller, id)?;
+    let user = state.store.get_user(id).await?;
+    let email = user.emails.iter().find(|e| e.primary).or(user.emails.first()).map(|e| e.email.clone());
+    let served = avatars::resolve(&state, id, &user.display_name, email.as_deref()).await?;
+    let etag = format!("\"{}\"", served.etag);
+    let mut h = HeaderMap::new();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(ETAG, v);
+    }
+    // an image is never a document: no script, even for SVG opened directly
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    if let Ok(v) = HeaderValue::from_str(&served.content_type) {
+        h.insert(CONTENT_TYPE, v);
+    }
+    Ok((StatusCode::OK, h, served.body).into_response())
+}
+
+/// Uploads an avatar: the raw image as the body (PNG, JPEG, GIF or WebP, at most
+/// `avatars.max_upload_bytes`); stored cropped square at 256 px.
+#[utoipa::path(put, path = "/api/v1/users/{id}/avatar", tag = "users", params(("id" = i64, Path)),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 200, body = Object), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_avatar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let id = UserId(parse_id(&id)?);
+    may_change(&caller, id)?;
+    state.store.get_user(id).await?;
+    let declared = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !declared.starts_with("image/") {
+        return Err(Error::UnsupportedMediaType(
+            "send the image itself with Content-Type: image/png, image/jpeg, image/gif or image/webp".into(),
+        )
+        .into());
+    }
+    let max = state.config.avatars.max_upload_bytes;
+    if body.len() > max {
+        return Err(Error::TooLarge(format!("an avatar is at most {max} bytes")).into());
+    }
+    let (image, content_type) = tokio::task::spawn_blocking(move || avatars::normalize(&body))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|why| Error::invalid("avatar", why))?;
+    let now = state.store.now();
+    let etag = avatars::etag_of(&image);
+    let a = StoredAvatar {
+        source: "upload".into(),
+        content_type: content_type.into(),
+        image,
+        etag: etag.clone(),
+        compressed: false,
+        updated_at: now,
+        last_viewed_at: now,
+    };
+    state.store.put_avatar(id, &a).await?;
+    Ok(Json(
+        json!({"source": "upload", "etag": etag, "bytes": a.image.len(), "url": format!("/api/v1/users/{id}/avatar")}),
+    ))
+}
+
+/// Removes an uploaded avatar (providers and initials take over).
+#[utoipa::path(delete, path = "/api/v1/users/{id}/avatar", tag = "users", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_avatar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = UserId(parse_id(&id)?);
+    may_change(&caller, id)?;
+    if state.store.delete_avatar(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(Error::NotFound.into()) }
+}
