@@ -28,6 +28,11 @@ pub const STALE_MS: Millis = 30 * 24 * 3600 * 1000;
 const TOUCH_EVERY_MS: Millis = 24 * 3600 * 1000;
 /// Largest image fetched from a provider.
 const MAX_FETCH_BYTES: usize = 1 << 20;
+/// Largest side of an image Kith decodes, px (a 12-megapixel phone photo fits), checked
+/// against the file's header before any pixel buffer is allocated.
+const MAX_SIDE_PX: u32 = 4096;
+/// Most memory one decode may allocate (a 4096 × 4096 RGBA image is 64 MiB).
+const MAX_DECODE_BYTES: u64 = 96 << 20;
 
 /// Decodes an image (PNG, JPEG, GIF or WebP only, bounded in size and decoding memory),
 /// crops it square and scales it to at most `px`.
@@ -38,9 +43,9 @@ fn decode_square(bytes: &[u8], px: u32) -> std::result::Result<DynamicImage, Str
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    limits.max_image_width = Some(8000);
-    limits.max_image_height = Some(8000);
-    limits.max_alloc = Some(256 << 20);
+    limits.max_image_width = Some(MAX_SIDE_PX);
+    limits.max_image_height = Some(MAX_SIDE_PX);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| format!("cannot be read as an image: {e}"))?;
     let side = img.width().min(img.height());
@@ -300,6 +305,55 @@ mod tests {
         let (small, ct) = recompress(&bytes).unwrap_or_default();
         assert_eq!(ct, "image/jpeg");
         assert!(small.len() < bytes.len(), "{} < {}", small.len(), bytes.len());
+    }
+
+    /// A PNG whose header says `w` × `h`, holding one pixel's worth of data.
+    fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for b in bytes {
+                crc ^= u32::from(*b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                }
+            }
+            !crc
+        }
+        let mut bytes = png(1, 1);
+        // the IHDR chunk's data starts after the 8-byte signature, its length and its type
+        bytes[16..20].copy_from_slice(&w.to_be_bytes());
+        bytes[20..24].copy_from_slice(&h.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    /// RELIABILITY F3: files that are not images, images carrying script, and images whose
+    /// header claims a huge size.
+    #[test]
+    fn hostile_images_are_refused_or_reencoded() {
+        // an HTML page named .png, SVG with script: refused by their bytes, whatever they claim
+        for bytes in [&b"<!doctype html><script>alert(1)</script>"[..], b"<svg onload=alert(1)/>", b""] {
+            assert_eq!(normalize(bytes).err().as_deref(), Some("is not a PNG, JPEG, GIF or WebP image"));
+        }
+        // a GIF carrying script after its image data: decoded and re-encoded as a plain PNG
+        let mut gif = Vec::new();
+        DynamicImage::new_rgb8(4, 4).write_to(&mut Cursor::new(&mut gif), ImageFormat::Gif).unwrap_or_default();
+        gif.extend_from_slice(b"*/=1;alert(document.cookie)//<script>alert(1)</script>");
+        let (out, ct) = normalize(&gif).unwrap_or_default();
+        assert_eq!(ct, "image/png");
+        assert!(out.starts_with(b"\x89PNG"), "re-encoded");
+        assert!(!out.windows(5).any(|w| w == b"alert"), "the script is gone");
+        // 20,000 × 20,000 px claimed: refused from the header, before 1.6 GB is allocated
+        let started = std::time::Instant::now();
+        let err = normalize(&png_claiming(20_000, 20_000)).err().unwrap_or_default();
+        assert!(err.contains("limit"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(normalize(&png_claiming(MAX_SIDE_PX + 1, 1)).is_err());
+        // the patched header itself is sound: a claim within the limits gets as far as the
+        // (missing) pixel data
+        let err = normalize(&png_claiming(64, 64)).err().unwrap_or_default();
+        assert!(!err.contains("limit") && err.starts_with("cannot be read as an image"), "{err}");
     }
 
     #[test]

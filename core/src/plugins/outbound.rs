@@ -188,5 +188,13 @@ mod tests {
         let e = resolve_allowed(&allowed, "http", "localhost", 9001).await.err().unwrap_or_default();
         assert!(e.contains("internal address"), "{e}");
         assert!(resolve_allowed(&allowed, "https", "example.org", 443).await.is_err());
+        // RELIABILITY F7: loopback spelled as a number is a name to Rust but 127.0.0.1 to the
+        // resolver; the check runs on what it resolves to, so a grant of the spelling is not
+        // a grant of loopback
+        for host in ["2130706433", "0x7f000001", "127.1", "0177.0.0.1"] {
+            let allowed = vec![p(&format!("http://{host}:9000"))];
+            let e = resolve_allowed(&allowed, "http", host, 9000).await.err().unwrap_or_default();
+            assert!(e.contains("resolves to the internal address 127.0.0.1"), "{host}: {e}");
+        }
     }
 }
