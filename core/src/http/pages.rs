@@ -40,6 +40,11 @@ fn tera() -> Result<&'static tera::Tera, Error> {
     static TERA: OnceLock<Result<tera::Tera, String>> = OnceLock::new();
     TERA.get_or_init(|| {
         let mut t = tera::Tera::default();
+        // tera always offers `get_env`; no template of Kith's may read the server's environment
+        // (the database URL, SMTP password) — RELIABILITY H7
+        t.register_function("get_env", |_: &std::collections::HashMap<String, tera::Value>| {
+            Err(tera::Error::msg("get_env is not available in Kith's templates"))
+        });
         // the .html name turns autoescaping on
         t.add_raw_templates([("login.html", TEMPLATE), ("password.html", PASSWORD_TEMPLATE)])
             .map(|_| t)
@@ -461,5 +466,57 @@ pub async fn reset_submit(State(state): State<AppState>, ClientAddr(addr): Clien
             };
             render_password(&state, view)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RELIABILITY H6: every template rendered with every value it reads set to markup that
+    /// would break out of text and out of a double- or single-quoted attribute.
+    #[test]
+    fn every_template_escapes_every_value() {
+        const PAYLOAD: &str = "\"'><script>x()</script><img src=x onerror=x()>";
+        let tera = tera().unwrap_or_else(|e| panic!("{e}"));
+        let who = serde_json::json!({"display_name": PAYLOAD, "username": PAYLOAD, "auth_method": PAYLOAD});
+        let providers = serde_json::json!([{"id": PAYLOAD, "name": PAYLOAD}]);
+        let mut pages = Vec::new();
+        for logged_in in [false, true] {
+            let mut ctx = tera::Context::new();
+            if logged_in {
+                ctx.insert("user", &who);
+            }
+            for key in ["error", "username", "csrf"] {
+                ctx.insert(key, PAYLOAD);
+            }
+            ctx.insert("providers", &providers);
+            pages.push(tera.render("login.html", &ctx).unwrap_or_else(|e| panic!("login.html: {e}")));
+        }
+        for mode in ["forgot", "sent", "reset", "done", "dead"] {
+            let mut ctx = tera::Context::new();
+            ctx.insert("mode", mode);
+            for key in ["error", "email", "token", "username", "csrf", "message", "min_length"] {
+                ctx.insert(key, PAYLOAD);
+            }
+            pages.push(tera.render("password.html", &ctx).unwrap_or_else(|e| panic!("password.html {mode}: {e}")));
+        }
+        for page in &pages {
+            assert!(!page.contains("<script") && !page.contains("<img"), "{page}");
+            assert!(!page.contains("\"'>"), "an attribute is broken out of: {page}");
+            assert!(page.contains("&lt;script&gt;x()&lt;&#x2F;script&gt;"), "the value is shown, escaped: {page}");
+        }
+        for template in [TEMPLATE, PASSWORD_TEMPLATE] {
+            assert!(!template.replace(' ', "").contains("|safe"), "no value is marked safe");
+        }
+    }
+
+    /// RELIABILITY H7: the environment is out of a template's reach.
+    #[test]
+    fn templates_cannot_read_the_environment() {
+        let mut tera = tera().cloned().unwrap_or_else(|e| panic!("{e}"));
+        tera.add_raw_template("env.html", r#"{{ get_env(name="PATH") }}"#).unwrap_or_else(|e| panic!("{e}"));
+        let err = tera.render("env.html", &tera::Context::new()).err().map(|e| format!("{e:?}")).unwrap_or_default();
+        assert!(err.contains("get_env is not available"), "{err}");
     }
 }
