@@ -97,7 +97,24 @@ async fn the_server_mails_reset_links_over_smtp(b: Backend) {
         .await
         .expect("login");
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(server.log_text().contains("mail: password reset links and security notices are sent"));
+    let session: Value = r.json().await.expect("json");
+    let session = session["token"].as_str().expect("session token").to_string();
+    let r = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "root", "password": "a wrong guess of a secret"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // G8: one structured event each, and no secret in the log
+    let log = server.log_text();
+    assert!(log.contains("mail: password reset links and security notices are sent"));
+    for event in ["event=\"password_reset\"", "event=\"login\"", "event=\"login_failed\""] {
+        assert!(log.contains(event), "{event}: {log}");
+    }
+    for secret in ["a chosen admin secret", "a second admin secret", "a wrong guess of a secret", &token, &session] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
 }
 
 async fn plugin_list_and_check(b: Backend) {
