@@ -54,13 +54,7 @@ async fn the_server_mails_reset_links_over_smtp(b: Backend) {
         "\n[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"Desk <desk@example.com>\"\n"
     );
     std::fs::write(&config, format!("{text}{mail}")).expect("config");
-    let out = run_kith(
-        &config,
-        &["admin", "create", "--username", "root", "--email", "root@example.com", "--password-stdin"],
-        Some("a chosen admin secret\n"),
-        &[],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    create_root(&config);
     let server = Server::start(&config, port, db.dir.join("serve.log")).await;
     let client = reqwest::Client::new();
     let r = client
@@ -117,6 +111,18 @@ async fn the_server_mails_reset_links_over_smtp(b: Backend) {
     }
 }
 
+/// `kith admin create` for `root` with the password "a chosen admin secret" from stdin.
+fn create_root(config: &std::path::Path) -> std::process::Output {
+    let out = run_kith(
+        config,
+        &["admin", "create", "--username", "root", "--email", "root@example.com", "--password-stdin"],
+        Some("a chosen admin secret\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
 async fn plugin_list_and_check(b: Backend) {
     let db = TestDb::create(b).await;
     let config = write_config(&db, free_port(), false);
@@ -147,13 +153,7 @@ async fn admin_and_token_commands(b: Backend) {
     assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
 
     // with --password-stdin
-    let out = run_kith(
-        &config,
-        &["admin", "create", "--username", "root", "--email", "root@example.com", "--password-stdin"],
-        Some("a chosen admin secret\n"),
-        &[],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = create_root(&config);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("a chosen admin secret"));
     // without: a generated password, printed once
     let out = run_kith(&config, &["admin", "create", "--username", "boss", "--email", "boss@example.com"], None, &[]);
