@@ -213,17 +213,9 @@ async fn fetch(state: &AppState, id: &str, url: &str) -> std::result::Result<Opt
     let settings = state.plugins.settings_of(id).await.map_err(|e| e.to_string())?;
     let allowed = granted_hosts(&plugin.manifest, &settings);
     let parsed: http::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
-    let scheme = parsed.scheme_str().unwrap_or("").to_ascii_lowercase();
-    let host = parsed.host().ok_or("no host")?.to_string();
-    let port = parsed.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let addrs = crate::plugins::outbound::resolve_allowed(&allowed, &scheme, &host, port).await?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .resolve_to_addrs(host.trim_start_matches('[').trim_end_matches(']'), &addrs)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut res = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let timeout = Duration::from_secs(5);
+    let client = crate::plugins::outbound::pinned_client(&allowed, &parsed, timeout, timeout).await?;
+    let mut res = client.get(url).timeout(timeout).send().await.map_err(|e| e.to_string())?;
     if res.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }

@@ -11,8 +11,6 @@ use crate::domain::role::Permission;
 
 /// The `kith:plugin` API versions (major.minor) this server runs.
 pub const SUPPORTED_API: &[&str] = &["0.1"];
-/// The WIT package version the host's bindings were generated from.
-pub const HOST_API: &str = "0.1.0";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -67,14 +65,6 @@ pub enum ExtensionPoint {
 }
 
 impl ExtensionPoint {
-    pub const ALL: [ExtensionPoint; 5] = [
-        ExtensionPoint::AuthProvider,
-        ExtensionPoint::FieldType,
-        ExtensionPoint::AvatarProvider,
-        ExtensionPoint::OrgTab,
-        ExtensionPoint::Actions,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             ExtensionPoint::AuthProvider => "auth-provider",
@@ -224,7 +214,10 @@ impl HostPattern {
         let host = host.to_ascii_lowercase();
         let bare = host.strip_prefix("*.").unwrap_or(&host);
         let valid_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-        let is_ip6 = bare.starts_with('[') && bare.ends_with(']');
+        let is_ip6 = bare
+            .strip_prefix('[')
+            .and_then(|b| b.strip_suffix(']'))
+            .is_some_and(|b| b.parse::<std::net::Ipv6Addr>().is_ok());
         if bare.is_empty() || (!is_ip6 && !bare.chars().all(valid_char)) || bare.contains('*') {
             return Err(format!("{raw:?}: {host:?} is not a host name"));
         }
@@ -237,7 +230,8 @@ impl HostPattern {
             return false;
         }
         let host = host.to_ascii_lowercase();
-        let host = host.trim_end_matches('.');
+        // an IPv6 literal matches with or without its brackets
+        let host = host.trim_end_matches('.').trim_start_matches('[').trim_end_matches(']');
         match self.host.strip_prefix("*.") {
             Some(domain) => {
                 host.len() > domain.len() + 1 && host.ends_with(domain) && {
@@ -245,14 +239,8 @@ impl HostPattern {
                     host.as_bytes()[cut] == b'.'
                 }
             }
-            None => host == self.host,
+            None => host == self.host.trim_start_matches('[').trim_end_matches(']'),
         }
-    }
-
-    /// Whether the entry names one host exactly (an admin granting `http://127.0.0.1:8080`
-    /// grants a private address on purpose).
-    pub fn is_exact(&self) -> bool {
-        !self.host.starts_with("*.") && self.port.is_some()
     }
 }
 
@@ -473,7 +461,6 @@ required = true
         assert!(!hosts[0].allows("http", "api.example.com", 80));
         assert!(hosts[1].allows("http", "127.0.0.1", 8080));
         assert!(!hosts[1].allows("http", "127.0.0.1", 8081));
-        assert!(hosts[1].is_exact());
         Ok(())
     }
 
@@ -505,6 +492,9 @@ required = true
         assert!(HostPattern::parse("https://a.com:99999").is_err());
         let any_port = HostPattern::parse("HTTPS://API.Example.COM:*").unwrap_or_else(|e| panic!("{e}"));
         assert!(any_port.allows("https", "api.example.com", 8443));
-        assert!(!any_port.is_exact());
+        // IPv6 literals: granted with brackets, asked for with or without them
+        let v6 = HostPattern::parse("http://[::1]:9000").unwrap_or_else(|e| panic!("{e}"));
+        assert!(v6.allows("http", "[::1]", 9000) && v6.allows("http", "::1", 9000));
+        assert!(HostPattern::parse("http://[not-an-address]:9000").is_err());
     }
 }

@@ -16,6 +16,8 @@ use super::manifest::HostPattern;
 const MAX_REQUESTS_PER_CALL: u32 = 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request body a plugin may send.
+const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
 
 /// The allow-list of one call and its counters.
 pub struct Outbound {
@@ -98,6 +100,29 @@ pub async fn resolve_allowed(
     Ok(addrs)
 }
 
+/// Checks `uri` against the allow-list ([`resolve_allowed`]) and answers a client that reaches
+/// its host only at the addresses just checked — a second DNS answer cannot steer it elsewhere —
+/// and follows no redirects and no proxy. Every request Kith sends for a plugin goes through one.
+pub async fn pinned_client(
+    allowed: &[HostPattern],
+    uri: &http::Uri,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
+    let host = uri.host().ok_or_else(|| format!("{uri} names no host"))?;
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let addrs = resolve_allowed(allowed, &scheme, host, port).await?;
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
+        .resolve_to_addrs(host.trim_start_matches('[').trim_end_matches(']'), &addrs)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 type ResponseFuture = Box<
     dyn Future<
             Output = Result<
@@ -120,34 +145,56 @@ impl WasiHttpHooks for Outbound {
         let allowed = self.allowed.clone();
         let denied = self.denied.clone();
         Box::new(async move {
-            let uri = request.uri();
-            let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-            let host = uri.host().unwrap_or_default().to_string();
-            let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-            let checked = if over {
+            use http_body_util::BodyExt;
+            let (parts, body) = request.into_parts();
+            let connect = options.and_then(|o| o.connect_timeout).unwrap_or(CONNECT_TIMEOUT).min(CONNECT_TIMEOUT);
+            let first_byte =
+                options.and_then(|o| o.first_byte_timeout).unwrap_or(RESPONSE_TIMEOUT).min(RESPONSE_TIMEOUT);
+            let between =
+                options.and_then(|o| o.between_bytes_timeout).unwrap_or(RESPONSE_TIMEOUT).min(RESPONSE_TIMEOUT);
+            let client = if over {
                 Err(format!("more than {MAX_REQUESTS_PER_CALL} requests in one call"))
             } else {
-                resolve_allowed(&allowed, &scheme, &host, port).await
+                pinned_client(&allowed, &parts.uri, connect, between).await
             };
-            if let Err(why) = checked {
-                denied.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "kith::plugin", %why, "plugin HTTP request refused");
-                return Err(HttpError::HttpRequestDenied);
-            }
-            let options = RequestOptions {
-                connect_timeout: Some(
-                    options.and_then(|o| o.connect_timeout).unwrap_or(CONNECT_TIMEOUT).min(CONNECT_TIMEOUT),
-                ),
-                first_byte_timeout: Some(
-                    options.and_then(|o| o.first_byte_timeout).unwrap_or(RESPONSE_TIMEOUT).min(RESPONSE_TIMEOUT),
-                ),
-                between_bytes_timeout: Some(
-                    options.and_then(|o| o.between_bytes_timeout).unwrap_or(RESPONSE_TIMEOUT).min(RESPONSE_TIMEOUT),
-                ),
+            let client = match client {
+                Ok(c) => c,
+                Err(why) => {
+                    denied.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "kith::plugin", %why, "plugin HTTP request refused");
+                    return Err(HttpError::HttpRequestDenied);
+                }
             };
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            use http_body_util::BodyExt;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+            let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY_BYTES).collect().await.map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    HttpError::HttpRequestBodySize(None)
+                } else {
+                    HttpError::InternalError(Some(e.to_string()))
+                }
+            })?;
+            let send = client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body.to_bytes());
+            let response = tokio::time::timeout(first_byte, send.send())
+                .await
+                .map_err(|_| HttpError::ConnectionReadTimeout)?
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        HttpError::ConnectionTimeout
+                    } else if e.is_connect() {
+                        HttpError::ConnectionRefused
+                    } else {
+                        HttpError::HttpProtocolError
+                    }
+                })?;
+            let response: http::Response<reqwest::Body> = response.into();
+            let response = response.map(|b| {
+                b.map_err(
+                    |e| if e.is_timeout() { HttpError::ConnectionReadTimeout } else { HttpError::HttpProtocolError },
+                )
+                .boxed_unsync()
+            });
+            // reqwest drives the connection itself: nothing is left for the caller to await
+            let io = async { Ok::<(), HttpError>(()) };
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
 }
@@ -181,8 +228,9 @@ mod tests {
     #[tokio::test]
     async fn grants_decide_and_internal_needs_the_literal_address() {
         let p = |s: &str| HostPattern::parse(s).unwrap_or_else(|e| panic!("{e}"));
-        let allowed = vec![p("http://127.0.0.1:9000"), p("http://localhost:9001")];
+        let allowed = vec![p("http://127.0.0.1:9000"), p("http://localhost:9001"), p("http://[::1]:9000")];
         assert!(resolve_allowed(&allowed, "http", "127.0.0.1", 9000).await.is_ok());
+        assert!(resolve_allowed(&allowed, "http", "[::1]", 9000).await.is_ok());
         assert!(resolve_allowed(&allowed, "http", "127.0.0.1", 9002).await.is_err());
         // a name that resolves to loopback is refused even though the name is granted
         let e = resolve_allowed(&allowed, "http", "localhost", 9001).await.err().unwrap_or_default();
