@@ -2,7 +2,9 @@
 //! and serve — always from Kith's URL, with an ETag and a private cache lifetime.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::handler::Handler;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,20 +21,25 @@ use crate::domain::role::Permission;
 use crate::domain::{Error, UserId};
 use crate::store::StoredAvatar;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/users/{id}/avatar", get(get_avatar).put(put_avatar).delete(delete_avatar))
+/// `max_upload` is `avatars.max_upload_bytes`: this route's body limit in place of
+/// `server.max_body_bytes`, larger or smaller.
+pub fn router(max_upload: usize) -> Router<AppState> {
+    let limit = axum::extract::DefaultBodyLimit::max(max_upload);
+    Router::new().route("/users/{id}/avatar", get(get_avatar).put(put_avatar.layer(limit)).delete(delete_avatar))
 }
 
 fn may_see(caller: &Caller, id: UserId) -> Result<(), Error> {
     if caller.id == id || caller.has(Permission::UsersView) { Ok(()) } else { Err(Error::NotFound) }
 }
 
-fn may_change(caller: &Caller, id: UserId) -> Result<(), Error> {
-    if caller.id == id || caller.has(Permission::UsersEdit) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("changing another person's avatar needs the `users_edit` permission".into()))
+/// One's own avatar, or another person's under the same rules as editing them (`users_edit`,
+/// and `roles_manage` for another agent). 404 for a user who does not exist.
+async fn may_change(state: &AppState, caller: &Caller, id: UserId) -> Result<(), Error> {
+    if caller.id != id && !caller.has(Permission::UsersEdit) {
+        return Err(Error::Forbidden("changing another person's avatar needs the `users_edit` permission".into()));
     }
+    let target = state.store.get_user(id).await?;
+    super::users::check_may_edit(caller, &target)
 }
 
 /// The avatar image: uploaded, else from an avatar-provider plugin (fetched and cached by
@@ -84,21 +91,21 @@ pub async fn put_avatar(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let id = UserId(parse_id(&id)?);
-    may_change(&caller, id)?;
-    state.store.get_user(id).await?;
+    may_change(&state, &caller, id).await?;
+    let max = state.config.avatars.max_upload_bytes;
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge(format!("an avatar is at most {max} bytes")),
+        _ => Error::invalid("avatar", r.body_text()),
+    })?;
     let declared = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !declared.starts_with("image/") {
         return Err(Error::UnsupportedMediaType(
             "send the image itself with Content-Type: image/png, image/jpeg, image/gif or image/webp".into(),
         )
         .into());
-    }
-    let max = state.config.avatars.max_upload_bytes;
-    if body.len() > max {
-        return Err(Error::TooLarge(format!("an avatar is at most {max} bytes")).into());
     }
     let (image, content_type) = tokio::task::spawn_blocking(move || avatars::normalize(&body))
         .await
@@ -130,6 +137,6 @@ pub async fn delete_avatar(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = UserId(parse_id(&id)?);
-    may_change(&caller, id)?;
+    may_change(&state, &caller, id).await?;
     if state.store.delete_avatar(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(Error::NotFound.into()) }
 }

@@ -119,7 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(user_tabs::router())
         .merge(plugins::router())
         .merge(custom_fields::router())
-        .merge(avatars::router())
+        .merge(avatars::router(state.config.avatars.max_upload_bytes))
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
         .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) })
         // answers about people are never kept by browsers or proxies (RELIABILITY S10)

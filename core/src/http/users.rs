@@ -147,7 +147,7 @@ fn check_agent_roles(
 }
 
 /// An agent's record is edited only by themselves or by someone who manages roles.
-fn check_may_edit(caller: &Caller, target: &User) -> Result<(), Error> {
+pub(crate) fn check_may_edit(caller: &Caller, target: &User) -> Result<(), Error> {
     if target.is_agent && target.id != caller.id && !caller.has(Permission::RolesManage) {
         return Err(Error::Forbidden("editing another agent needs the `roles_manage` permission".into()));
     }
