@@ -176,6 +176,9 @@ pub async fn update_plugin(
     caller.require(Permission::PluginsManage)?;
     let p = state.plugins.get(&id).ok_or(Error::NotFound)?;
     let m = &p.manifest;
+    // from the database, not the few-second cache: another server may have just tripped the
+    // breaker, and writing back a cached `enabled` would undo that
+    state.plugins.forget_settings().await;
     let mut s = state.plugins.settings_of(&id).await.map_err(|e| Error::Unavailable(e.to_string()))?;
     let mut c = Checker::default();
     if let Some(config) = &patch.config {
@@ -211,14 +214,17 @@ pub async fn update_plugin(
     }
     if let Some(enabled) = patch.enabled {
         if enabled {
-            for (k, spec) in &m.config {
-                if spec.required && spec.default.is_none() && !s.config.contains_key(k) {
-                    c.fail(format!("config.{k}"), "is required before the plugin can be enabled");
-                }
-            }
             s.disabled_reason = None;
         }
         s.enabled = enabled;
+    }
+    // an enabled plugin keeps its required settings, whether it is being enabled or edited
+    if s.enabled {
+        for (k, spec) in &m.config {
+            if spec.required && spec.default.is_none() && !s.config.contains_key(k) {
+                c.fail(format!("config.{k}"), "is required while the plugin is enabled");
+            }
+        }
     }
     c.finish()?;
     let row = PluginSettingsRow {

@@ -408,6 +408,10 @@ impl Plugins {
         *plugin.stats.faults_by_class.lock().unwrap_or_else(|e| e.into_inner()).entry(fault.class()).or_default() += 1;
         *plugin.stats.last_fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{hook}: {fault}"));
         tracing::warn!(target: "kith::plugin", plugin = id, hook, fault = %fault, stderr = %host::truncate(stderr, 1024), "plugin call failed");
+        if fault == Fault::Busy {
+            // load on this server, not a fault of the plugin's: counted, never held against it
+            return CallError::Fault(fault);
+        }
         let window = Duration::from_secs(self.cfg.breaker_window_secs);
         let trip = {
             let mut recent = plugin.breaker.lock().unwrap_or_else(|e| e.into_inner());
