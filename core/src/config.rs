@@ -648,8 +648,12 @@ impl Config {
             );
         }
         let pl = &self.plugins;
-        if pl.memory_mib == 0 || pl.memory_mib > pl.max_memory_mib || pl.max_memory_mib > 128 {
-            return invalid("plugins.memory_mib", "must be at least 1 and at most max_memory_mib (at most 128)".into());
+        let ceiling = (crate::plugins::host::MAX_MEMORY_BYTES >> 20) as u32;
+        if pl.memory_mib == 0 || pl.memory_mib > pl.max_memory_mib || pl.max_memory_mib > ceiling {
+            return invalid(
+                "plugins.memory_mib",
+                format!("must be at least 1 and at most max_memory_mib (at most {ceiling})"),
+            );
         }
         for (key, ms) in [
             ("plugins.auth_timeout_ms", pl.auth_timeout_ms),

@@ -200,7 +200,7 @@ async fn malformed_and_oversized_components_are_refused() {
     let wasm_path = folder.join("kith_iban.wasm");
     let original = std::fs::read(&wasm_path).expect("iban wasm");
 
-    let mut rng = Lcg(0x6b69_7468);
+    let mut rng = kith_tests::Rng::new(0x6b69_7468);
     let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"\0asm".to_vec(), b"\0asm\x0d\0\x01\0".to_vec()];
     for i in 0..16 {
         cases.push(original[..original.len() * i / 16].to_vec());
@@ -248,14 +248,4 @@ async fn malformed_and_oversized_components_are_refused() {
     );
     config.plugins.max_wasm_bytes = original.len() as u64;
     assert!(kith::plugins::load_folder(&s.runtime, &config.plugins, None, &folder).is_ok());
-}
-
-/// A small deterministic generator (the cases are the same on every run).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 33) as usize) % n.max(1)
-    }
 }

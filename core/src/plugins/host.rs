@@ -141,7 +141,6 @@ impl WasiHttpView for HostState {
 struct Limiter {
     memory_bytes: usize,
     refused_memory: Arc<AtomicBool>,
-    instances: usize,
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
@@ -161,7 +160,7 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
 
     fn instances(&self) -> usize {
-        self.instances
+        MAX_INSTANCES
     }
     fn tables(&self) -> usize {
         MAX_TABLES
@@ -229,7 +228,6 @@ pub struct Armed {
     pub store: Store<HostState>,
     stderr: MemoryOutputPipe,
     refused_memory: Arc<AtomicBool>,
-    budget: Budget,
 }
 
 /// Builds a fresh store: WASI with nothing inherited (no files, environment, arguments,
@@ -238,8 +236,7 @@ pub fn arm(engine: &Engine, env: Arc<CallEnv>, outbound: Outbound, budget: Budge
     let stderr = MemoryOutputPipe::new(STDERR_CAP);
     let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).allow_tcp(false).allow_udp(false).build();
     let refused_memory = Arc::new(AtomicBool::new(false));
-    let limiter =
-        Limiter { memory_bytes: budget.memory_bytes, refused_memory: refused_memory.clone(), instances: MAX_INSTANCES };
+    let limiter = Limiter { memory_bytes: budget.memory_bytes, refused_memory: refused_memory.clone() };
     let state = HostState { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), outbound, limiter, env };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -251,7 +248,7 @@ pub fn arm(engine: &Engine, env: Arc<CallEnv>, outbound: Outbound, budget: Budge
     store.epoch_deadline_callback(move |_| {
         Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
     });
-    Ok(Armed { store, stderr, refused_memory, budget })
+    Ok(Armed { store, stderr, refused_memory })
 }
 
 impl Armed {
@@ -276,10 +273,6 @@ impl Armed {
             Some(t) => Fault::Trap(t.to_string()),
             None => Fault::Trap(first_line(&format!("{e:#}"))),
         }
-    }
-
-    pub fn budget(&self) -> Budget {
-        self.budget
     }
 }
 

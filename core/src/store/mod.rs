@@ -566,7 +566,7 @@ impl Store {
     }
 
     pub async fn phones_of_users(&self, users: &[i64]) -> Result<std::collections::HashMap<i64, Vec<String>>> {
-        dispatch!(self, plugins::phones_of_users(users))
+        dispatch!(self, tabs::phones_of_users(users))
     }
 
     // ---- custom fields ----

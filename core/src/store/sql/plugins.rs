@@ -1,7 +1,5 @@
 //! Plugins' admin settings and key-value stores, custom field definitions, avatars.
 
-use std::collections::HashMap;
-
 use super::{FOR_UPDATE, Pools, begin_write};
 use crate::clock::Millis;
 use crate::domain::{Error, Result};
@@ -173,23 +171,4 @@ pub async fn kv_scan(
             first || total <= max_bytes
         })
         .collect())
-}
-
-/// The phone numbers (E.164) of some users.
-pub async fn phones_of_users(pools: &Pools, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    if users.is_empty() {
-        return Ok(out);
-    }
-    let list = users.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT user_id, number FROM user_phones WHERE user_id IN ({list})"
-    )))
-    .fetch_all(pools.read())
-    .await
-    .map_err(db_err)?;
-    for (user, number) in rows {
-        out.entry(user).or_default().push(number);
-    }
-    Ok(out)
 }

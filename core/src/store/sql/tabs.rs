@@ -256,6 +256,12 @@ async fn page_ids(
     Ok(rows)
 }
 
+/// The phones (E.164) of some accounts, on a reader.
+pub async fn phones_of_users(pools: &Pools, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    phones_of(&mut conn, users).await
+}
+
 /// The phones of some accounts.
 async fn phones_of(conn: &mut Conn, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
