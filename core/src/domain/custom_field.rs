@@ -171,10 +171,13 @@ impl CustomFieldInput {
         }
         if options.len() > 500 || options.iter().any(|o| o.is_empty() || o.chars().count() > 200) {
             c.fail("options", "at most 500 options of 1-200 characters");
-        }
-        for (i, o) in options.iter().enumerate() {
-            if options[..i].contains(o) {
-                c.fail("options", format!("{o:?} is listed twice"));
+        } else {
+            // checked only within the limits: a huge list is refused above in linear time
+            let mut seen = std::collections::HashSet::new();
+            for o in &options {
+                if !seen.insert(o) {
+                    c.fail("options", format!("{o:?} is listed twice"));
+                }
             }
         }
         let settings = self.settings.clone().or_else(|| base.map(|b| b.settings.clone())).unwrap_or_default();
@@ -186,6 +189,9 @@ impl CustomFieldInput {
             c.fail("required", "a checkbox cannot be required (unchecked is a value)");
         }
         let position = self.position.or(base.map(|b| b.position)).unwrap_or(0);
+        if i32::try_from(position).is_err() {
+            c.fail("position", format!("at most {} either way", i32::MAX));
+        }
         c.finish()?;
         match (entity, key, label, field_type) {
             (Some(entity), Some(key), Some(label), Some(field_type)) => {
@@ -372,7 +378,16 @@ mod tests {
             ..Default::default()
         };
         assert!(select.apply(None, &[]).is_err());
-        let ok = CustomFieldInput { options: Some(vec!["Gold".into()]), ..select };
+        let ok = CustomFieldInput { options: Some(vec!["Gold".into()]), ..select.clone() };
         assert!(ok.apply(None, &[]).is_ok());
+        let refused = |input: CustomFieldInput, field: &str| match input.apply(None, &[]) {
+            Err(super::super::Error::Invalid(f)) => assert!(f.contains_key(field), "{f:?}"),
+            other => panic!("{field}: {other:?}"),
+        };
+        refused(CustomFieldInput { options: Some(vec!["a".into(), "a".into()]), ..select.clone() }, "options");
+        // half a million options: refused by the count, without comparing them pairwise
+        refused(CustomFieldInput { options: Some(vec!["a".into(); 500_000]), ..select.clone() }, "options");
+        // a position the database column cannot hold
+        refused(CustomFieldInput { position: Some(i64::from(i32::MAX) + 1), ..ok.clone() }, "position");
     }
 }

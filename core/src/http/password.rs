@@ -94,7 +94,7 @@ pub async fn change_own(
     // the new password is checked first: a refused one costs no attempt of the throttle
     check_password(&req.new_password, &caller.username, &state.rules)
         .map_err(|why| Error::invalid("new_password", why))?;
-    let account_key = caller.username.to_lowercase();
+    let account_key = crate::domain::user::username_key(&caller.username);
     if let Some(wait) = state.store.reserve_login_attempt(&account_key, &state.config.auth.login_policy()).await? {
         return Err(Error::RateLimited(wait).into());
     }
