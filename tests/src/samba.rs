@@ -118,6 +118,9 @@ impl SambaAd {
         lock.lock().expect("lock");
         let dir = root.join(format!("kith-samba-ad-v{VERSION}"));
         provision(&dir);
+        // the provisioned domain is kept between runs, but its certificates last two days:
+        // fresh ones at every start, at the paths smb.conf names
+        test_certificates(&dir);
         let log = dir.join("samba.log");
         let out = File::create(&log).expect("samba log");
         #[allow(clippy::zombie_processes)] // waited for in Drop

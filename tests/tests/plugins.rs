@@ -265,9 +265,8 @@ async fn hostile_plugins_fail_alone_and_trip_the_breaker(backend: Backend) {
         assert_error(status, &v, StatusCode::BAD_GATEWAY, None);
         // its tab: the page still comes, with the failure inside the tab
         let (status, v) = app.get(&format!("/api/v1/organizations/{org}/tabs/{m}")).await;
-        if status == StatusCode::OK {
-            assert!(v["error"]["message"].is_string(), "{m}: {v}");
-        }
+        assert_eq!(status, StatusCode::OK, "{m}: {v}");
+        assert!(v["error"]["message"].is_string(), "{m}: {v}");
         let p = plugin(app, m).await;
         let classes = &p["counters"]["faults_by_class"];
         assert!(expect_class(m).split('|').any(|c| classes[c].as_u64().unwrap_or(0) >= 1), "{m}: {p}");
@@ -289,18 +288,9 @@ async fn hostile_plugins_fail_alone_and_trip_the_breaker(backend: Backend) {
 }
 
 async fn a_looping_plugin_is_stopped_at_its_deadline(backend: Backend) {
-    let s = start(
-        backend,
-        |d| {
-            hostile(d, "loop", "loop");
-            d.install("plugins/iban", "iban", |t| t);
-        },
-        |_| {},
-    )
-    .await;
+    let s = start(backend, |d| hostile(d, "loop", "loop"), |_| {}).await;
     let app = &s.app;
     enable(app, "loop", json!({})).await;
-    enable(app, "iban", json!({})).await;
     field(app, "user", "spin", "plugin:loop/hostile").await;
     let user = app.create_user(json!({"username": "looped", "emails": [{"email": "l@x.example"}]})).await;
     let budget = Duration::from_millis(app.state.config.plugins.field_timeout_ms);
@@ -324,7 +314,6 @@ async fn a_looping_plugin_is_stopped_at_its_deadline(backend: Backend) {
         let took = t.elapsed();
         assert!(matches!(r, Err(kith::plugins::CallError::Fault(kith::plugins::host::Fault::Timeout))), "{r:?}");
         assert!(took < budget * 2, "stopped after {took:?} (budget {budget:?})");
-        // an unrelated request meanwhile is not held up by the loop
     }
     let (status, v) = app.patch(&format!("/api/v1/users/{user}"), json!({"custom_fields": {"spin": "x"}})).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("custom_fields.spin"));
