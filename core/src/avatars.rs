@@ -119,44 +119,84 @@ pub fn initials_svg(display_name: &str, id: UserId) -> Served {
     Served { content_type: "image/svg+xml".into(), body: svg.into_bytes(), etag }
 }
 
+/// The `source` of a row that says "the providers were asked and none had an image": it holds
+/// no image (the initials are drawn fresh) and spares every view the provider calls.
+const NO_PROVIDER_IMAGE: &str = "none";
+/// How long "no provider had one" is believed (a person may sign up with Gravatar meanwhile).
+const NONE_TTL_MS: Millis = 24 * 3600 * 1000;
+
+impl From<StoredAvatar> for Served {
+    fn from(a: StoredAvatar) -> Served {
+        Served { content_type: a.content_type, body: a.image, etag: a.etag }
+    }
+}
+
 /// The avatar of a user: stored upload, cached provider image (refreshed weekly), providers
-/// in order (failures fall through to the next), initials.
-pub async fn resolve(state: &AppState, user: UserId, display_name: &str, email: Option<&str>) -> Result<Served> {
+/// in order (failures fall through to the next), initials. The user's record is read only
+/// when the answer needs it (404 for a user who does not exist).
+pub async fn resolve(state: &AppState, user: UserId) -> Result<Served> {
     let store = &state.store;
     let now = store.now();
-    let stored = store.avatar(user).await?;
-    if let Some(a) = &stored {
-        let fresh = a.source == "upload" || now - a.updated_at < PROVIDER_TTL_MS;
-        if fresh {
+    let stored = match store.avatar(user).await? {
+        Some(a) if a.source == "upload" || now - a.updated_at < ttl_of(&a.source) => {
             if now - a.last_viewed_at > TOUCH_EVERY_MS {
                 store.touch_avatar(user).await?;
             }
-            return Ok(Served { content_type: a.content_type.clone(), body: a.image.clone(), etag: a.etag.clone() });
+            if a.source != NO_PROVIDER_IMAGE {
+                return Ok(a.into());
+            }
+            return Ok(initials_svg(&store.get_user(user).await?.display_name, user));
+        }
+        other => other,
+    };
+    let person = store.get_user(user).await?;
+    let email = person.emails.iter().find(|e| e.primary).or(person.emails.first()).map(|e| e.email.as_str());
+    let providers = if email.is_some() { provider_order(state).await } else { Vec::new() };
+    for id in &providers {
+        let Some(email) = email else { break };
+        if let Some((bytes, content_type)) = from_provider(state, id, email).await {
+            let a = StoredAvatar {
+                source: format!("plugin:{id}"),
+                content_type: content_type.to_string(),
+                etag: etag_of(&bytes),
+                image: bytes,
+                compressed: false,
+                updated_at: now,
+                last_viewed_at: now,
+            };
+            store.put_avatar(user, &a).await?;
+            return Ok(a.into());
         }
     }
-    if let Some(email) = email {
-        for id in provider_order(state).await {
-            if let Some((bytes, content_type)) = from_provider(state, &id, email).await {
-                let etag = etag_of(&bytes);
-                let a = StoredAvatar {
-                    source: format!("plugin:{id}"),
-                    content_type: content_type.to_string(),
-                    image: bytes,
-                    etag,
-                    compressed: false,
+    match stored {
+        // a provider image gone stale whose provider now fails is still better than initials,
+        // and is kept for another period rather than re-asked at every view
+        Some(a) if a.source != NO_PROVIDER_IMAGE => {
+            let a = StoredAvatar { updated_at: now, ..a };
+            store.put_avatar(user, &a).await?;
+            Ok(a.into())
+        }
+        _ => {
+            if !providers.is_empty() {
+                let none = StoredAvatar {
+                    source: NO_PROVIDER_IMAGE.into(),
+                    content_type: String::new(),
+                    image: Vec::new(),
+                    etag: String::new(),
+                    // nothing for the recompression job to do
+                    compressed: true,
                     updated_at: now,
                     last_viewed_at: now,
                 };
-                store.put_avatar(user, &a).await?;
-                return Ok(Served { content_type: a.content_type, body: a.image, etag: a.etag });
+                store.put_avatar(user, &none).await?;
             }
+            Ok(initials_svg(&person.display_name, user))
         }
     }
-    // a provider image gone stale whose provider now fails is still better than initials
-    if let Some(a) = stored {
-        return Ok(Served { content_type: a.content_type, body: a.image, etag: a.etag });
-    }
-    Ok(initials_svg(display_name, user))
+}
+
+fn ttl_of(source: &str) -> Millis {
+    if source == NO_PROVIDER_IMAGE { NONE_TTL_MS } else { PROVIDER_TTL_MS }
 }
 
 /// Enabled avatar-provider plugins: `avatars.providers` order, else by id.

@@ -848,6 +848,15 @@ async fn avatars_come_from_uploads_then_gravatar_then_initials_always_through_ki
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ct, "image/svg+xml");
     assert!(String::from_utf8_lossy(&body).contains(">BS<"));
+    // ... remembered for a day: the next view asks no provider, after the day they are asked again
+    let asked = hits.load(Ordering::SeqCst);
+    let (_, ct, _, _) = avatar(app, bob, None).await;
+    assert_eq!((ct.as_str(), hits.load(Ordering::SeqCst)), ("image/svg+xml", asked));
+    clock.advance(25 * 3600 * 1000);
+    let (_, ct, _, _) = avatar(app, bob, None).await;
+    assert_eq!((ct.as_str(), hits.load(Ordering::SeqCst)), ("image/svg+xml", asked + 1));
+    // (Ada is seen today too, so the 30-day count below starts from here for both)
+    assert_eq!(avatar(app, ada, None).await.0, StatusCode::OK);
     // an upload wins
     let put = |bytes: Vec<u8>, ct: &'static str| {
         let req = app.client.put(format!("{}/api/v1/users/{bob}/avatar", app.base)).bearer_auth(&app.admin_token);

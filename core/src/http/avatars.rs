@@ -54,9 +54,7 @@ pub async fn get_avatar(
 ) -> ApiResult<Response> {
     let id = UserId(parse_id(&id)?);
     may_see(&caller, id)?;
-    let user = state.store.get_user(id).await?;
-    let email = user.emails.iter().find(|e| e.primary).or(user.emails.first()).map(|e| e.email.clone());
-    let served = avatars::resolve(&state, id, &user.display_name, email.as_deref()).await?;
+    let served = avatars::resolve(&state, id).await?;
     let etag = format!("\"{}\"", served.etag);
     let mut h = HeaderMap::new();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
