@@ -573,6 +573,17 @@ async fn the_forms_plugin_records_forms_and_shows_them_with_the_rule_logic(backe
     }
     let (status, v) = send(json!({"form": ""})).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("input"));
+    // the list action: newest first, at most `limit`
+    let list = |body: Value| async move { app.post("/api/v1/plugins/forms/actions/list-forms", body).await };
+    let (status, v) = list(json!({"limit": 2})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let names: Vec<&str> =
+        v["forms"].as_array().map(|f| f.iter().filter_map(|f| f["form"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(names, ["Not a member", "Contract renewal"], "{v}");
+    let (_, v) = list(json!({})).await;
+    assert_eq!(v["forms"].as_array().map(Vec::len), Some(4), "{v}");
+    let (status, v) = list(json!({"limit": 0})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, None);
     let (status, tab) = app.get(&format!("/api/v1/organizations/{org}/tabs/forms")).await;
     assert_eq!(status, StatusCode::OK, "{tab}");
     assert_eq!(tab["title"], "Forms");

@@ -124,17 +124,6 @@ fn row(record: &FormRecord, matched: &[MatchedBy]) -> Vec<String> {
     vec![record.form.clone(), record.sent_to(), record.sent_at.clone(), matched.join(", ")]
 }
 
-/// The records stored under `keys` (keys that vanished meanwhile are skipped).
-fn load(keys: &[String]) -> Result<Vec<(String, FormRecord)>, PluginError> {
-    let mut records = Vec::with_capacity(keys.len());
-    for key in keys {
-        if let Some(record) = kv::get_json::<FormRecord>(key)? {
-            records.push((key.clone(), record));
-        }
-    }
-    Ok(records)
-}
-
 /// The records of one scanned batch.
 fn decode(batch: Vec<(String, Vec<u8>)>) -> Result<Vec<(String, FormRecord)>, PluginError> {
     batch
@@ -240,16 +229,29 @@ fn list_forms(input: &Map<String, Value>) -> Result<Value, PluginError> {
     if let Some(unknown) = input.keys().find(|k| *k != "limit") {
         return Err(PluginError::invalid_input(format!("{unknown}: unknown field (expected limit)")));
     }
-    // Keys only, oldest first: keep the last `limit` of them, then read those records.
+    // Keys only, oldest first: find the last `limit` of them and the key just before them...
     let mut newest: Vec<String> = Vec::new();
+    let mut before: Option<String> = None;
     for batch in kv::key_batches(PREFIX, BATCH) {
         newest.extend(batch?);
         if newest.len() > limit {
-            newest.drain(..newest.len() - limit);
+            let cut = newest.len() - limit;
+            before = Some(newest[cut - 1].clone());
+            newest.drain(..cut);
         }
     }
-    newest.reverse();
-    let forms = load(&newest)?.iter().map(|(key, record)| record.with_id(key)).collect::<Result<Vec<_>, _>>()?;
+    // ...then read those records with their values in one scan (more only when they pass the
+    // host's per-call size cap)
+    let mut records = Vec::with_capacity(newest.len());
+    let mut after = before;
+    while records.len() < newest.len() {
+        let batch = kv::scan(PREFIX, after.as_deref(), (newest.len() - records.len()) as u32)?;
+        let Some((last, _)) = batch.last() else { break };
+        after = Some(last.clone());
+        records.extend(decode(batch)?);
+    }
+    records.reverse();
+    let forms = records.iter().map(|(key, record)| record.with_id(key)).collect::<Result<Vec<_>, _>>()?;
     Ok(serde_json::json!({ "forms": forms }))
 }
 
