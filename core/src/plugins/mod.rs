@@ -370,7 +370,7 @@ impl Plugins {
         let answer = match result {
             Err(_) => Err(Fault::Timeout),
             Ok(Err(e)) => Err(armed.classify(&e)),
-            Ok(Ok(answer)) => check_answer(answer).map_err(Fault::Malformed),
+            Ok(Ok(answer)) => check_answer(answer, self.cfg.max_action_bytes).map_err(Fault::Malformed),
         };
         drop(armed);
         match answer {
@@ -486,7 +486,8 @@ fn check_plugin_error(e: &PluginError) -> Result<(), String> {
 }
 
 /// Refuses answers too big to use (a plugin's memory is capped, so lifting them was bounded).
-fn check_answer(a: Answer) -> Result<Answer, String> {
+/// Refuses answers over their caps (`max_action_bytes` for actions) or malformed.
+fn check_answer(a: Answer, max_action_bytes: usize) -> Result<Answer, String> {
     match &a {
         Answer::Validate(Ok(v)) => too_long("a field value", v, MAX_FIELD_BYTES)?,
         Answer::Validate(Err(m)) => too_long("a validation message", m, MAX_MESSAGE_BYTES)?,
@@ -524,7 +525,7 @@ fn check_answer(a: Answer) -> Result<Answer, String> {
             }
         }
         Answer::Action(Ok(json)) => {
-            // action output is capped by the caller (it knows the configured size)
+            too_long("an action answer", json, max_action_bytes)?;
             if serde_json::from_str::<serde::de::IgnoredAny>(json).is_err() {
                 return Err("an action answer that is not JSON".into());
             }
