@@ -267,14 +267,18 @@ impl TestApp {
         (id, token)
     }
 
+    /// `POST /api/v1/auth/login` with a username and password, no token.
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password})))
+            .await
+    }
+
     /// A password user logged in through `POST /auth/login`; answers id and session token.
     pub async fn logged_in_user(&self, username: &str, password: &str) -> (i64, String) {
         let id = self
             .create_user(json!({"username": username, "emails": [{"email": format!("{username}@customer.example")}], "password": password}))
             .await;
-        let (status, v) = self
-            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password})))
-            .await;
+        let (status, v) = self.login(username, password).await;
         assert_eq!(status, StatusCode::OK, "{v}");
         (id, v["token"].as_str().expect("token").to_string())
     }
@@ -498,6 +502,19 @@ pub fn decode_quoted_printable(mail: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The e-mails in a `mail.transport = "file"` pickup folder, oldest first, each decoded to
+/// its headers and body as text.
+pub fn outbox(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| (e.metadata().and_then(|m| m.modified()).ok(), e.path()))
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, p)| decode_quoted_printable(&std::fs::read_to_string(p).expect("eml"))).collect()
 }
 
 /// The token of the password reset link in a (decoded) e-mail.

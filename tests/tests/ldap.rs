@@ -51,16 +51,6 @@ async fn app_with(b: Backend, providers: Vec<LdapProvider>, tweak: impl FnOnce(&
     .await
 }
 
-async fn login(app: &TestApp, username: &str, password: &str) -> (StatusCode, Value) {
-    app.call(
-        reqwest::Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"username": username, "password": password})),
-    )
-    .await
-}
-
 async fn search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_step(b: Backend) {
     if !slapd_available() {
         return;
@@ -76,9 +66,9 @@ async fn search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_
     assert_eq!(status, StatusCode::CREATED, "{other}");
     let other_id = other["id"].as_i64().expect("org");
 
-    let (status, v) = login(&app, "alice", "not her password").await;
+    let (status, v) = app.login("alice", "not her password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
-    let (status, v) = login(&app, "alice", ALICE_PW).await;
+    let (status, v) = app.login("alice", ALICE_PW).await;
     assert_eq!(status, StatusCode::OK, "{v}\n{:?}", slapd.binds());
     let user = &v["user"];
     assert_eq!(user["username"], "alice");
@@ -105,11 +95,11 @@ async fn search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_
     assert_eq!(status, StatusCode::CREATED, "{rule}");
 
     // bob is in no mapped group: a customer
-    let (status, v) = login(&app, "bob", "bob's long secret").await;
+    let (status, v) = app.login("bob", "bob's long secret").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["is_agent"], false);
     // an entry without an e-mail address cannot become a Kith user: refused, nothing created
-    let (status, _) = login(&app, "nomail", "nomail's long secret").await;
+    let (status, _) = app.login("nomail", "nomail's long secret").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (_, list) = app.get("/api/v1/users?q=nomail").await;
     assert_eq!(list["total"], 0);
@@ -132,7 +122,7 @@ async fn search_then_bind_creates_the_user_and_keeps_roles_and_organizations_in_
     let rename = ldap3::Mod::Replace("cn", std::collections::HashSet::from(["Alice Carter"]));
     ldap.modify(&alice_dn, vec![rename]).await.expect("modify").success().expect("renamed");
     let _ = ldap.unbind().await;
-    let (status, v) = login(&app, "alice", ALICE_PW).await;
+    let (status, v) = app.login("alice", ALICE_PW).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["display_name"], "Alice Carter");
     let roles: Vec<&str> = v["user"]["roles"].as_array().expect("roles").iter().filter_map(Value::as_str).collect();
@@ -190,7 +180,7 @@ async fn direct_bind_starttls_and_ldaps_verify_the_ca(b: Backend) {
             app.patch(&format!("/api/v1/users/{id}"), json!({"auth_method": format!("ldap:{method}")})).await;
         assert_eq!(status, StatusCode::OK, "{v}");
         let before = slapd.binds_as(&person_dn("alice", "people"));
-        let (status, v) = login(&app, "alice", ALICE_PW).await;
+        let (status, v) = app.login("alice", ALICE_PW).await;
         assert_eq!(status, expected, "{method}: {v}\n{}", slapd.log_text());
         let binds = slapd.binds_as(&person_dn("alice", "people")) - before;
         if expected == StatusCode::OK {
@@ -203,7 +193,7 @@ async fn direct_bind_starttls_and_ldaps_verify_the_ca(b: Backend) {
     // a wrong password in direct-bind mode
     let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"auth_method": "ldap:starttls"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = login(&app, "alice", "not alice's password").await;
+    let (status, _) = app.login("alice", "not alice's password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -213,23 +203,23 @@ async fn blank_passwords_and_injections_never_bind(b: Backend) {
     }
     let slapd = Slapd::start();
     let app = app_with(b, vec![provider(&slapd)], |_| {}).await;
-    let (status, _) = login(&app, "alice", ALICE_PW).await;
+    let (status, _) = app.login("alice", ALICE_PW).await;
     assert_eq!(status, StatusCode::OK, "alice exists in Kith from here on");
     let alice = person_dn("alice", "people");
     let admin = person_dn("admin", "people");
     let (alice_before, admin_before) = (slapd.binds_as(&alice), slapd.binds_as(&admin));
     // L1: the server would accept these as unauthenticated binds
     for pw in ["", " ", "\t", "  \t "] {
-        let (status, v) = login(&app, "alice", pw).await;
+        let (status, v) = app.login("alice", pw).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{pw:?}: {v}");
-        let (status, _) = login(&app, "someone-new", pw).await;
+        let (status, _) = app.login("someone-new", pw).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(slapd.binds_as(&alice), alice_before, "no bind for a blank password");
     // L2: filter metacharacters in the user name match nobody and bind as nobody
     for name in ["*", "admin*", "admin)(|(uid=*", "x\0", "(", ")", "\\", "*)(uid=*))(|(uid=*", "al*"] {
         for pw in [ALICE_PW, "admin's long secret"] {
-            let (status, v) = login(&app, name, pw).await;
+            let (status, v) = app.login(name, pw).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{name:?}: {v}");
         }
     }
@@ -247,7 +237,7 @@ async fn an_ambiguous_user_is_refused(b: Backend) {
     }
     let slapd = Slapd::start();
     let app = app_with(b, vec![provider(&slapd)], |_| {}).await;
-    let (status, _) = login(&app, "twin", "twin's long secret").await;
+    let (status, _) = app.login("twin", "twin's long secret").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(slapd.binds_as(&person_dn("twin", "people")), 0);
     assert_eq!(slapd.binds_as(&person_dn("twin", "contractors")), 0);
@@ -286,14 +276,14 @@ async fn a_dead_directory_fails_fast_and_spares_local_logins(b: Backend) {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
-            let (status, _) = login(&app, &format!("dir-user-{i}"), "some password here").await;
+            let (status, _) = app.login(&format!("dir-user-{i}"), "some password here").await;
             (status, t.elapsed())
         }));
     }
     let mut local = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
-        let (status, v) = login(&app, "local", "a passphrase here").await;
+        let (status, v) = app.login("local", "a passphrase here").await;
         assert_eq!(status, StatusCode::OK, "{v}");
         local.push(t.elapsed());
     }
@@ -322,7 +312,7 @@ async fn the_login_throttle_shields_the_directory(b: Backend) {
     .await;
     let mut answers = Vec::new();
     for _ in 0..10 {
-        answers.push(login(&app, "alice", "a wrong guess for alice").await.0);
+        answers.push(app.login("alice", "a wrong guess for alice").await.0);
     }
     assert_eq!(slapd.binds_as(&person_dn("alice", "people")), 3, "{answers:?}");
     assert_eq!(answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 7);
@@ -365,7 +355,7 @@ async fn active_directory_binds_as_user_at_domain_and_domain_backslash_user(b: B
     let app = app_with(b, providers, |_| {}).await;
 
     // user@domain: an unknown name is created from the directory at its first login
-    let (status, v) = login(&app, "alice", "Al1ce-long-secret").await;
+    let (status, v) = app.login("alice", "Al1ce-long-secret").await;
     assert_eq!(status, StatusCode::OK, "{v}\n{}", ad.log_text());
     let user = &v["user"];
     assert_eq!(user["username"], "alice");
@@ -375,14 +365,14 @@ async fn active_directory_binds_as_user_at_domain_and_domain_backslash_user(b: B
     assert!(user["roles"].as_array().expect("roles").contains(&json!("Agent")), "memberOf → Agent: {user}");
     let id = user["id"].as_i64().expect("id");
     // not in the group: no agent role
-    let (status, v) = login(&app, "bob", "B0b-long-secret").await;
+    let (status, v) = app.login("bob", "B0b-long-secret").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert!(!v["user"]["roles"].as_array().expect("roles").contains(&json!("Agent")));
 
     // DOMAIN\user: the same person through the NetBIOS form
     let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"auth_method": "ldap:ad-netbios"})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, v) = login(&app, "alice", "Al1ce-long-secret").await;
+    let (status, v) = app.login("alice", "Al1ce-long-secret").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["id"], id);
 
@@ -394,7 +384,7 @@ async fn active_directory_binds_as_user_at_domain_and_domain_backslash_user(b: B
         ("*)(sAMAccountName=*", "Al1ce-long-secret"),
         ("nobody", "Al1ce-long-secret"),
     ] {
-        let (status, v) = login(&app, name, password).await;
+        let (status, v) = app.login(name, password).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name:?}: {v}");
     }
     // a created user would be named after the directory entry, not what was typed: count them

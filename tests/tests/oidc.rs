@@ -216,12 +216,7 @@ async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
     assert_eq!(list["total"], 1, "no second account was made");
     // the account's owner is told by e-mail that a new way in exists
     assert_eq!(kith::jobs::run_due(&app.state).await.expect("jobs"), 1);
-    let outbox = app.state.config.mail.dir.clone();
-    let mails: Vec<String> = std::fs::read_dir(&outbox)
-        .expect("outbox")
-        .filter_map(Result::ok)
-        .map(|e| kith_tests::decode_quoted_printable(&std::fs::read_to_string(e.path()).expect("eml")))
-        .collect();
+    let mails = kith_tests::outbox(&app.state.config.mail.dir);
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("bob@shared.example") && mails[0].contains("IdP linking"), "{}", mails[0]);
     assert!(mails[0].contains("Subject: A new way to sign in to your account"), "{}", mails[0]);

@@ -487,10 +487,6 @@ async fn crm() -> (u16, Arc<AtomicUsize>) {
     (port, calls)
 }
 
-async fn login(app: &TestApp, username: &str, password: &str) -> (StatusCode, Value) {
-    app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password}))).await
-}
-
 async fn an_auth_plugin_logs_users_in_and_is_confined(backend: Backend) {
     let (port, calls) = crm().await;
     let origin = format!("http://127.0.0.1:{port}");
@@ -513,24 +509,24 @@ async fn an_auth_plugin_logs_users_in_and_is_confined(backend: Backend) {
             .await;
     }
     // switched off: fails closed
-    let (status, _) = login(app, "alice", "crm secret").await;
+    let (status, _) = app.login("alice", "crm secret").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // on, configured, but the CRM's host not granted: fails closed, the CRM never asked
     enable(app, "http-auth", json!({"config": {"endpoint": format!("{origin}/check")}})).await;
-    let (status, _) = login(app, "alice", "crm secret").await;
+    let (status, _) = app.login("alice", "crm secret").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     enable(app, "http-auth", json!({"granted_hosts": [origin]})).await;
-    let (status, v) = login(app, "alice", "crm secret").await;
+    let (status, v) = app.login("alice", "crm secret").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let token = v["token"].as_str().unwrap_or_default().to_string();
     let (status, me) = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert!(!me.to_string().contains("Administrator"), "roles never come from the plugin: {me}");
-    let (status, _) = login(app, "alice", "wrong").await;
+    let (status, _) = app.login("alice", "wrong").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // mallory's CRM answer names alice's external id: refused
-    let (status, _) = login(app, "mallory", "crm secret").await;
+    let (status, _) = app.login("mallory", "crm secret").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // a password user is not asked about by the plugin
     let before = calls.load(Ordering::SeqCst);

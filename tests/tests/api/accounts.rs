@@ -3,7 +3,7 @@
 //! disabled accounts (S6: every session and token stops at the next request; no login by any
 //! method). E-mail goes through lettre into a pickup folder the test reads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use kith::clock::ManualClock;
@@ -11,7 +11,6 @@ use kith_tests::{Backend, TestApp, backend_tests};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::auth::login;
 use super::pages::{browser, csrf_field};
 
 backend_tests!(
@@ -36,21 +35,6 @@ async fn app_with_mail(b: Backend) -> (TestApp, PathBuf) {
     .await;
     let dir = app.state.config.mail.dir.clone();
     (app, dir)
-}
-
-/// The messages in the pickup folder, oldest first: (headers and body as text).
-fn outbox(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| (e.metadata().and_then(|m| m.modified()).ok(), e.path()))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|(_, p)| kith_tests::decode_quoted_printable(&std::fs::read_to_string(p).expect("eml")))
-        .collect()
 }
 
 /// Runs the queued jobs as the worker of `kith serve` would.
@@ -79,23 +63,23 @@ async fn a_reset_link_works_once_and_ends_every_session(b: Backend) {
             "emails": [{"email": "alice@example.com", "primary": true}, {"email": "al@second.example"}],
         }))
         .await;
-    let (_, s1) = login(&app, "alice", "a long first passphrase").await;
-    let (_, s2) = login(&app, "alice", "a long first passphrase").await;
+    let (_, s1) = app.login("alice", "a long first passphrase").await;
+    let (_, s2) = app.login("alice", "a long first passphrase").await;
     let (s1, s2) = (s1["token"].as_str().expect("token").to_string(), s2["token"].as_str().expect("t").to_string());
     assert_eq!(me(&app, &s1).await, StatusCode::OK);
 
     // someone guesses at the account until its name is throttled (A6: the reset path still works)
     let mut throttled = false;
     for _ in 0..4 {
-        throttled |= login(&app, "alice", "a wrong guess").await.0 == StatusCode::TOO_MANY_REQUESTS;
+        throttled |= app.login("alice", "a wrong guess").await.0 == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(throttled, "the account name is cooling down");
     // any address of the account, any letter case; the link goes to the primary address
     let (status, v) = forgot(&app, " AL@Second.Example ").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
-    assert!(outbox(&dir).is_empty(), "nothing is sent while the request waits");
+    assert!(kith_tests::outbox(&dir).is_empty(), "nothing is sent while the request waits");
     assert_eq!(run_jobs(&app).await, 1);
-    let mails = outbox(&dir);
+    let mails = kith_tests::outbox(&dir);
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
     assert!(
@@ -129,9 +113,9 @@ async fn a_reset_link_works_once_and_ends_every_session(b: Backend) {
     // cleared the throttle), the old one is gone
     assert_eq!(me(&app, &s1).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, &s2).await, StatusCode::UNAUTHORIZED);
-    let (status, v) = login(&app, "alice", "a brand new passphrase").await;
+    let (status, v) = app.login("alice", "a brand new passphrase").await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(login(&app, "alice", "a long first passphrase").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("alice", "a long first passphrase").await.0, StatusCode::UNAUTHORIZED);
 
     // the link works once
     let (status, v) = reset("yet another passphrase").await;
@@ -149,7 +133,7 @@ async fn a_reset_link_works_once_and_ends_every_session(b: Backend) {
     // an expired link is dead: a new one, then 61 virtual minutes
     forgot(&app, "alice@example.com").await;
     run_jobs(&app).await;
-    let mails = outbox(&dir);
+    let mails = kith_tests::outbox(&dir);
     let late = kith_tests::reset_link_token(mails.last().expect("second mail"));
     app.clock.as_ref().expect("clock").advance(61 * 60_000);
     let (status, v) = app
@@ -225,7 +209,7 @@ async fn forgot_password_answers_alike_and_sends_at_most_three_links_an_hour(b: 
         assert_eq!(forgot(&app, address).await.0, StatusCode::ACCEPTED);
     }
     run_jobs(&app).await;
-    let mails = outbox(&dir);
+    let mails = kith_tests::outbox(&dir);
     assert_eq!(mails.len(), 3, "60 or more requests for bob, 3 links; none for the others");
     assert!(mails.iter().all(|m| m.contains("bob@example.com")));
 
@@ -234,9 +218,9 @@ async fn forgot_password_answers_alike_and_sends_at_most_three_links_an_hour(b: 
     forgot(&app, "bob@example.com").await;
     forgot(&app, "bob@example.com").await;
     run_jobs(&app).await;
-    assert_eq!(outbox(&dir).len(), 5);
+    assert_eq!(kith_tests::outbox(&dir).len(), 5);
     // every link but the newest still works until one is used; using one uses up all
-    let tokens: Vec<String> = outbox(&dir).iter().map(|m| kith_tests::reset_link_token(m)).collect();
+    let tokens: Vec<String> = kith_tests::outbox(&dir).iter().map(|m| kith_tests::reset_link_token(m)).collect();
     let (status, _) = app
         .call(
             Method::POST,
@@ -290,7 +274,7 @@ async fn the_reset_pages_check_csrf_and_say_when_a_link_is_dead(b: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.expect("html").contains(kith::http::password::FORGOT_ANSWER));
     run_jobs(&app).await;
-    let token = kith_tests::reset_link_token(&outbox(&dir)[0]);
+    let token = kith_tests::reset_link_token(&kith_tests::outbox(&dir)[0]);
 
     let res = browser.get(format!("{}/login/reset?token={token}", app.base)).send().await.expect("reset page");
     assert_eq!(res.status(), StatusCode::OK);
@@ -319,7 +303,7 @@ async fn the_reset_pages_check_csrf_and_say_when_a_link_is_dead(b: Backend) {
     .expect("post");
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.expect("html").contains("Your password is changed"));
-    assert_eq!(login(&app, "cleo", "a brand new passphrase").await.0, StatusCode::OK);
+    assert_eq!(app.login("cleo", "a brand new passphrase").await.0, StatusCode::OK);
     // the used link is dead, and so is a made-up one
     for t in [token.as_str(), "made-up"] {
         let res = browser.get(format!("{}/login/reset?token={t}", app.base)).send().await.expect("reset page");
@@ -333,7 +317,7 @@ async fn a_disabled_account_is_locked_out_everywhere(b: Backend) {
     let (id, session) = app.logged_in_user("erin", "a long first passphrase").await;
     let token = kith::server::create_token(&app.state.store, "erin", "scripts").await.expect("token");
     assert_eq!(me(&app, &token).await, StatusCode::OK);
-    let (_, wrong) = login(&app, "erin", "not the passphrase").await;
+    let (_, wrong) = app.login("erin", "not the passphrase").await;
     wait_out_the_throttle(&app);
 
     let (status, u) = app.patch(&format!("/api/v1/users/{id}"), json!({"disabled": true})).await;
@@ -343,14 +327,14 @@ async fn a_disabled_account_is_locked_out_everywhere(b: Backend) {
     assert_eq!(me(&app, &session).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, &token).await, StatusCode::UNAUTHORIZED);
     // the right password gets exactly the answer of a wrong one
-    let (status, v) = login(&app, "erin", "a long first passphrase").await;
+    let (status, v) = app.login("erin", "a long first passphrase").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(v, wrong);
     wait_out_the_throttle(&app);
     // no reset link either
     forgot(&app, "erin@customer.example").await;
     run_jobs(&app).await;
-    assert!(outbox(&dir).is_empty());
+    assert!(kith_tests::outbox(&dir).is_empty());
     let (_, log) = app.get(&format!("/api/v1/users/{id}/changes?limit=1")).await;
     assert_eq!(log["items"][0]["field"], "disabled", "{log}");
     assert_eq!(log["items"][0]["new"], true);
@@ -366,12 +350,12 @@ async fn a_disabled_account_is_locked_out_everywhere(b: Backend) {
     // enabled again: the password works, the API token works again, old sessions stay over
     let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"disabled": false})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(login(&app, "erin", "a long first passphrase").await.0, StatusCode::OK);
+    assert_eq!(app.login("erin", "a long first passphrase").await.0, StatusCode::OK);
     assert_eq!(me(&app, &token).await, StatusCode::OK);
     assert_eq!(me(&app, &session).await, StatusCode::UNAUTHORIZED);
 
     // S6, the password change: an agent setting a new password ends every session of the user
-    let (_, v) = login(&app, "erin", "a long first passphrase").await;
+    let (_, v) = app.login("erin", "a long first passphrase").await;
     let fresh = v["token"].as_str().expect("token").to_string();
     let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"password": "a second long passphrase"})).await;
     assert_eq!(status, StatusCode::OK);
@@ -388,12 +372,12 @@ async fn change_own(app: &TestApp, token: &str, body: Value) -> (StatusCode, Val
 async fn changing_ones_own_password_ends_the_other_sessions(b: Backend) {
     let (app, dir) = app_with_mail(b).await;
     let (id, here) = app.logged_in_user("finn", "a long first passphrase").await;
-    let (_, v) = login(&app, "finn", "a long first passphrase").await;
+    let (_, v) = app.login("finn", "a long first passphrase").await;
     let there = v["token"].as_str().expect("token").to_string();
     let api_token = kith::server::create_token(&app.state.store, "finn", "scripts").await.expect("token");
     forgot(&app, "finn@customer.example").await;
     run_jobs(&app).await;
-    let link = kith_tests::reset_link_token(outbox(&dir).last().expect("mail"));
+    let link = kith_tests::reset_link_token(kith_tests::outbox(&dir).last().expect("mail"));
 
     let (status, v) =
         change_own(&app, &here, json!({"current_password": "a long first passphrase", "new_password": "short"})).await;
@@ -421,7 +405,7 @@ async fn changing_ones_own_password_ends_the_other_sessions(b: Backend) {
     assert_eq!(me(&app, &here).await, StatusCode::OK, "the session that changed it stays");
     assert_eq!(me(&app, &there).await, StatusCode::UNAUTHORIZED, "the others end at once");
     assert_eq!(me(&app, &api_token).await, StatusCode::OK, "API tokens are not sessions");
-    assert_eq!(login(&app, "finn", "a second long passphrase").await.0, StatusCode::OK);
+    assert_eq!(app.login("finn", "a second long passphrase").await.0, StatusCode::OK);
     let (status, v) = app
         .call(
             Method::POST,
@@ -435,7 +419,7 @@ async fn changing_ones_own_password_ends_the_other_sessions(b: Backend) {
     assert_eq!(log["items"][0]["new"], "(changed by the user)", "{log}");
 
     // keeping the other sessions is the user's choice
-    let (_, v) = login(&app, "finn", "a second long passphrase").await;
+    let (_, v) = app.login("finn", "a second long passphrase").await;
     let kept = v["token"].as_str().expect("token").to_string();
     let body = json!({"current_password": "a second long passphrase", "new_password": "a third long passphrase",
         "end_other_sessions": false});

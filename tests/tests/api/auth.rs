@@ -11,10 +11,6 @@ backend_tests!(
     stored_passwords_are_argon2id,
 );
 
-pub(crate) async fn login(app: &TestApp, username: &str, password: &str) -> (StatusCode, serde_json::Value) {
-    app.call(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password}))).await
-}
-
 async fn login_logout_and_me(b: Backend) {
     let app = TestApp::start(b).await;
     let id = app
@@ -22,7 +18,7 @@ async fn login_logout_and_me(b: Backend) {
             json!({"username": "Pat", "emails": [{"email": "pat@example.com"}], "password": "a long secret phrase"}),
         )
         .await;
-    let (status, v) = login(&app, "pat", "a long secret phrase").await;
+    let (status, v) = app.login("pat", "a long secret phrase").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let token = v["token"].as_str().expect("token").to_string();
     assert!(token.starts_with("kith_s_") && token.len() > 40);
@@ -33,7 +29,7 @@ async fn login_logout_and_me(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], "Pat");
     // a second session, then logout of one
-    let (_, v2) = login(&app, "PAT", "a long secret phrase").await;
+    let (_, v2) = app.login("PAT", "a long secret phrase").await;
     let token2 = v2["token"].as_str().expect("token").to_string();
     assert_ne!(token, token2, "each login gets a new session id");
     let (status, _) = app.call(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
@@ -43,7 +39,7 @@ async fn login_logout_and_me(b: Backend) {
     let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&token2), None).await;
     assert_eq!(status, StatusCode::OK);
     // logout everywhere
-    let (_, v3) = login(&app, "pat", "a long secret phrase").await;
+    let (_, v3) = app.login("pat", "a long secret phrase").await;
     let token3 = v3["token"].as_str().expect("token").to_string();
     let (status, _) = app.call(Method::POST, "/api/v1/auth/logout?everywhere=true", Some(&token3), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -65,13 +61,13 @@ async fn failed_logins_all_look_the_same(b: Backend) {
     )
     .await;
     app.create_user(json!({"username": "ldapuser", "emails": [{"email": "l@example.com"}], "auth_method": "ldap:corp", "password": "the right passphrase"})).await;
-    let (s1, wrong) = login(&app, "known", "the wrong passphrase").await;
-    let (s2, unknown) = login(&app, "nobody", "the wrong passphrase").await;
-    let (s3, other_method) = login(&app, "ldapuser", "the right passphrase").await;
+    let (s1, wrong) = app.login("known", "the wrong passphrase").await;
+    let (s2, unknown) = app.login("nobody", "the wrong passphrase").await;
+    let (s3, other_method) = app.login("ldapuser", "the right passphrase").await;
     // pass-the-hash: the stored PHC string is not the password
     let hash = app.state.store.find_login("known").await.expect("db").and_then(|r| r.password_hash).expect("hash");
     clock.advance(5_000); // past the wait after the wrong password
-    let (s4, pth) = login(&app, "known", &hash).await;
+    let (s4, pth) = app.login("known", &hash).await;
     for (s, v) in [(s1, &wrong), (s2, &unknown), (s3, &other_method), (s4, &pth)] {
         assert_error(s, v, StatusCode::UNAUTHORIZED, None);
     }
@@ -79,7 +75,7 @@ async fn failed_logins_all_look_the_same(b: Backend) {
     assert_eq!(wrong, other_method);
     // oversized passwords are refused before hashing
     clock.advance(5_000);
-    let (status, v) = login(&app, "known", &"x".repeat(4096)).await;
+    let (status, v) = app.login("known", &"x".repeat(4096)).await;
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("password"));
     let res = app
         .client
@@ -94,7 +90,7 @@ async fn failed_logins_all_look_the_same(b: Backend) {
     assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("password"));
     // the right password still works
     clock.advance(5_000);
-    let (status, _) = login(&app, "known", "the right passphrase").await;
+    let (status, _) = app.login("known", "the right passphrase").await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -112,7 +108,7 @@ async fn sessions_expire_and_end_on_password_change(b: Backend) {
     let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "idle for 31 minutes");
     // absolute lifetime: kept busy, still ends after 12 hours
-    let (_, v) = login(&app, "sleepy", "nap time secret words").await;
+    let (_, v) = app.login("sleepy", "nap time secret words").await;
     let token = v["token"].as_str().expect("token").to_string();
     for _ in 0..26 {
         clock.advance(28 * 60_000);
@@ -121,16 +117,16 @@ async fn sessions_expire_and_end_on_password_change(b: Backend) {
     let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "past the absolute lifetime");
     // a password change ends open sessions
-    let (_, v) = login(&app, "sleepy", "nap time secret words").await;
+    let (_, v) = app.login("sleepy", "nap time secret words").await;
     let token = v["token"].as_str().expect("token").to_string();
     let (status, _) = app.patch(&format!("/api/v1/users/{id}"), json!({"password": "a brand new passphrase"})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = login(&app, "sleepy", "nap time secret words").await;
+    let (status, _) = app.login("sleepy", "nap time secret words").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     clock.advance(1_000); // the wait after one failure
-    let (status, _) = login(&app, "sleepy", "a brand new passphrase").await;
+    let (status, _) = app.login("sleepy", "a brand new passphrase").await;
     assert_eq!(status, StatusCode::OK);
 }
 
