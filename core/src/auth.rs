@@ -224,8 +224,12 @@ pub fn token_kind(token: &str) -> Option<TokenKind> {
 
 /// What is stored for a token: its SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lower-case hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A strong generated password (for the first administrator and `admin create`).

@@ -9,11 +9,12 @@ use std::time::Duration;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
+use crate::auth::hex;
 use crate::clock::Millis;
 use crate::domain::{Result, UserId};
 use crate::http::AppState;
 use crate::plugins::manifest::ExtensionPoint;
-use crate::plugins::{Answer, Avatar, Hook, granted_hosts, hex};
+use crate::plugins::{Answer, Avatar, Hook, granted_hosts};
 use crate::store::{Store, StoredAvatar};
 
 /// Largest side of a stored avatar, px.

@@ -32,7 +32,7 @@ impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
         let mut b = [0u8; 8];
         getrandom::fill(&mut b).ok()?;
-        let id: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let id = crate::auth::hex(&b);
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }

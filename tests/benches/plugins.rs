@@ -155,7 +155,7 @@ async fn main() {
         let plugins = state.plugins.clone();
         let req = PageRequest { tab_id: "forms".into(), org: org_ref(org.id, "Bench Org"), page: 1, per_page: 25 };
         async move {
-            match plugins.call("forms", Hook::Render { org: org.id, req }).await {
+            match plugins.call("forms", Hook::Render { req }).await {
                 Ok(Answer::Render(Ok(_))) => {}
                 other => panic!("{other:?}"),
             }

@@ -332,13 +332,13 @@ pub async fn org_plugin_tab(
     let per_page = c.take("per_page", parse_small(q.per_page.as_deref(), 25, 1, 200));
     c.finish()?;
     let (page, per_page) = (page.unwrap_or(1), per_page.unwrap_or(25));
-    let organization = state.store.get_org(org).await?;
     let settings = settings(&state).await?;
     let all = state.plugins.all();
     let provider = all.values().find(|p| {
         p.manifest.tabs.iter().any(|t| t.id == tab) && settings.get(p.manifest.id()).is_some_and(|s| s.enabled)
     });
     let Some(plugin) = provider else { return Err(Error::NotFound.into()) };
+    let organization = state.store.get_org(org).await?;
     let title = plugin.manifest.tabs.iter().find(|t| t.id == tab).map(|t| t.title.clone()).unwrap_or_default();
     let req = org_tab::PageRequest { tab_id: tab.clone(), org: org_ref(org, &organization.name), page, per_page };
     let head = json!({"tab": tab, "title": title, "plugin": plugin.manifest.id(), "page": page, "per_page": per_page});
@@ -347,7 +347,7 @@ pub async fn org_plugin_tab(
         v["error"] = json!({"message": message});
         Ok(Json(v))
     };
-    match state.plugins.call(plugin.manifest.id(), Hook::Render { org, req }).await {
+    match state.plugins.call(plugin.manifest.id(), Hook::Render { req }).await {
         Ok(Answer::Render(Ok(TabContent::Table(t)))) => {
             let mut v = head.clone();
             v["kind"] = json!("table");

@@ -115,7 +115,7 @@ pub enum Hook {
     Validate { field: field_type::FieldInfo, value: String },
     Format { field: field_type::FieldInfo, value: String },
     Avatar { email: String, size: u32 },
-    Render { org: OrganizationId, req: org_tab::PageRequest },
+    Render { req: org_tab::PageRequest },
     Action { name: String, input: String, caller: actions::Caller },
 }
 
@@ -348,7 +348,7 @@ impl Plugins {
             kv_quota_bytes: (self.cfg.kv_quota_kib as i64).saturating_mul(1024),
             default_region: self.default_region.clone(),
             org_scope: match &hook {
-                Hook::Render { org, .. } => Some(*org),
+                Hook::Render { req } => Some(OrganizationId(req.org.id)),
                 _ => None,
             },
             log_lines: Default::default(),
@@ -465,7 +465,7 @@ async fn run(
         Hook::Avatar { email, size } => {
             Answer::Avatar(p.kith_plugin_avatar_provider().call_avatar_for(&mut *store, &email, size).await?)
         }
-        Hook::Render { req, .. } => Answer::Render(p.kith_plugin_org_tab().call_render(&mut *store, &req).await?),
+        Hook::Render { req } => Answer::Render(p.kith_plugin_org_tab().call_render(&mut *store, &req).await?),
         Hook::Action { name, input, caller } => {
             Answer::Action(p.kith_plugin_actions().call_run(&mut *store, &name, &input, &caller).await?)
         }
@@ -578,7 +578,7 @@ pub fn load_folder(
     let manifest = Manifest::parse(&text)?;
     let wasm_path = folder.join(&manifest.plugin.wasm);
     let wasm = read_capped(&wasm_path, cfg.max_wasm_bytes)?;
-    let sha256 = hex(&Sha256::digest(&wasm));
+    let sha256 = crate::auth::hex(&Sha256::digest(&wasm));
     if let Some(expected) = &manifest.plugin.sha256
         && !expected.eq_ignore_ascii_case(&sha256)
     {
@@ -662,10 +662,6 @@ fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
         return Err(format!("{} is {} bytes; at most {max} are accepted", path.display(), meta.len()));
     }
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The organization as a plugin sees it.
