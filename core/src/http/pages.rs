@@ -213,6 +213,43 @@ fn forbidden() -> Response {
         .into_response()
 }
 
+/// A form whose `csrf` field the page itself filled in.
+trait CsrfForm: serde::de::DeserializeOwned {
+    fn csrf(&self) -> &str;
+}
+
+impl CsrfForm for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Every form post goes through here: read as a urlencoded form, then checked to be this
+/// site's own ([`same_site_form`]); a refusal is logged and answered 403. Answers the form
+/// and the request's headers.
+async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Result<(T, HeaderMap), Response> {
+    let headers = request.headers().clone();
+    let path = request.uri().path().to_string();
+    let Some(form) = read_form::<T>(state, request).await else { return Err(forbidden()) };
+    if !same_site_form(state, &headers, form.csrf()) {
+        tracing::warn!(
+            path,
+            origin = ?headers.get("origin"),
+            fetch_site = ?headers.get("sec-fetch-site"),
+            has_cookie = cookie(&headers, csrf_cookie_name(state)).is_some(),
+            "form refused: CSRF check failed"
+        );
+        return Err(forbidden());
+    }
+    Ok((form, headers))
+}
+
 async fn read_form<T: serde::de::DeserializeOwned>(state: &AppState, request: Request) -> Option<T> {
     let is_form = request
         .headers()
@@ -227,18 +264,10 @@ async fn read_form<T: serde::de::DeserializeOwned>(state: &AppState, request: Re
 
 /// The password form: CSRF checked, then exactly the API's login (throttles included).
 pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
-    let headers = request.headers().clone();
-    let Some(form) = read_form::<LoginForm>(&state, request).await else { return forbidden() };
-    if !same_site_form(&state, &headers, &form.csrf) {
-        tracing::warn!(
-            address = %addr,
-            origin = ?headers.get("origin"),
-            fetch_site = ?headers.get("sec-fetch-site"),
-            has_cookie = cookie(&headers, csrf_cookie_name(&state)).is_some(),
-            "login form refused: CSRF check failed"
-        );
-        return forbidden();
-    }
+    let (form, headers) = match checked_form::<LoginForm>(&state, request).await {
+        Ok(x) => x,
+        Err(refused) => return refused,
+    };
     match password_login(&state, addr, &form.username, form.password).await {
         Ok(session) => {
             let mut response = Redirect::to("/login").into_response();
@@ -276,11 +305,10 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
 
 /// Logs the browser's session out (CSRF checked) and forgets the cookie.
 pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
-    let headers = request.headers().clone();
-    let Some(form) = read_form::<LoginForm>(&state, request).await else { return forbidden() };
-    if !same_site_form(&state, &headers, &form.csrf) {
-        return forbidden();
-    }
+    let (_, headers) = match checked_form::<LoginForm>(&state, request).await {
+        Ok(x) => x,
+        Err(refused) => return refused,
+    };
     if let Some(token) = cookie(&headers, session_cookie_name(&state))
         && let Err(e) = state.store.delete_session(&token_hash(&token)).await
     {
@@ -395,11 +423,10 @@ pub async fn forgot_page(State(state): State<AppState>, headers: HeaderMap) -> R
 
 /// Queues the link (CSRF checked) and says the same for every address.
 pub async fn forgot_submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
-    let headers = request.headers().clone();
-    let Some(form) = read_form::<PasswordForm>(&state, request).await else { return forbidden() };
-    if !same_site_form(&state, &headers, &form.csrf) {
-        return forbidden();
-    }
+    let (form, _) = match checked_form::<PasswordForm>(&state, request).await {
+        Ok(x) => x,
+        Err(refused) => return refused,
+    };
     match super::password::request_reset(&state, addr, &form.email).await {
         Ok(()) => render_password(&state, PasswordView::new("sent", form.csrf, false)),
         Err(super::error::ApiError(e)) => {
@@ -438,11 +465,10 @@ pub async fn reset_page(
 
 /// Sets the new password (CSRF checked); every session of the account ends.
 pub async fn reset_submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, request: Request) -> Response {
-    let headers = request.headers().clone();
-    let Some(form) = read_form::<PasswordForm>(&state, request).await else { return forbidden() };
-    if !same_site_form(&state, &headers, &form.csrf) {
-        return forbidden();
-    }
+    let (form, _) = match checked_form::<PasswordForm>(&state, request).await {
+        Ok(x) => x,
+        Err(refused) => return refused,
+    };
     match super::password::complete_reset(&state, addr, &form.token, form.password).await {
         Ok(_) => render_password(&state, PasswordView::new("done", form.csrf, false)),
         Err(super::error::ApiError(Error::Invalid(fields))) if fields.contains_key("token") => render_password(
