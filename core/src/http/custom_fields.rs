@@ -175,13 +175,17 @@ async fn check_with_plugin(state: &AppState, def: &CustomField, v: &Value) -> st
         return Err("at most 10000 bytes".into());
     }
     let Some((plugin, type_id)) = def.plugin_type() else { return Err("has an unknown type".into()) };
-    let field =
-        FieldInfo { type_id: type_id.to_string(), settings_json: Value::Object(def.settings.clone()).to_string() };
+    let field = field_info(def, type_id);
     match state.plugins.call(plugin, Hook::Validate { field, value: text.clone() }).await {
         Ok(Answer::Validate(Ok(normal))) => Ok(normal),
         Ok(Answer::Validate(Err(why))) => Err(why),
         Ok(_) | Err(_) => Err("could not be checked right now (its field type is unavailable); try again later".into()),
     }
+}
+
+/// What a field-type plugin is told about the field: its type and its settings as JSON.
+fn field_info(def: &CustomField, type_id: &str) -> FieldInfo {
+    FieldInfo { type_id: type_id.to_string(), settings_json: Value::Object(def.settings.clone()).to_string() }
 }
 
 /// The record as JSON with `custom_fields_display`: each custom field's text as pages show it
@@ -200,10 +204,7 @@ pub async fn with_display<T: serde::Serialize>(
             let Some(v) = values.get(&def.key).filter(|v| !is_empty(v)) else { continue };
             let text = match (def.plugin_type(), v) {
                 (Some((plugin, type_id)), Value::String(raw)) => {
-                    let field = FieldInfo {
-                        type_id: type_id.to_string(),
-                        settings_json: Value::Object(def.settings.clone()).to_string(),
-                    };
+                    let field = field_info(&def, type_id);
                     match state.plugins.call(plugin, Hook::Format { field, value: raw.clone() }).await {
                         Ok(Answer::Format(Ok(text))) => text,
                         _ => raw.clone(),
