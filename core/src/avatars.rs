@@ -9,10 +9,10 @@ use std::time::Duration;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
+use crate::app::App;
 use crate::auth::hex;
 use crate::clock::Millis;
 use crate::domain::{Result, UserId};
-use crate::http::AppState;
 use crate::plugins::manifest::ExtensionPoint;
 use crate::plugins::{Answer, Avatar, Hook, granted_hosts};
 use crate::store::{Store, StoredAvatar};
@@ -135,7 +135,7 @@ impl From<StoredAvatar> for Served {
 /// The avatar of a user: stored upload, cached provider image (refreshed weekly), providers
 /// in order (failures fall through to the next), initials. The user's record is read only
 /// when the answer needs it (404 for a user who does not exist).
-pub async fn resolve(state: &AppState, user: UserId) -> Result<Served> {
+pub async fn resolve(state: &App, user: UserId) -> Result<Served> {
     let store = &state.store;
     let now = store.now();
     let stored = match store.avatar(user).await? {
@@ -201,7 +201,7 @@ fn ttl_of(source: &str) -> Millis {
 }
 
 /// Enabled avatar-provider plugins: `avatars.providers` order, else by id.
-async fn provider_order(state: &AppState) -> Vec<String> {
+async fn provider_order(state: &App) -> Vec<String> {
     let all = state.plugins.all();
     let mut ids: Vec<String> = Vec::new();
     for (id, p) in all.iter() {
@@ -218,7 +218,7 @@ async fn provider_order(state: &AppState) -> Vec<String> {
 }
 
 /// One provider's image, normalized; `None` on anything but a usable image (fail open).
-async fn from_provider(state: &AppState, id: &str, email: &str) -> Option<(Vec<u8>, &'static str)> {
+async fn from_provider(state: &App, id: &str, email: &str) -> Option<(Vec<u8>, &'static str)> {
     let answer = state.plugins.call(id, Hook::Avatar { email: email.to_string(), size: STORED_PX }).await;
     let raw = match answer {
         Ok(Answer::Avatar(Ok(Avatar::Image(img)))) => img.bytes,
@@ -249,7 +249,7 @@ async fn from_provider(state: &AppState, id: &str, email: &str) -> Option<(Vec<u
 /// Fetches a provider's URL for Kith itself: only hosts the plugin may reach (manifest ∩
 /// grant, no internal address unless granted by address), the checked address pinned, no
 /// redirects, 5 s, 1 MiB. `None` for "no avatar here" (404).
-async fn fetch(state: &AppState, id: &str, url: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+async fn fetch(state: &App, id: &str, url: &str) -> std::result::Result<Option<Vec<u8>>, String> {
     let plugin = state.plugins.get(id).ok_or("plugin gone")?;
     let settings = state.plugins.settings_of(id).await.map_err(|e| e.to_string())?;
     let allowed = granted_hosts(&plugin.manifest, &settings);

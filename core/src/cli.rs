@@ -182,8 +182,8 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
                 None
             };
             let store = server::open_store(&config).await?;
-            let state = AppState::new(store.clone(), config);
-            let (user, generated) = server::create_admin(&state, &username, &email, password).await?;
+            let state = crate::app::App::new(store.clone(), config);
+            let (user, generated) = crate::services::users::create_admin(&state, &username, &email, password).await?;
             println!("created administrator {} (id {})", user.username, user.id);
             if let Some(pw) = generated {
                 println!("password (shown once): {pw}");
@@ -216,7 +216,7 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             let state = AppState::new(store.clone(), config);
             let admin = "bench-admin";
             if store.find_user_id(admin).await?.is_none() {
-                server::create_admin(&state, admin, "bench-admin@example.com", None).await?;
+                crate::services::users::create_admin(&state, admin, "bench-admin@example.com", None).await?;
             }
             let token = server::create_token(&store, admin, "kith bench").await?;
             let users = store.count_users().await?;
@@ -238,7 +238,7 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             } else {
                 path
             };
-            let report = tokio::task::spawn_blocking(move || crate::plugins::check_folder(&config, &folder))
+            let report = tokio::task::spawn_blocking(move || crate::plugins::check_folder(&config.plugins, &folder))
                 .await
                 .map_err(|e| crate::domain::Error::Internal(e.to_string()))?;
             match report {
@@ -251,7 +251,7 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
         }
         Command::Plugin { command: PluginCommand::List } => {
             let store = server::open_store(&config).await?;
-            let state = AppState::new(store.clone(), config);
+            let state = crate::app::App::new(store.clone(), config);
             state.plugins.reload().await;
             let settings =
                 state.plugins.settings().await.map_err(|e| crate::domain::Error::Unavailable(e.to_string()))?;

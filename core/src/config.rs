@@ -11,6 +11,13 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+// Each subsystem owns its section's type and the checks only it can make; this module layers
+// the sources and checks what spans sections. None of these modules imports this one.
+pub use crate::auth::redact_url;
+pub use crate::ldap::LdapProvider;
+pub use crate::mail::MailConfig;
+pub use crate::plugins::limits::PluginsConfig;
+
 /// Every setting Kith reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -26,6 +33,7 @@ pub struct Config {
     pub plugins: PluginsConfig,
     pub avatars: AvatarsConfig,
     pub mail: MailConfig,
+    pub theme: crate::web::theme::ThemeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -84,20 +92,6 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout_secs", &self.acquire_timeout_secs)
             .finish()
-    }
-}
-
-/// Hides the password part of a `scheme://user:password@host/...` URL.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
     }
 }
 
@@ -237,95 +231,6 @@ impl std::fmt::Debug for OAuthProvider {
     }
 }
 
-/// One LDAP or Active Directory server users log in against (`auth_method = "ldap:<id>"`).
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct LdapProvider {
-    /// Names the provider in `auth_method` (`ldap:<id>`): letters, digits, `-`, `_`.
-    pub id: String,
-    /// `ldap://host:389` or `ldaps://host:636`.
-    pub url: String,
-    /// Upgrade an `ldap://` connection with StartTLS before anything is sent.
-    pub starttls: bool,
-    /// PEM file with the CA certificate(s) the server's certificate must chain to. Empty: the
-    /// system's trusted roots.
-    pub ca_file: String,
-    /// Search-then-bind: the service account that looks users up. Empty: direct bind.
-    pub bind_dn: String,
-    pub bind_password: String,
-    /// Direct bind: how a user name becomes the name bound as, with `{username}` replaced
-    /// (escaped for a DN when the template is a DN): `uid={username},ou=people,dc=example,dc=org`,
-    /// `{username}@corp.example` (Active Directory UPN) or `CORP\\{username}`.
-    pub user_dn_template: String,
-    /// Where users are searched.
-    pub base_dn: String,
-    /// The search for one user, `{username}` replaced (escaped per RFC 4515).
-    pub user_filter: String,
-    pub username_attribute: String,
-    pub display_name_attribute: String,
-    pub email_attribute: String,
-    pub phone_attribute: String,
-    /// An attribute of the user entry listing group DNs (`memberOf` on Active Directory).
-    /// Empty: groups are searched with `group_filter` under `group_base_dn`.
-    pub group_attribute: String,
-    pub group_base_dn: String,
-    /// The search for a user's groups, `{dn}` replaced by the user's DN (escaped).
-    pub group_filter: String,
-    /// Group (DN or common name, any letter case) → Kith roles given to its members. Roles
-    /// named here are kept in step with the directory at every login; others are left alone.
-    pub group_roles: std::collections::BTreeMap<String, Vec<String>>,
-    /// Group (DN or common name) → Kith organizations its members belong to, through a
-    /// username rule kept in step at every login (added when they join, removed when they
-    /// leave; rules of organizations not named here are left alone).
-    pub group_organizations: std::collections::BTreeMap<String, Vec<String>>,
-    /// Create a Kith user at the first successful login of someone unknown to Kith.
-    pub create_users: bool,
-    /// Seconds to wait for the connection (and TLS), and for each operation.
-    pub connect_timeout_secs: u64,
-    pub timeout_secs: u64,
-}
-
-impl Default for LdapProvider {
-    fn default() -> Self {
-        LdapProvider {
-            id: String::new(),
-            url: String::new(),
-            starttls: false,
-            ca_file: String::new(),
-            bind_dn: String::new(),
-            bind_password: String::new(),
-            user_dn_template: String::new(),
-            base_dn: String::new(),
-            user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))".into(),
-            username_attribute: "uid".into(),
-            display_name_attribute: "cn".into(),
-            email_attribute: "mail".into(),
-            phone_attribute: "telephoneNumber".into(),
-            group_attribute: String::new(),
-            group_base_dn: String::new(),
-            group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
-            group_roles: Default::default(),
-            group_organizations: Default::default(),
-            create_users: true,
-            connect_timeout_secs: 5,
-            timeout_secs: 5,
-        }
-    }
-}
-
-impl std::fmt::Debug for LdapProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LdapProvider")
-            .field("id", &self.id)
-            .field("url", &self.url)
-            .field("starttls", &self.starttls)
-            .field("bind_dn", &self.bind_dn)
-            .field("bind_password", &if self.bind_password.is_empty() { "" } else { "<redacted>" })
-            .field("base_dn", &self.base_dn)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
@@ -433,120 +338,6 @@ impl Default for AvatarsConfig {
     }
 }
 
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct MailConfig {
-    /// `none` (nothing is sent: no password reset links), `smtp`, or `file` (each message is
-    /// written as an `.eml` file into `dir`: a pickup folder for a local mail server).
-    pub transport: String,
-    /// The sender of Kith's e-mails, `Name <address>` or an address.
-    pub from: String,
-    /// For `smtp`: `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), or
-    /// `smtp://host:25` (plain, for a relay on the same host).
-    pub smtp_url: String,
-    pub smtp_username: String,
-    /// Better set through `KITH_MAIL__SMTP_PASSWORD`; never logged.
-    pub smtp_password: String,
-    /// Seconds an SMTP exchange may take.
-    pub timeout_secs: u64,
-    /// For `file`: the folder (relative to where Kith runs, like `server.data_dir`).
-    pub dir: PathBuf,
-    /// How long a password reset link works, minutes.
-    pub reset_link_minutes: i64,
-    /// Most reset links one account gets per hour, however often they are asked for.
-    pub resets_per_account_per_hour: i64,
-}
-
-impl Default for MailConfig {
-    fn default() -> Self {
-        Self {
-            transport: "none".into(),
-            from: "Kith <kith@localhost>".into(),
-            smtp_url: String::new(),
-            smtp_username: String::new(),
-            smtp_password: String::new(),
-            timeout_secs: 10,
-            dir: PathBuf::from("data/outbox"),
-            reset_link_minutes: 60,
-            resets_per_account_per_hour: 3,
-        }
-    }
-}
-
-impl std::fmt::Debug for MailConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailConfig")
-            .field("transport", &self.transport)
-            .field("from", &self.from)
-            .field("smtp_url", &redact_url(&self.smtp_url))
-            .field("smtp_username", &self.smtp_username)
-            .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "<redacted>" })
-            .field("timeout_secs", &self.timeout_secs)
-            .field("dir", &self.dir)
-            .field("reset_link_minutes", &self.reset_link_minutes)
-            .field("resets_per_account_per_hour", &self.resets_per_account_per_hour)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct PluginsConfig {
-    /// Folders holding plugins, one sub-folder each (`plugin.toml` + the `.wasm`). A missing
-    /// folder is skipped.
-    pub dirs: Vec<PathBuf>,
-    /// Compiled plugins are cached here (relative to `server.data_dir`).
-    pub cache_dir: PathBuf,
-    /// Largest `.wasm` accepted, bytes.
-    pub max_wasm_bytes: u64,
-    /// Linear memory per call unless the manifest asks for less, MiB; and the most a manifest
-    /// may ask for.
-    pub memory_mib: u32,
-    pub max_memory_mib: u32,
-    /// Wall time per call by extension point, ms (a manifest may ask for less).
-    pub auth_timeout_ms: u64,
-    pub field_timeout_ms: u64,
-    pub avatar_timeout_ms: u64,
-    pub tab_timeout_ms: u64,
-    pub action_timeout_ms: u64,
-    /// Fuel (roughly, WebAssembly instructions) per millisecond of a call's time budget: a
-    /// deterministic second bound beside the clock.
-    pub fuel_per_ms: u64,
-    /// Calls of one plugin running at once unless the manifest asks for fewer.
-    pub max_concurrency: u32,
-    /// Each plugin's key-value store holds at most this much (keys + values), KiB.
-    pub kv_quota_kib: u64,
-    /// A plugin that faults this many times within `breaker_window_secs` is switched off until
-    /// an admin switches it on again.
-    pub breaker_faults: u32,
-    pub breaker_window_secs: u64,
-    /// Largest JSON body a plugin action takes and gives, bytes.
-    pub max_action_bytes: usize,
-}
-
-impl Default for PluginsConfig {
-    fn default() -> Self {
-        Self {
-            dirs: vec![PathBuf::from("data/plugins")],
-            cache_dir: PathBuf::from("plugin-cache"),
-            max_wasm_bytes: 32 << 20,
-            memory_mib: 32,
-            max_memory_mib: 128,
-            auth_timeout_ms: 3000,
-            field_timeout_ms: 50,
-            avatar_timeout_ms: 300,
-            tab_timeout_ms: 1000,
-            action_timeout_ms: 1000,
-            fuel_per_ms: 100_000_000,
-            max_concurrency: 8,
-            kv_quota_kib: 4096,
-            breaker_faults: 5,
-            breaker_window_secs: 60,
-            max_action_bytes: 256 << 10,
-        }
-    }
-}
-
 /// What went wrong reading the configuration; always names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -647,8 +438,11 @@ impl Config {
                 format!("`{}` is not an ISO 3166 region code", self.phone.default_region),
             );
         }
+        if let Err((key, message)) = self.theme.check() {
+            return invalid(&key, message);
+        }
         let pl = &self.plugins;
-        let ceiling = (crate::plugins::host::MAX_MEMORY_BYTES >> 20) as u32;
+        let ceiling = (crate::plugins::limits::MAX_MEMORY_BYTES >> 20) as u32;
         if pl.memory_mib == 0 || pl.memory_mib > pl.max_memory_mib || pl.max_memory_mib > ceiling {
             return invalid(
                 "plugins.memory_mib",
@@ -741,7 +535,7 @@ impl Config {
         if !(1..=100).contains(&self.mail.resets_per_account_per_hour) {
             return invalid("mail.resets_per_account_per_hour", "must be between 1 and 100".into());
         }
-        crate::mail::Mailer::new(&self.mail)?;
+        crate::mail::Mailer::new(&self.mail).map_err(|(key, message)| ConfigError::Invalid { key, message })?;
         if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://"))
             || self.server.public_url.ends_with('/')
         {

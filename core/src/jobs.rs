@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::App;
 use crate::auth::{random_string, token_hash};
 use crate::clock::{Millis, to_rfc3339};
 use crate::domain::{Error, Result, UserId};
-use crate::http::AppState;
 
 /// A claimed job is another worker's again after this long (a crashed worker's job comes back).
 const LEASE_MS: Millis = 5 * 60_000;
@@ -41,7 +41,7 @@ impl Task {
 }
 
 /// Queues a task and wakes this instance's worker.
-pub async fn enqueue(state: &AppState, task: &Task) -> Result<()> {
+pub async fn enqueue(state: &App, task: &Task) -> Result<()> {
     let (kind, payload) = encode(task)?;
     state.store.enqueue_job(kind, &payload).await?;
     state.jobs_wake.notify_one();
@@ -56,7 +56,7 @@ pub fn encode(task: &Task) -> Result<(&'static str, String)> {
 }
 
 /// Runs every job that is due now, one after the other; answers how many ran (done or failed).
-pub async fn run_due(state: &AppState) -> Result<usize> {
+pub async fn run_due(state: &App) -> Result<usize> {
     let mut ran = 0;
     while let Some(job) = state.store.claim_job(LEASE_MS).await? {
         ran += 1;
@@ -82,7 +82,7 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
 }
 
 /// This instance's worker, until the process ends.
-pub fn spawn_worker(state: AppState) {
+pub fn spawn_worker(state: std::sync::Arc<App>) {
     tokio::spawn(async move {
         loop {
             if let Err(e) = run_due(&state).await {
@@ -97,14 +97,14 @@ pub fn spawn_worker(state: AppState) {
 }
 
 /// One task; `Err` is a message fit for the log (no secrets, no links).
-async fn run(state: &AppState, task: &Task) -> std::result::Result<(), String> {
+async fn run(state: &App, task: &Task) -> std::result::Result<(), String> {
     match task {
         Task::PasswordReset { address } => send_reset_link(state, address).await,
         Task::IdentityLinked { user_id, provider } => send_link_notice(state, UserId(*user_id), provider).await,
     }
 }
 
-async fn send_reset_link(state: &AppState, address: &str) -> std::result::Result<(), String> {
+async fn send_reset_link(state: &App, address: &str) -> std::result::Result<(), String> {
     if !state.mailer.is_on() {
         tracing::warn!("a password reset was asked for, but mail.transport = \"none\": no link is sent");
         return Ok(());
@@ -138,7 +138,7 @@ async fn send_reset_link(state: &AppState, address: &str) -> std::result::Result
     Ok(())
 }
 
-async fn send_link_notice(state: &AppState, user: UserId, provider: &str) -> std::result::Result<(), String> {
+async fn send_link_notice(state: &App, user: UserId, provider: &str) -> std::result::Result<(), String> {
     if !state.mailer.is_on() {
         return Ok(());
     }

@@ -15,7 +15,96 @@ use std::time::Duration;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, dn_escape, ldap_escape};
 
-use crate::config::LdapProvider;
+use serde::{Deserialize, Serialize};
+
+/// One LDAP or Active Directory server users log in against (`auth_method = "ldap:<id>"`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapProvider {
+    /// Names the provider in `auth_method` (`ldap:<id>`): letters, digits, `-`, `_`.
+    pub id: String,
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before anything is sent.
+    pub starttls: bool,
+    /// PEM file with the CA certificate(s) the server's certificate must chain to. Empty: the
+    /// system's trusted roots.
+    pub ca_file: String,
+    /// Search-then-bind: the service account that looks users up. Empty: direct bind.
+    pub bind_dn: String,
+    pub bind_password: String,
+    /// Direct bind: how a user name becomes the name bound as, with `{username}` replaced
+    /// (escaped for a DN when the template is a DN): `uid={username},ou=people,dc=example,dc=org`,
+    /// `{username}@corp.example` (Active Directory UPN) or `CORP\\{username}`.
+    pub user_dn_template: String,
+    /// Where users are searched.
+    pub base_dn: String,
+    /// The search for one user, `{username}` replaced (escaped per RFC 4515).
+    pub user_filter: String,
+    pub username_attribute: String,
+    pub display_name_attribute: String,
+    pub email_attribute: String,
+    pub phone_attribute: String,
+    /// An attribute of the user entry listing group DNs (`memberOf` on Active Directory).
+    /// Empty: groups are searched with `group_filter` under `group_base_dn`.
+    pub group_attribute: String,
+    pub group_base_dn: String,
+    /// The search for a user's groups, `{dn}` replaced by the user's DN (escaped).
+    pub group_filter: String,
+    /// Group (DN or common name, any letter case) → Kith roles given to its members. Roles
+    /// named here are kept in step with the directory at every login; others are left alone.
+    pub group_roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Group (DN or common name) → Kith organizations its members belong to, through a
+    /// username rule kept in step at every login (added when they join, removed when they
+    /// leave; rules of organizations not named here are left alone).
+    pub group_organizations: std::collections::BTreeMap<String, Vec<String>>,
+    /// Create a Kith user at the first successful login of someone unknown to Kith.
+    pub create_users: bool,
+    /// Seconds to wait for the connection (and TLS), and for each operation.
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for LdapProvider {
+    fn default() -> Self {
+        LdapProvider {
+            id: String::new(),
+            url: String::new(),
+            starttls: false,
+            ca_file: String::new(),
+            bind_dn: String::new(),
+            bind_password: String::new(),
+            user_dn_template: String::new(),
+            base_dn: String::new(),
+            user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))".into(),
+            username_attribute: "uid".into(),
+            display_name_attribute: "cn".into(),
+            email_attribute: "mail".into(),
+            phone_attribute: "telephoneNumber".into(),
+            group_attribute: String::new(),
+            group_base_dn: String::new(),
+            group_filter: "(&(objectClass=groupOfNames)(member={dn}))".into(),
+            group_roles: Default::default(),
+            group_organizations: Default::default(),
+            create_users: true,
+            connect_timeout_secs: 5,
+            timeout_secs: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for LdapProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapProvider")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password", &if self.bind_password.is_empty() { "" } else { "<redacted>" })
+            .field("base_dn", &self.base_dn)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Why a directory login did not succeed. Every variant reaches the client as the same 401;
 /// the log tells them apart.

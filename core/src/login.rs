@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::config::LdapProvider;
+use crate::app::App;
 use crate::config::OAuthProvider;
 use crate::domain::change::Actor;
 use crate::domain::organization::{OrganizationId, RuleKind, RuleSpec};
-use crate::domain::user::{User, UserFields, UserInput};
+use crate::domain::user::{User, UserFields, UserInput, UserRules};
 use crate::domain::{Error, Result, UserId};
-use crate::http::AppState;
+use crate::ldap::LdapProvider;
 use crate::ldap::{self, DirectoryUser, LdapFailure, mapped_names};
 use crate::oidc::Identity;
 
@@ -29,7 +29,7 @@ pub struct Accepted {
 
 /// Answers whose credentials these are, or `None` (the client gets one and the same 401 for
 /// every reason; the reason is logged here).
-pub async fn check_password(state: &AppState, username: &str, password: String) -> Result<Option<Accepted>> {
+pub async fn check_password(state: &App, username: &str, password: String) -> Result<Option<Accepted>> {
     let record = state.store.find_login(username).await?;
     match record {
         Some(r) if r.auth_method == "password" => {
@@ -95,7 +95,7 @@ pub async fn check_password(state: &AppState, username: &str, password: String) 
 /// a refusal. The account is keyed by (plugin, external id): the first accepted login links
 /// the user to the external id the plugin named, and a later answer naming another user's
 /// external id is refused. Nothing the plugin says about groups or roles is used.
-async fn plugin_login(state: &AppState, plugin: &str, user: UserId, username: &str, password: String) -> Result<bool> {
+async fn plugin_login(state: &App, plugin: &str, user: UserId, username: &str, password: String) -> Result<bool> {
     use crate::plugins::{Answer, AuthOutcome, Credentials, Hook};
     let creds = Credentials { username: username.to_string(), password, remote_addr: None };
     let outcome = match state.plugins.call(plugin, Hook::Authenticate(creds)).await {
@@ -166,7 +166,7 @@ fn log_failure(provider: &LdapProvider, e: &LdapFailure) {
 /// The roles a mapping manages (every role it names) and the ones `mapped` gives, both as
 /// Kith spells them; names of roles Kith does not have are logged and left out.
 async fn role_mapping(
-    state: &AppState,
+    state: &App,
     source: &str,
     mapping: &std::collections::BTreeMap<String, Vec<String>>,
     mapped: BTreeSet<String>,
@@ -218,11 +218,11 @@ fn directory_input(
 
 /// Applies the directory's input; phones the directory holds in a form Kith cannot read are
 /// left out rather than failing the login.
-fn apply_directory(input: UserInput, base: UserFields, state: &AppState) -> Result<UserFields> {
-    match input.apply(base.clone(), &state.rules) {
+fn apply_directory(input: UserInput, base: UserFields, rules: &UserRules) -> Result<UserFields> {
+    match input.apply(base.clone(), rules) {
         Err(Error::Invalid(fields)) if fields.keys().all(|k| k.starts_with("phones")) => {
             tracing::warn!(fields = ?fields, "directory phone numbers Kith cannot read were left out");
-            UserInput { phones: None, ..input }.apply(base, &state.rules)
+            UserInput { phones: None, ..input }.apply(base, rules)
         }
         other => other,
     }
@@ -231,12 +231,7 @@ fn apply_directory(input: UserInput, base: UserFields, state: &AppState) -> Resu
 /// Keeps the user's username rules in the organizations a provider maps groups to in step
 /// with their groups: a rule where they joined, none where they left. Organizations the
 /// mapping does not name are not touched.
-async fn sync_organizations(
-    state: &AppState,
-    provider: &LdapProvider,
-    user: UserId,
-    entry: &DirectoryUser,
-) -> Result<()> {
+async fn sync_organizations(state: &App, provider: &LdapProvider, user: UserId, entry: &DirectoryUser) -> Result<()> {
     let actor = Actor::system(&format!("ldap:{}", provider.id));
     sync_org_rules(state, &actor, user, &provider.group_organizations, &entry.mapped_organizations(provider)).await
 }
@@ -244,7 +239,7 @@ async fn sync_organizations(
 /// The organization half of a group or claim mapping: `mapping` (group → organization names)
 /// says which organizations are managed, `wanted` which of them the user belongs to now.
 async fn sync_org_rules(
-    state: &AppState,
+    state: &App,
     actor: &Actor,
     user: UserId,
     mapping: &std::collections::BTreeMap<String, Vec<String>>,
@@ -287,7 +282,7 @@ async fn sync_org_rules(
 
 /// Keeps an OIDC user's roles and organization rules in step with the provider's
 /// `roles_claim` (a string or a list of strings in the ID token or userinfo).
-pub async fn sync_claims(state: &AppState, p: &OAuthProvider, user: UserId, who: &Identity) -> Result<()> {
+pub async fn sync_claims(state: &App, p: &OAuthProvider, user: UserId, who: &Identity) -> Result<()> {
     if p.roles_claim.is_empty() {
         return Ok(());
     }
@@ -306,12 +301,12 @@ pub async fn sync_claims(state: &AppState, p: &OAuthProvider, user: UserId, who:
             let roles = merge_roles(&fields.roles, &managed, &given);
             UserInput { roles: Some(roles), ..UserInput::default() }.apply(fields, &rules)
         };
-        state.store.update_user(user, edit, None, &actor).await?;
+        crate::services::users::refresh(state, user, edit, &actor).await?;
     }
     sync_org_rules(state, &actor, user, &p.claim_organizations, &mapped_names(&values, &p.claim_organizations)).await
 }
 
-async fn create_user(state: &AppState, provider: &LdapProvider, entry: &DirectoryUser) -> Result<UserId> {
+async fn create_user(state: &App, provider: &LdapProvider, entry: &DirectoryUser) -> Result<UserId> {
     if entry.emails.is_empty() {
         tracing::warn!(provider = %provider.id, dn = %entry.dn, "LDAP login refused: the entry has no e-mail address");
         return Err(Error::Unauthenticated);
@@ -322,19 +317,19 @@ async fn create_user(state: &AppState, provider: &LdapProvider, entry: &Director
     let mut input = directory_input(entry, &[], &managed, &given);
     input.username = Some(entry.username.clone());
     input.auth_method = Some(format!("ldap:{}", provider.id));
-    let fields = apply_directory(input, UserFields::defaults(&state.rules), state)?;
+    let fields = apply_directory(input, UserFields::defaults(&state.rules), &state.rules)?;
     let actor = Actor::system(&format!("ldap:{}", provider.id));
-    let user: User = state.store.create_user(&fields, None, &actor).await?;
+    let user: User = crate::services::users::provision(state, &fields, &actor).await?;
     tracing::info!(provider = %provider.id, user_id = user.id.0, "user created at first directory login");
     Ok(user.id)
 }
 
-async fn refresh_user(state: &AppState, provider: &LdapProvider, id: UserId, entry: &DirectoryUser) -> Result<()> {
+async fn refresh_user(state: &App, provider: &LdapProvider, id: UserId, entry: &DirectoryUser) -> Result<()> {
     let (managed, given) =
         role_mapping(state, &format!("ldap:{}", provider.id), &provider.group_roles, entry.mapped_roles(provider))
             .await?;
     let actor = Actor::system(&format!("ldap:{}", provider.id));
-    let st = state.clone();
+    let rules = state.rules.clone();
     let entry = entry.clone();
     let edit = move |current: &User| {
         let fields = current.to_fields();
@@ -342,16 +337,16 @@ async fn refresh_user(state: &AppState, provider: &LdapProvider, id: UserId, ent
         if entry.emails.is_empty() {
             input.emails = None; // keep what Kith has rather than refuse
         }
-        apply_directory(input, fields, &st)
+        apply_directory(input, fields, &rules)
     };
-    state.store.update_user(id, edit, None, &actor).await.map(|_| ())
+    crate::services::users::refresh(state, id, edit, &actor).await.map(|_| ())
 }
 
 /// The Kith user an identity provider vouched for: the one linked to (issuer, subject); else,
 /// where the provider allows it, the holder of the identity's *verified* e-mail address
 /// (linked from now on); else a new user (`auth_method = oauth:<id>`). An address that
 /// belongs to someone is never taken over silently: without linking, such a login is refused.
-pub async fn external_user(state: &AppState, p: &OAuthProvider, who: &Identity) -> Result<Option<UserId>> {
+pub async fn external_user(state: &App, p: &OAuthProvider, who: &Identity) -> Result<Option<UserId>> {
     if let Some(id) = state.store.find_identity(&who.issuer, &who.subject).await? {
         return Ok(Some(id));
     }
@@ -409,7 +404,7 @@ pub async fn external_user(state: &AppState, p: &OAuthProvider, who: &Identity) 
             return Ok(None);
         }
     };
-    let user = state.store.create_user(&fields, None, &Actor::system(&method)).await?;
+    let user = crate::services::users::provision(state, &fields, &Actor::system(&method)).await?;
     state.store.link_identity(&who.issuer, &who.subject, user.id, &p.id, None).await?;
     tracing::info!(provider = %p.id, user_id = user.id.0, "user created at first OIDC login");
     Ok(Some(user.id))

@@ -2,6 +2,7 @@
 //! STARTTLS or TLS as the URL says), a pickup directory of `.eml` files, or off. Messages are
 //! plain text; they are sent by the job worker (`jobs.rs`), never inside a request.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -9,7 +10,64 @@ use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{ConfigError, MailConfig};
+use serde::{Deserialize, Serialize};
+
+/// `[mail]`: how Kith sends its e-mails.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MailConfig {
+    /// `none` (nothing is sent: no password reset links), `smtp`, or `file` (each message is
+    /// written as an `.eml` file into `dir`: a pickup folder for a local mail server).
+    pub transport: String,
+    /// The sender of Kith's e-mails, `Name <address>` or an address.
+    pub from: String,
+    /// For `smtp`: `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), or
+    /// `smtp://host:25` (plain, for a relay on the same host).
+    pub smtp_url: String,
+    pub smtp_username: String,
+    /// Better set through `KITH_MAIL__SMTP_PASSWORD`; never logged.
+    pub smtp_password: String,
+    /// Seconds an SMTP exchange may take.
+    pub timeout_secs: u64,
+    /// For `file`: the folder (relative to where Kith runs, like `server.data_dir`).
+    pub dir: PathBuf,
+    /// How long a password reset link works, minutes.
+    pub reset_link_minutes: i64,
+    /// Most reset links one account gets per hour, however often they are asked for.
+    pub resets_per_account_per_hour: i64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: "none".into(),
+            from: "Kith <kith@localhost>".into(),
+            smtp_url: String::new(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            timeout_secs: 10,
+            dir: PathBuf::from("data/outbox"),
+            reset_link_minutes: 60,
+            resets_per_account_per_hour: 3,
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("smtp_url", &crate::auth::redact_url(&self.smtp_url))
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "<redacted>" })
+            .field("timeout_secs", &self.timeout_secs)
+            .field("dir", &self.dir)
+            .field("reset_link_minutes", &self.reset_link_minutes)
+            .field("resets_per_account_per_hour", &self.resets_per_account_per_hour)
+            .finish()
+    }
+}
 
 /// Where messages go.
 pub struct Mailer {
@@ -41,8 +99,9 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// The mailer `[mail]` describes; a key that cannot work is named in the error. Nothing is
     /// connected or created yet (`Config::validate` calls this too).
-    pub fn new(c: &MailConfig) -> Result<Mailer, ConfigError> {
-        let invalid = |key: &str, message: String| ConfigError::Invalid { key: key.to_string(), message };
+    /// Builds the mailer `[mail]` describes; a bad setting is `(key, why)`.
+    pub fn new(c: &MailConfig) -> Result<Mailer, (String, String)> {
+        let invalid = |key: &str, message: String| (key.to_string(), message);
         let from: Mailbox =
             c.from.parse().map_err(|e| invalid("mail.from", format!("`{}` is not an address: {e}", c.from)))?;
         let transport = match c.transport.as_str() {

@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::{generate_password, new_token, token_hash};
+use crate::app::App;
+use crate::auth::{new_token, token_hash};
 use crate::clock::SystemClock;
 use crate::config::{Config, redact_url};
-use crate::domain::change::Actor;
-use crate::domain::role::ADMINISTRATOR;
-use crate::domain::user::{EmailInput, User, UserFields, UserInput};
 use crate::domain::{Error, Result};
 use crate::http::{AppState, app};
 use crate::store::{Store, TokenKind};
@@ -32,28 +30,6 @@ pub async fn open_store(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
-/// Creates an administrator. Without a password one is generated and returned.
-pub async fn create_admin(
-    state: &AppState,
-    username: &str,
-    email: &str,
-    password: Option<String>,
-) -> Result<(User, Option<String>)> {
-    let generated = password.is_none().then(generate_password);
-    let password = password.or_else(|| generated.clone()).unwrap_or_default();
-    let input = UserInput {
-        username: Some(username.to_string()),
-        emails: Some(vec![EmailInput { email: email.to_string(), primary: true, verified: true }]),
-        roles: Some(vec![ADMINISTRATOR.to_string()]),
-        password: Some(password.clone()),
-        ..Default::default()
-    };
-    let fields = input.apply(UserFields::defaults(&state.rules), &state.rules)?;
-    let hash = state.passwords.hash(password).await?;
-    let user = state.store.create_user(&fields, Some(&hash), &Actor::system("kith admin create")).await?;
-    Ok((user, generated))
-}
-
 /// Issues an API token for a user; the token is returned once and only its hash is kept.
 pub async fn create_token(store: &Store, username: &str, name: &str) -> Result<String> {
     let id = store
@@ -67,12 +43,13 @@ pub async fn create_token(store: &Store, username: &str, name: &str) -> Result<S
 
 /// On a first start (no users at all), creates the configured administrator and writes the
 /// generated password to a file only the operator can read. Returns that file's path.
-pub async fn bootstrap_admin(state: &AppState) -> Result<Option<PathBuf>> {
+pub async fn bootstrap_admin(state: &App) -> Result<Option<PathBuf>> {
     let b = &state.config.bootstrap;
     if b.admin_username.is_empty() || state.store.count_users().await? > 0 {
         return Ok(None);
     }
-    let (_, password) = match create_admin(state, &b.admin_username, &b.admin_email, None).await {
+    let (_, password) = match crate::services::users::create_admin(state, &b.admin_username, &b.admin_email, None).await
+    {
         Ok(r) => r,
         // another instance on the same database got there first
         Err(Error::Conflict { .. }) => return Ok(None),
@@ -141,7 +118,7 @@ pub async fn serve(config: Config) -> Result<()> {
         tracing::info!(provider = %p.id, url = %p.url, "LDAP provider ldap:{} ({mode}, {tls})", p.id);
     }
     spawn_avatar_recompression(state.store.clone());
-    crate::jobs::spawn_worker(state.clone());
+    crate::jobs::spawn_worker(state.app.clone());
     if state.mailer.is_on() {
         tracing::info!(transport = %state.config.mail.transport, "mail: password reset links and security notices are sent");
     } else {

@@ -192,10 +192,14 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let state = AppState::new(store, config);
         state.plugins.reload().await;
-        let (admin, _) =
-            kith::server::create_admin(&state, "admin", "admin@example.com", Some("correct horse battery".into()))
-                .await
-                .expect("admin");
+        let (admin, _) = kith::services::users::create_admin(
+            &state,
+            "admin",
+            "admin@example.com",
+            Some("correct horse battery".into()),
+        )
+        .await
+        .expect("admin");
         let admin_token = kith::server::create_token(&state.store, "admin", "tests").await.expect("token");
         let addr = listener.local_addr().expect("addr");
         let app = kith::app(state.clone());

@@ -12,13 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, ClientAddr};
-use crate::auth::{MAX_PASSWORD_BYTES, new_token, token_hash, token_kind};
 use crate::clock::to_rfc3339;
-use crate::domain::change::{Actor, ActorKind};
-use crate::domain::role::{Permission, PermissionSet};
+use crate::domain::Error;
 use crate::domain::user::User;
-use crate::domain::{Error, UserId};
-use crate::store::{NewSession, TokenKind};
+use crate::services::accounts;
 
 pub fn router() -> Router<AppState> {
     // A login body holds a name and a password of at most 512 bytes: anything much larger is
@@ -29,43 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(me))
 }
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub id: UserId,
-    pub username: String,
-    pub display_name: String,
-    pub is_agent: bool,
-    pub permissions: PermissionSet,
-    pub via: TokenKind,
-    token_hash: String,
-}
-
-impl Caller {
-    /// 403 unless the caller holds `p`.
-    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
-        if self.permissions.has(p) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(format!("this needs the `{}` permission", p.as_str())).into())
-        }
-    }
-
-    pub fn has(&self, p: Permission) -> bool {
-        self.permissions.has(p)
-    }
-
-    /// The hash of the session this request came with (`None` for an API token).
-    pub fn session_hash(&self) -> Option<&str> {
-        (self.via == TokenKind::Session).then_some(self.token_hash.as_str())
-    }
-
-    /// How the change log names this caller.
-    pub fn actor(&self) -> Actor {
-        let kind = if self.is_agent { ActorKind::Agent } else { ActorKind::User };
-        Actor { kind, id: Some(self.id.0), name: self.username.clone() }
-    }
-}
+pub use crate::services::Caller;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -73,27 +34,16 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let bearer = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
-        // The session cookie (set by a browser login) counts for reads only: until forms carry
-        // CSRF tokens, every change needs the bearer header a cross-site page cannot send.
+        // The session cookie (set by a browser login) counts for the JSON API's reads only: a
+        // change needs the bearer header a cross-site page cannot send. (Pages take the cookie
+        // for their CSRF-checked forms, in `web`.)
         let cookie = if bearer.is_none() && (parts.method == Method::GET || parts.method == Method::HEAD) {
-            super::pages::cookie(&parts.headers, super::oauth::session_cookie_name(state))
+            crate::web::cookie(&parts.headers, crate::web::session_cookie_name(state))
         } else {
             None
         };
-        let token =
-            bearer.or(cookie.as_deref()).filter(|t| !t.is_empty() && t.len() <= 200).ok_or(Error::Unauthenticated)?;
-        let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
-        let hash = token_hash(token);
-        let idle = state.config.auth.session_idle_minutes * 60_000;
-        let (id, username, display_name, roles) =
-            state.store.caller(&hash, kind, idle).await?.ok_or(Error::Unauthenticated)?;
-        let mut permissions = PermissionSet::default();
-        let mut is_agent = false;
-        for r in &roles {
-            permissions.extend(&r.effective_permissions());
-            is_agent |= r.kind == crate::domain::role::RoleKind::Agent;
-        }
-        Ok(Caller { id, username, display_name, is_agent, permissions, via: kind, token_hash: hash })
+        let token = bearer.or(cookie.as_deref()).ok_or(Error::Unauthenticated)?;
+        Ok(accounts::authenticate(state, token).await?.ok_or(Error::Unauthenticated)?)
     }
 }
 
@@ -125,70 +75,13 @@ pub async fn login(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    Ok(Json(password_login(&state, addr, &req.username, req.password).await?))
+    Ok(Json(accounts::password_login(&state, addr, &req.username, req.password).await?.into()))
 }
 
-/// A login with a name and password from any front (the JSON API, the login page): the
-/// address limiter, the account name's throttle, the credential check, the new session.
-pub(crate) async fn password_login(
-    state: &AppState,
-    addr: std::net::IpAddr,
-    username: &str,
-    password: String,
-) -> Result<LoginResponse, ApiError> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")).into());
+impl From<accounts::Session> for LoginResponse {
+    fn from(s: accounts::Session) -> Self {
+        LoginResponse { token: s.token, expires_at: to_rfc3339(s.expires_at), user: s.user }
     }
-    state.login_limiter.take(addr, state.store.now())?;
-    // no account name is this long or holds control characters (PostgreSQL text cannot even
-    // hold a NUL): refused like a wrong password, before anything is looked up
-    if username.len() > 320 || username.chars().any(char::is_control) {
-        return Err(Error::Unauthenticated.into());
-    }
-    let account_key = username.trim().to_lowercase();
-    if let Some(wait) = state.store.reserve_login_attempt(&account_key, &state.config.auth.login_policy()).await? {
-        tracing::info!(event = "login_throttled", address = %addr, "login refused: account name is cooling down");
-        return Err(Error::RateLimited(wait).into());
-    }
-    let Some(accepted) = crate::login::check_password(state, username, password).await? else {
-        tracing::info!(event = "login_failed", address = %addr, "login refused");
-        return Err(Error::Unauthenticated.into());
-    };
-    let (id, method) = (accepted.user, accepted.method);
-    let response = open_session(state, id, &method, addr, Some(&account_key), accepted.rehash.as_deref()).await?;
-    state.login_limiter.give_back(addr);
-    Ok(response)
-}
-
-/// Turns an accepted login into a new session (a fresh token: nothing the client brought is
-/// reused) and answers what the client gets.
-pub(crate) async fn open_session(
-    state: &AppState,
-    id: UserId,
-    method: &str,
-    addr: std::net::IpAddr,
-    account_key: Option<&str>,
-    rehash: Option<&str>,
-) -> Result<LoginResponse, ApiError> {
-    let token = new_token(TokenKind::Session);
-    let auth = &state.config.auth;
-    let expires = state
-        .store
-        .complete_login(&NewSession {
-            user: id,
-            token_hash: &token_hash(&token),
-            method,
-            address: &addr.to_string(),
-            account_key,
-            new_password_hash: rehash,
-            idle_ms: auth.session_idle_minutes * 60_000,
-            absolute_ms: auth.session_absolute_hours * 3_600_000,
-            max_sessions: auth.max_sessions_per_user,
-        })
-        .await?;
-    let user = state.store.get_user(id).await?;
-    tracing::info!(event = "login", user_id = id.0, method = %method, address = %addr, "logged in");
-    Ok(LoginResponse { token, expires_at: to_rfc3339(expires), user })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -205,13 +98,7 @@ pub async fn logout(
     caller: Caller,
     ApiQuery(q): ApiQuery<LogoutQuery>,
 ) -> ApiResult<StatusCode> {
-    if q.everywhere.as_deref() == Some("true") {
-        let n = state.store.delete_user_sessions(caller.id).await?;
-        tracing::info!(event = "logout_everywhere", user_id = caller.id.0, sessions = n, "sessions revoked");
-    } else if caller.via == TokenKind::Session {
-        state.store.delete_session(&caller.token_hash).await?;
-        tracing::info!(event = "logout", user_id = caller.id.0, "session ended");
-    }
+    accounts::logout(&state, &caller, q.everywhere.as_deref() == Some("true")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

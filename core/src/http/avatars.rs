@@ -39,7 +39,7 @@ async fn may_change(state: &AppState, caller: &Caller, id: UserId) -> Result<(),
         return Err(Error::Forbidden("changing another person's avatar needs the `users_edit` permission".into()));
     }
     let target = state.store.get_user(id).await?;
-    super::users::check_may_edit(caller, &target)
+    crate::services::users::check_may_edit(caller, &target)
 }
 
 /// The avatar image: uploaded, else from an avatar-provider plugin (fetched and cached by

@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1`) and the operational endpoints, one module per resource, each with
-//! its own `router()`. [`app`] assembles them with the cross-cutting layers: request ids,
-//! tracing, metrics, panic catching, timeouts and body limits.
+//! its own `router()`: thin handlers that extract, call [`crate::services`] and serialize.
+//! [`app`] assembles them with the browser pages ([`crate::web`]) and the cross-cutting layers:
+//! request ids, tracing, metrics, `Server-Timing`, panic catching, timeouts and body limits.
 
 pub mod auth;
 pub mod avatars;
@@ -11,7 +12,6 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod organizations;
-pub mod pages;
 pub mod password;
 pub mod plugins;
 pub mod records;
@@ -33,64 +33,35 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{AddressLimiter, Passwords};
+use crate::app::App;
 use crate::config::Config;
-use crate::domain::user::UserRules;
 use crate::store::Store;
 use crate::telemetry::{Metrics, RandomRequestId};
+use crate::web::Web;
 
-/// What every handler can reach.
+/// What every handler can reach: the application (through `Deref`, so `state.store` works),
+/// the pages' themes, and the HTTP metrics.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub passwords: Arc<Passwords>,
-    pub rules: Arc<UserRules>,
+    pub app: Arc<App>,
+    pub web: Arc<Web>,
     pub metrics: Arc<Metrics>,
-    /// Login attempts per client address.
-    pub login_limiter: Arc<AddressLimiter>,
-    /// OpenID Connect: discovered providers and the no-redirect HTTP client.
-    pub oidc: Arc<crate::oidc::Oidc>,
-    /// WebAssembly plugins (empty until `plugins.reload()`).
-    pub plugins: Arc<crate::plugins::Plugins>,
-    /// Sends what the job worker hands it (`[mail]`).
-    pub mailer: Arc<crate::mail::Mailer>,
-    /// Wakes this instance's job worker when a request queues a job.
-    pub jobs_wake: Arc<tokio::sync::Notify>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {
+    /// Builds the application and loads the themes. The built-in default theme is part of the
+    /// binary, so only a build defect makes loading fail.
     pub fn new(store: Store, config: Config) -> Self {
-        let rules = UserRules {
-            default_region: config.phone.default_region.clone(),
-            languages: config.i18n.languages.clone(),
-            default_time_zone: config.i18n.default_time_zone.clone(),
-            password_min_length: config.auth.password_min_length,
-            password_max_length: config.auth.password_max_length,
-        };
-        let login_limiter =
-            Arc::new(AddressLimiter::new(config.auth.login_address_burst, config.auth.login_address_per_minute));
-        // Building an HTTP client fails only when the TLS backend cannot start: nothing works then.
-        let oidc = Arc::new(crate::oidc::Oidc::new().expect("the HTTP client for identity providers starts"));
-        let plugins = Arc::new(crate::plugins::Plugins::new(&config, store.clone()));
-        // `Config::validate` has built the same mailer, so this fails only for a config that
-        // skipped validation; nothing is sent then, and that is said loudly
-        let mailer = crate::mail::Mailer::new(&config.mail).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the [mail] settings do not work: no e-mail will be sent");
-            crate::mail::Mailer::off()
-        });
-        AppState {
-            plugins,
-            mailer: Arc::new(mailer),
-            jobs_wake: Arc::new(tokio::sync::Notify::new()),
-            oidc,
-            login_limiter,
-            store,
-            config: Arc::new(config),
-            passwords: Passwords::new(),
-            rules: Arc::new(rules),
-            metrics: Arc::new(Metrics::default()),
-        }
+        let web = Web::load(&config).unwrap_or_else(|e| panic!("the built-in theme does not load: {e}"));
+        AppState { app: Arc::new(App::new(store, config)), web: Arc::new(web), metrics: Arc::new(Metrics::default()) }
     }
 }
 
@@ -129,7 +100,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())
-        .merge(pages::router())
+        .merge(crate::web::router())
+        .fallback(crate::web::not_found)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))
         .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -11,31 +11,22 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::{LoginResponse, open_session};
+use super::auth::LoginResponse;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiQuery, ClientAddr};
-use super::pages::set_cookie;
 use crate::auth::token_hash;
 use crate::config::OAuthProvider;
 use crate::domain::Error;
 use crate::oidc::safe_return_to;
+use crate::services::accounts::open_session;
 use crate::store::PendingLogin;
+use crate::web::{session_cookie_name, set_cookie};
 
 /// A login started more than this long ago is not finished (RELIABILITY O10).
 const PENDING_LIFETIME_MS: i64 = 10 * 60_000;
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/auth/oauth/{id}/start", get(start)).route("/auth/oauth/{id}/callback", get(callback))
-}
-
-/// The session cookie's name: `__Host-` (Secure, host-only) when Kith is served over https.
-pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if over_https(state) { "__Host-kith_session" } else { "kith_session" }
-}
-
-/// Whether people reach Kith over https (`server.public_url`): cookies are then `Secure`.
-pub fn over_https(state: &AppState) -> bool {
-    state.config.server.public_url.starts_with("https://")
 }
 
 fn provider<'a>(state: &'a AppState, id: &str) -> Result<&'a OAuthProvider, Error> {
@@ -145,7 +136,7 @@ pub async fn callback(
     };
     crate::login::sync_claims(&state, p, user, &identity).await?;
     let method = format!("oauth:{}", p.id);
-    let response = open_session(&state, user, &method, addr, None, None).await?;
+    let response: LoginResponse = open_session(&state, user, &method, addr, None, None).await?.into();
     if pending.mode == "api" {
         return Ok(([(CACHE_CONTROL, "no-store")], Json(response)).into_response());
     }

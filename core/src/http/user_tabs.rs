@@ -14,9 +14,10 @@ use super::extract::{ApiJson, ApiQuery};
 use super::organizations::TabQuery;
 use super::users::{parse_id, parse_limit};
 use crate::domain::organization::Tab;
-use crate::domain::role::{Permission, RoleKind};
+use crate::domain::role::Permission;
 use crate::domain::user::User;
 use crate::domain::{Error, UserId};
+use crate::services::users;
 
 use crate::store::{Cursor, OPEN_FILTER, Page, RESOLVED_FILTER};
 
@@ -163,29 +164,7 @@ pub async fn merge_user(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MergeRequest>,
 ) -> ApiResult<Json<User>> {
-    caller.require(Permission::UsersMerge)?;
-    let survivor = UserId(parse_id(&id)?);
-    if req.source_id <= 0 {
-        return Err(Error::invalid("source_id", "no such user").into());
-    }
-    let kinds: std::collections::HashMap<String, RoleKind> =
-        state.store.list_roles().await?.into_iter().map(|r| (r.name.to_lowercase(), r.kind)).collect();
-    let who = caller.clone();
-    let check = move |keep: &User, gone: &User| {
-        let manages = who.has(Permission::RolesManage);
-        if (keep.is_agent || gone.is_agent) && !manages && keep.id != who.id && gone.id != who.id {
-            return Err(Error::Forbidden("merging agents needs the `roles_manage` permission".into()));
-        }
-        let gains_agent_role = gone.to_fields().roles.iter().any(|r| {
-            kinds.get(&r.to_lowercase()) == Some(&RoleKind::Agent)
-                && !keep.roles.iter().any(|k| k.eq_ignore_ascii_case(r))
-        });
-        if gains_agent_role && !manages {
-            return Err(Error::Forbidden("the merge would give agent roles; that needs `roles_manage`".into()));
-        }
-        Ok(())
-    };
-    Ok(Json(state.store.merge_users(survivor, UserId(req.source_id), check, &caller.actor()).await?))
+    Ok(Json(users::merge(&state, &caller, UserId(parse_id(&id)?), req.source_id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -32,8 +32,7 @@ pub use bindings::{Plugin, PluginPre};
 pub const TICK: Duration = Duration::from_millis(10);
 /// Bytes of stderr kept per call (more traps the plugin).
 const STDERR_CAP: usize = 64 * 1024;
-/// Hard ceiling of any plugin's linear memory (the pooling allocator's slot size).
-pub const MAX_MEMORY_BYTES: usize = 128 << 20;
+pub use super::limits::MAX_MEMORY_BYTES;
 /// Elements per table (wasmtime's own default, which RELIABILITY P4 asks to keep or lower; the
 /// SDK's plugins use a few hundred).
 const MAX_TABLE_ELEMENTS: usize = 10_000;

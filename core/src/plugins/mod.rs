@@ -14,6 +14,7 @@
 
 pub mod host;
 pub mod imports;
+pub mod limits;
 pub mod manifest;
 pub mod outbound;
 
@@ -27,13 +28,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use crate::config::{Config, PluginsConfig};
 use crate::domain::organization::OrganizationId;
 use crate::store::{PluginSettingsRow, Store};
 use host::bindings::exports::kith::plugin::{actions, auth_provider, avatar_provider, field_type, org_tab};
 use host::bindings::kith::plugin::types::{OrgRef, PluginError};
 use host::{Budget, Fault, HostState, PluginPre, Runtime};
 use imports::CallEnv;
+pub use limits::PluginsConfig;
 use manifest::{ExtensionPoint, HostPattern, Manifest};
 use outbound::Outbound;
 
@@ -204,13 +205,15 @@ impl std::fmt::Debug for Plugins {
 
 impl Plugins {
     /// The registry, empty until [`Plugins::reload`].
-    pub fn new(config: &Config, store: Store) -> Plugins {
+    /// `data_dir` holds the compile cache (`cache_dir` under it); `default_region` is the
+    /// phone region plugins' membership checks normalize numbers with.
+    pub fn new(cfg: &PluginsConfig, data_dir: &Path, default_region: &str, store: Store) -> Plugins {
         Plugins {
             runtime: host::runtime(),
-            cfg: config.plugins.clone(),
-            cache_dir: config.server.data_dir.join(&config.plugins.cache_dir),
+            cfg: cfg.clone(),
+            cache_dir: data_dir.join(&cfg.cache_dir),
             store,
-            default_region: config.phone.default_region.clone(),
+            default_region: default_region.to_string(),
             loaded: RwLock::new(Arc::new(BTreeMap::new())),
             errors: RwLock::new(Arc::new(Vec::new())),
             settings: tokio::sync::Mutex::new((None, Arc::new(HashMap::new()))),
@@ -670,9 +673,9 @@ pub fn org_ref(id: OrganizationId, name: &str) -> OrgRef {
 }
 
 /// What `kith plugin check` prints, from [`load_folder`] without the cache.
-pub fn check_folder(config: &Config, folder: &Path) -> Result<String, String> {
+pub fn check_folder(cfg: &PluginsConfig, folder: &Path) -> Result<String, String> {
     let runtime = host::runtime()?;
-    let p = load_folder(&runtime, &config.plugins, None, folder)?;
+    let p = load_folder(&runtime, cfg, None, folder)?;
     let m = &p.manifest;
     let mut out = format!(
         "{} {} — {}\n  api: kith:plugin@{} (this server supports {})\n  provides: {}\n",

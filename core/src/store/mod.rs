@@ -9,6 +9,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod timing;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -68,13 +69,17 @@ enum Backend {
 }
 
 /// Runs the same store function on whichever backend is configured.
+/// Every call is timed for the request's `Server-Timing` ([`timing`]).
 macro_rules! dispatch {
-    ($self:expr, $module:ident :: $func:ident ( $($arg:expr),* $(,)? )) => {
-        match &$self.backend {
+    ($self:expr, $module:ident :: $func:ident ( $($arg:expr),* $(,)? )) => {{
+        let started = std::time::Instant::now();
+        let answer = match &$self.backend {
             Backend::Sqlite(p) => sqlite::$module::$func(p, $($arg),*).await,
             Backend::Postgres(p) => postgres::$module::$func(p, $($arg),*).await,
-        }
-    };
+        };
+        timing::record(started);
+        answer
+    }};
 }
 
 impl Store {

@@ -8,3 +8,4 @@ mod organizations;
 mod pages;
 mod roles;
 mod users;
+mod web;

@@ -15,6 +15,7 @@ backend_tests!(
     clone_copies_all_but_identity_and_addresses,
     delete_keeps_the_history_and_ends_sessions,
     permissions_are_checked_in_every_handler,
+    merging_an_agent_needs_roles_manage_even_for_one_of_the_two,
 );
 
 async fn create_normalizes_every_field(b: Backend) {
@@ -609,4 +610,51 @@ async fn name_sorted_search_stays_exact_through_crowding_renames_and_deletes(b: 
     // a renamed user is found by the new name and not by the old
     let (_, v) = app.get("/api/v1/users?q=moved&sort=display_name").await;
     assert_eq!(v["total"].as_i64(), Some(people.iter().filter(|(n, _)| n.contains("moved")).count() as i64));
+}
+
+/// Security issue, item 1: a Manager (users_merge, no roles_manage) could merge the
+/// administrator with themselves — taking over the administrator's account through the moved
+/// sign-in identities — or merge another Manager into themselves, while editing or deleting
+/// either was refused. Merging is now refused whenever either side is an agent, unless the
+/// caller manages roles; customers still merge as before.
+async fn merging_an_agent_needs_roles_manage_even_for_one_of_the_two(b: Backend) {
+    let app = TestApp::start(b).await;
+    let admin = app.state.store.find_user_id("admin").await.expect("lookup").expect("admin").0;
+    let (m1, m1_token) = app.user_with_token("m1", &["Manager"]).await;
+    let (m2, _) = app.user_with_token("m2", &["Manager"]).await;
+    let merge = |survivor: i64, source: i64| {
+        let token = m1_token.clone();
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                &format!("/api/v1/users/{survivor}/merge"),
+                Some(&token),
+                Some(json!({"source_id": source})),
+            )
+            .await
+        }
+    };
+    // the administrator keeps their account; m1 is not merged into it
+    let (status, v) = merge(admin, m1).await;
+    assert_error(status, &v, StatusCode::FORBIDDEN, None);
+    // m2 is not swallowed by m1
+    let (status, v) = merge(m1, m2).await;
+    assert_error(status, &v, StatusCode::FORBIDDEN, None);
+    // nor is a customer merged into the Manager's own account
+    let customer = app.create_user(json!({"username": "cust", "emails": [{"email": "cust@c.example"}]})).await;
+    let (status, v) = merge(m1, customer).await;
+    assert_error(status, &v, StatusCode::FORBIDDEN, None);
+    for id in [admin, m1, m2, customer] {
+        assert_eq!(app.get(&format!("/api/v1/users/{id}")).await.0, StatusCode::OK, "user {id} is still there");
+    }
+    let (_, me) = app.call(Method::GET, "/api/v1/me", Some(&m1_token), None).await;
+    assert_eq!(me["username"], "m1", "the Manager is still themselves");
+    // two customers: a Manager merges them as before
+    let other = app.create_user(json!({"username": "cust2", "emails": [{"email": "cust2@c.example"}]})).await;
+    let (status, v) = merge(customer, other).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // the administrator (roles_manage) may merge agents
+    let (status, v) = app.post(&format!("/api/v1/users/{m1}/merge"), json!({"source_id": m2})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
 }

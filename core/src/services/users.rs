@@ -1,0 +1,286 @@
+//! Users: search, create, read, edit, clone, delete, merge, and the change log; and the rules
+//! of who may do which to whom, decided here once for every front:
+//!
+//! - reading needs `users_view`; creating, editing and cloning `users_edit`; deleting
+//!   `users_delete`; merging `users_merge`;
+//! - an agent's record is edited or deleted only by themselves or by someone with
+//!   `roles_manage`; giving or taking an agent role needs `roles_manage`;
+//! - a merge where either side is an agent needs `roles_manage`, even when the caller is one of
+//!   the two: a merge moves the source's sign-in identities onto the survivor, so without this
+//!   rule a Manager could take over another agent's account (or delete one they may not edit).
+
+use std::collections::HashMap;
+
+use super::Caller;
+use super::custom_fields::check_values;
+use super::params::{parse_cursor, parse_fragment, parse_id_cursor, parse_limit, parse_order};
+use crate::app::App;
+use crate::auth::{MAX_PASSWORD_BYTES, generate_password};
+use crate::domain::change::{Actor, Change};
+use crate::domain::custom_field::Entity;
+use crate::domain::role::{ADMINISTRATOR, EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
+use crate::domain::user::{EmailInput, User, UserFields, UserInput};
+use crate::domain::{Error, Result, UserId};
+use crate::store::{Page, RoleFilter, UserQuery, UserSort};
+
+/// A user list as asked for (text as it came: a query string or a form).
+#[derive(Debug, Default, Clone)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub role: Option<String>,
+    pub label: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The sort keys a user list takes, as their parameter values.
+pub const SORTS: [&str; 6] = ["display_name", "username", "email", "verified", "last_login", "created"];
+
+fn parse_sort(raw: Option<&str>) -> Result<UserSort> {
+    Ok(match raw.unwrap_or("display_name") {
+        "display_name" | "" => UserSort::DisplayName,
+        "username" => UserSort::Username,
+        "email" => UserSort::Email,
+        "verified" => UserSort::Verified,
+        "last_login" => UserSort::LastLogin,
+        "created" => UserSort::Created,
+        _ => {
+            return Err(Error::invalid(
+                "sort",
+                "must be display_name, username, email, verified, last_login or created",
+            ));
+        }
+    })
+}
+
+/// Searches and lists users.
+pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<User>> {
+    caller.require(Permission::UsersView)?;
+    let sort = parse_sort(p.sort.as_deref())?;
+    let descending = parse_order(p.order.as_deref())?;
+    let q = parse_fragment(p.q.as_deref())?;
+    let role = match p.role.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(r) if r.eq_ignore_ascii_case(EVERYONE) || r.eq_ignore_ascii_case(REGISTERED_USER) => Some(RoleFilter::Any),
+        Some(r) if r.eq_ignore_ascii_case(VERIFIED_USER) => Some(RoleFilter::VerifiedEmail),
+        Some(r) => match app.store.find_role_by_name(r).await? {
+            Some(role) => Some(RoleFilter::Assigned(role.id)),
+            None => return Err(Error::invalid("role", format!("no role named `{r}`"))),
+        },
+    };
+    let label = p.label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let after = parse_cursor(p.cursor.as_deref())?;
+    let query = UserQuery { q, role, label, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
+    app.store.list_users(&query).await
+}
+
+/// One user.
+pub async fn get(app: &App, caller: &Caller, id: UserId) -> Result<User> {
+    caller.require(Permission::UsersView)?;
+    app.store.get_user(id).await
+}
+
+/// Role name (lowercase) → kind, for deciding whether a change touches agent roles.
+async fn role_kinds(app: &App) -> Result<HashMap<String, RoleKind>> {
+    Ok(app.store.list_roles().await?.into_iter().map(|r| (r.name.to_lowercase(), r.kind)).collect())
+}
+
+/// Giving or taking an agent role is an administrator's act (`roles_manage`), so an agent
+/// with `users_edit` cannot raise anyone, themselves included, to agent or administrator.
+fn check_agent_roles(caller: &Caller, kinds: &HashMap<String, RoleKind>, old: &[String], new: &[String]) -> Result<()> {
+    let is_agent_role = |r: &String| kinds.get(&r.to_lowercase()) == Some(&RoleKind::Agent);
+    let lower = |v: &[String]| v.iter().map(|r| r.to_lowercase()).collect::<Vec<_>>();
+    let (old_l, new_l) = (lower(old), lower(new));
+    let touched = new.iter().filter(|r| !old_l.contains(&r.to_lowercase())).any(is_agent_role)
+        || old.iter().filter(|r| !new_l.contains(&r.to_lowercase())).any(is_agent_role);
+    if touched && !caller.has(Permission::RolesManage) {
+        return Err(Error::Forbidden("giving or taking agent roles needs the `roles_manage` permission".into()));
+    }
+    Ok(())
+}
+
+/// An agent's record is edited only by themselves or by someone who manages roles.
+pub fn check_may_edit(caller: &Caller, target: &User) -> Result<()> {
+    if target.is_agent && target.id != caller.id && !caller.has(Permission::RolesManage) {
+        return Err(Error::Forbidden("editing another agent needs the `roles_manage` permission".into()));
+    }
+    Ok(())
+}
+
+/// May `caller` merge `source` into `survivor`? Both must be records the caller may edit, and
+/// an agent on either side needs `roles_manage` whoever the caller is: a merge moves the
+/// source's sign-in identities and roles onto the survivor and deletes the source.
+pub fn check_may_merge(caller: &Caller, survivor: &User, source: &User) -> Result<()> {
+    check_may_edit(caller, survivor)?;
+    check_may_edit(caller, source)?;
+    if (survivor.is_agent || source.is_agent) && !caller.has(Permission::RolesManage) {
+        return Err(Error::Forbidden("merging an agent's account needs the `roles_manage` permission".into()));
+    }
+    Ok(())
+}
+
+async fn hash_if_given(app: &App, password: &Option<String>) -> Result<Option<String>> {
+    match password {
+        Some(pw) if pw.len() > MAX_PASSWORD_BYTES => {
+            Err(Error::invalid("password", format!("too long (at most {MAX_PASSWORD_BYTES} bytes)")))
+        }
+        Some(pw) => Ok(Some(app.passwords.hash(pw.clone()).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Creates a user; with an agent role (`roles: ["Agent"]`) the user is an agent.
+pub async fn create(app: &App, caller: &Caller, mut input: UserInput) -> Result<User> {
+    caller.require(Permission::UsersEdit)?;
+    let given = input.custom_fields.take().unwrap_or_default();
+    input.custom_fields = Some(check_values(app, Entity::User, &given, true).await?);
+    let fields = input.apply(UserFields::defaults(&app.rules), &app.rules)?;
+    check_agent_roles(caller, &role_kinds(app).await?, &[], &fields.roles)?;
+    let hash = hash_if_given(app, &input.password).await?;
+    app.store.create_user(&fields, hash.as_deref(), &caller.actor()).await
+}
+
+/// Edits a user: only the fields given change; `null` clears a clearable field.
+pub async fn update(app: &App, caller: &Caller, id: UserId, mut input: UserInput) -> Result<User> {
+    caller.require(Permission::UsersEdit)?;
+    if let Some(given) = input.custom_fields.take() {
+        input.custom_fields = Some(check_values(app, Entity::User, &given, false).await?);
+    }
+    let kinds = role_kinds(app).await?;
+    let hash = hash_if_given(app, &input.password).await?;
+    let rules = app.rules.clone();
+    let who = caller.clone();
+    let edit = move |current: &User| {
+        check_may_edit(&who, current)?;
+        let new = input.apply(current.to_fields(), &rules)?;
+        check_agent_roles(&who, &kinds, &current.to_fields().roles, &new.roles)?;
+        if new.disabled && !current.disabled && current.id == who.id {
+            return Err(Error::invalid("disabled", "you cannot disable your own account"));
+        }
+        Ok(new)
+    };
+    app.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await
+}
+
+/// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.
+pub async fn delete(app: &App, caller: &Caller, id: UserId) -> Result<()> {
+    caller.require(Permission::UsersDelete)?;
+    if id == caller.id {
+        return Err(Error::invalid("id", "you cannot delete your own account"));
+    }
+    let target = app.store.get_user(id).await?;
+    check_may_edit(caller, &target)?;
+    app.store.delete_user(id, &caller.actor()).await
+}
+
+/// What a clone may set; everything else is copied from the source.
+#[derive(Debug, Default)]
+pub struct CloneInput {
+    /// Defaults to the source's username with `-copy` (and a number if needed).
+    pub username: Option<String>,
+    /// Defaults to the source's display name.
+    pub display_name: Option<String>,
+    /// The copy's addresses (an address belongs to one user, so none are copied).
+    pub emails: Option<Vec<EmailInput>>,
+}
+
+/// Copies a user's settings, contact details, labels, roles and phones into a new user;
+/// username, password and e-mail addresses are not copied.
+pub async fn clone(app: &App, caller: &Caller, id: UserId, input: CloneInput) -> Result<User> {
+    caller.require(Permission::UsersEdit)?;
+    let source = app.store.get_user(id).await?;
+    let mut base = source.to_fields();
+    base.emails.clear();
+    // a clone starts as a working account
+    base.disabled = false;
+    check_agent_roles(caller, &role_kinds(app).await?, &[], &base.roles)?;
+    let username = match input.username {
+        Some(u) => u,
+        None => free_username(app, &format!("{}-copy", source.username)).await?,
+    };
+    let input = UserInput {
+        username: Some(username),
+        display_name: input.display_name,
+        emails: input.emails,
+        ..Default::default()
+    };
+    let fields = input.apply(base, &app.rules)?;
+    app.store.create_user(&fields, None, &caller.actor()).await
+}
+
+async fn free_username(app: &App, base: &str) -> Result<String> {
+    for n in 1..100 {
+        let candidate = if n == 1 { base.to_string() } else { format!("{base}{n}") };
+        if app.store.find_user_id(&candidate).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::invalid("username", "choose a username for the copy"))
+}
+
+/// Merges `source` into `survivor`: every address, phone, label, role, ticket, chat, survey,
+/// comment and sign-in identity of the source moves over, in one transaction, and the source is
+/// deleted; the change log says who merged what. The rule is [`check_may_merge`], decided inside
+/// the transaction on the rows it locks.
+pub async fn merge(app: &App, caller: &Caller, survivor: UserId, source: i64) -> Result<User> {
+    caller.require(Permission::UsersMerge)?;
+    if source <= 0 {
+        return Err(Error::invalid("source_id", "no such user"));
+    }
+    let who = caller.clone();
+    let check = move |keep: &User, gone: &User| check_may_merge(&who, keep, gone);
+    app.store.merge_users(survivor, UserId(source), check, &caller.actor()).await
+}
+
+/// Every change to the user, newest first.
+pub async fn changes(
+    app: &App,
+    caller: &Caller,
+    id: UserId,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<Page<Change>> {
+    caller.require(Permission::UsersView)?;
+    app.store.get_user(id).await?;
+    let cursor = parse_id_cursor(cursor)?;
+    app.store.list_changes("user", id.0, parse_limit(limit)?, cursor).await
+}
+
+/// Creates an administrator as the system (`kith admin create`, the first start). Without a
+/// password one is generated and returned.
+pub async fn create_admin(
+    app: &App,
+    username: &str,
+    email: &str,
+    password: Option<String>,
+) -> Result<(User, Option<String>)> {
+    let generated = password.is_none().then(generate_password);
+    let password = password.or_else(|| generated.clone()).unwrap_or_default();
+    let input = UserInput {
+        username: Some(username.to_string()),
+        emails: Some(vec![EmailInput { email: email.to_string(), primary: true, verified: true }]),
+        roles: Some(vec![ADMINISTRATOR.to_string()]),
+        password: Some(password.clone()),
+        ..Default::default()
+    };
+    let fields = input.apply(UserFields::defaults(&app.rules), &app.rules)?;
+    let hash = app.passwords.hash(password).await?;
+    let user = app.store.create_user(&fields, Some(&hash), &Actor::system("kith admin create")).await?;
+    Ok((user, generated))
+}
+
+/// Creates a user a directory, an identity provider or a plugin vouched for, as the system
+/// (`actor` names the provider). Custom fields are not checked: provisioning sets none.
+pub async fn provision(app: &App, fields: &UserFields, actor: &Actor) -> Result<User> {
+    app.store.create_user(fields, None, actor).await
+}
+
+/// Re-applies what a directory or identity provider says about a user, as the system.
+pub async fn refresh<F>(app: &App, id: UserId, edit: F, actor: &Actor) -> Result<User>
+where
+    F: FnOnce(&User) -> Result<UserFields> + Send,
+{
+    app.store.update_user(id, edit, None, actor).await
+}

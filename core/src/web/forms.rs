@@ -1,0 +1,75 @@
+//! Forms posted by pages: read as `application/x-www-form-urlencoded` and accepted only when
+//! they are this site's own — the `csrf` field equals the CSRF cookie (SameSite=Strict) and the
+//! browser does not say the post came from elsewhere (`Origin`, `Sec-Fetch-Site`).
+
+use axum::extract::{Form, FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::Response;
+
+use super::{Audience, Viewer, cookie, csrf_cookie_name, error_page};
+use crate::app::App;
+use crate::auth::random_string;
+use crate::http::AppState;
+
+/// A form whose `csrf` field the page itself filled in.
+pub trait CsrfForm: serde::de::DeserializeOwned {
+    fn csrf(&self) -> &str;
+}
+
+/// The CSRF token the browser already holds, or a new one to set (`true`).
+pub fn csrf_of(app: &App, headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, csrf_cookie_name(app)).filter(|c| c.len() == 43) {
+        Some(c) => (c, false),
+        None => (random_string(32), true),
+    }
+}
+
+/// A form post is this site's own: the CSRF field equals the cookie, and the browser does not
+/// say it came from elsewhere.
+pub fn same_site_form(app: &App, headers: &HeaderMap, field: &str) -> bool {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
+        return false;
+    }
+    if header("origin").is_some_and(|o| o != app.config.server.public_url) {
+        return false;
+    }
+    let Some(expected) = cookie(headers, csrf_cookie_name(app)) else { return false };
+    // compare without an early exit on the first differing byte
+    expected.len() == field.len()
+        && !field.is_empty()
+        && expected.bytes().zip(field.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// Every form post goes through here: read as a urlencoded form, then checked to be this
+/// site's own ([`same_site_form`]); a refusal is logged and answered with the 403 page saying
+/// the form expired. Answers the form and the request's headers.
+pub async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Result<(T, HeaderMap), Response> {
+    let headers = request.headers().clone();
+    let uri = request.uri().clone();
+    let refused = |state: &AppState, headers: &HeaderMap| {
+        let viewer = Viewer::of(state, headers, Some(&uri), None);
+        let message = super::theme_for(state, Audience::Portal).catalogs.text(&viewer.lang, "error-csrf");
+        error_page(state, Audience::Portal, &viewer, axum::http::StatusCode::FORBIDDEN, Some(message))
+    };
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused(state, &headers));
+    }
+    let Ok(Form(form)) = Form::<T>::from_request(request, state).await else { return Err(refused(state, &headers)) };
+    if !same_site_form(state, &headers, form.csrf()) {
+        tracing::warn!(
+            path = uri.path(),
+            origin = ?headers.get("origin"),
+            fetch_site = ?headers.get("sec-fetch-site"),
+            has_cookie = cookie(&headers, csrf_cookie_name(state)).is_some(),
+            "form refused: CSRF check failed"
+        );
+        return Err(refused(state, &headers));
+    }
+    Ok((form, headers))
+}

@@ -1,0 +1,237 @@
+//! The web foundation's own checks: every template of every shipped theme renders in every
+//! language with hostile fixture data (RELIABILITY H6) and no undefined variable; the catalogs
+//! are complete; themes inherit; the override folder works and fails safe; templates cannot read
+//! the environment (H7).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::theme::{Theme, ThemeConfig, Themes};
+
+const PAYLOAD: &str = "\"'><script>x()</script><img src=x onerror=x()>";
+
+fn languages() -> Vec<String> {
+    vec!["en".into(), "de".into()]
+}
+
+fn load(config: &ThemeConfig) -> Themes {
+    Themes::load(config, &languages()).unwrap_or_else(|e| panic!("themes load: {e}"))
+}
+
+/// Every context a template is rendered with in the test: the common keys, and for each page
+/// the values it reads, set to markup that would break out of text or an attribute.
+fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
+    let mut base = tera::Context::new();
+    base.insert("lang", lang);
+    base.insert("dir", "ltr");
+    base.insert("theme_pref", "system");
+    base.insert("time_zone", "Europe/Berlin");
+    for key in ["error", "username", "csrf", "email", "token", "message", "request_id"] {
+        base.insert(key, PAYLOAD);
+    }
+    base.insert("min_length", &8);
+    base.insert("providers", &serde_json::json!([{"id": PAYLOAD, "name": PAYLOAD}]));
+    match template {
+        "login.html" => {
+            let mut logged_in = base.clone();
+            logged_in.insert(
+                "user",
+                &serde_json::json!({"display_name": PAYLOAD, "username": PAYLOAD, "auth_method": PAYLOAD}),
+            );
+            vec![base, logged_in]
+        }
+        "password.html" => ["forgot", "sent", "reset", "done", "dead"]
+            .iter()
+            .map(|m| {
+                let mut c = base.clone();
+                c.insert("mode", m);
+                c
+            })
+            .collect(),
+        "error.html" => [403, 404, 422, 500]
+            .iter()
+            .map(|s| {
+                let mut c = base.clone();
+                c.insert("status", s);
+                c
+            })
+            .collect(),
+        _ => vec![base],
+    }
+}
+
+fn render_all(theme: &Theme) -> Vec<(String, String)> {
+    let mut pages = Vec::new();
+    for name in theme.template_names() {
+        for lang in languages() {
+            for ctx in contexts(&name, &lang) {
+                let html = theme.render(&name, &ctx).unwrap_or_else(|e| panic!("{} {name} ({lang}): {e}", theme.name));
+                pages.push((format!("{}:{name}:{lang}", theme.name), html));
+            }
+        }
+    }
+    pages
+}
+
+#[test]
+fn every_template_of_every_theme_renders_and_escapes_every_value() {
+    let themes = load(&ThemeConfig::default());
+    let names: Vec<&str> = themes.names().map(|t| t.name.as_str()).collect();
+    assert!(names.contains(&"default") && names.contains(&"contrast"), "{names:?}");
+    let mut rendered = 0;
+    for theme in themes.names() {
+        for (which, page) in render_all(theme) {
+            rendered += 1;
+            assert!(!page.contains("<script>x()") && !page.contains("<img"), "{which}: {page}");
+            assert!(!page.contains("\"'>"), "{which}: an attribute is broken out of: {page}");
+        }
+    }
+    assert!(rendered >= 40, "rendered {rendered} pages");
+    assert!(themes.overrides.problems.is_empty(), "{:?}", themes.overrides.problems);
+}
+
+/// The shipped templates' sources, from the binary's embedded copy.
+fn shipped_templates() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes");
+    let mut out = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "html") {
+                out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap_or_default()));
+            }
+        }
+    }
+    walk(&root, &mut out);
+    out
+}
+
+#[test]
+fn no_template_marks_a_value_safe() {
+    for (path, source) in shipped_templates() {
+        assert!(!source.replace(' ', "").contains("|safe"), "{path} marks a value safe");
+    }
+}
+
+#[test]
+fn every_language_has_every_message_the_templates_use() {
+    let themes = load(&ThemeConfig::default());
+    let theme = themes.get("default");
+    let en = theme.catalogs.keys("en");
+    let de = theme.catalogs.keys("de");
+    let missing_de: Vec<_> = en.difference(&de).collect();
+    let missing_en: Vec<_> = de.difference(&en).collect();
+    assert!(missing_de.is_empty(), "German lacks {missing_de:?}");
+    assert!(missing_en.is_empty(), "English lacks {missing_en:?}");
+    // every literal key a template asks for exists (keys built from parts, like the error
+    // pages' `"error-" ~ status ~ "-title"`, are covered by rendering every status above)
+    let mut used = BTreeSet::new();
+    for (_, source) in shipped_templates() {
+        for part in source.split("t(key=\"").skip(1) {
+            // a key built from parts (`"error-" ~ status ~ ...`) is not a literal
+            if let Some(key) = part.split('"').next().filter(|k| !k.ends_with('-')) {
+                used.insert(key.to_string());
+            }
+        }
+    }
+    assert!(used.len() > 20, "{used:?}");
+    for key in &used {
+        assert!(en.contains(key) && de.contains(key), "message `{key}` is missing in a language");
+    }
+    // German really is German
+    assert_eq!(theme.catalogs.text("de", "login-title"), "Anmelden");
+    assert_eq!(
+        theme.catalogs.text_with("de", "throttled", &[("seconds", "3".into())]),
+        "Zu viele Versuche; bitte in 3 s erneut versuchen."
+    );
+}
+
+#[test]
+fn a_child_theme_inherits_and_overrides_a_template_and_a_stylesheet() {
+    let themes = load(&ThemeConfig::default());
+    let (default, contrast) = (themes.get("default"), themes.get("contrast"));
+    assert_eq!(contrast.parent.as_deref(), Some("default"));
+    let css = |t: &Theme, f: &str| t.static_urls.get(f).cloned().unwrap_or_default();
+    assert_ne!(css(&default, "theme.css"), css(&contrast, "theme.css"), "theme.css is the child's own");
+    // kith.css is inherited unchanged (same bytes, so the same hash, under the child's name)
+    let hash = |u: String| u.rsplit('/').next().unwrap_or_default().to_string();
+    assert_eq!(hash(css(&default, "kith.css")), hash(css(&contrast, "kith.css")));
+    let served = themes.asset(css(&contrast, "theme.css").trim_start_matches("/static/")).map(|a| a.bytes.to_vec());
+    assert!(String::from_utf8(served.unwrap_or_default()).unwrap_or_default().contains("High contrast"));
+    let ctx = &contexts("login.html", "en")[0];
+    let page = contrast.render("login.html", ctx).unwrap_or_else(|e| panic!("{e}"));
+    assert!(page.contains("High contrast"), "the child's brand partial: {page}");
+    assert!(page.contains("User name"), "the parent's login template");
+    assert!(!default.render("login.html", ctx).unwrap_or_default().contains("High contrast"));
+}
+
+#[test]
+fn the_override_folder_replaces_one_template_and_a_broken_one_falls_back() {
+    let dir = std::env::temp_dir().join(format!("kith-override-{}", crate::auth::random_string(8)));
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.join("static")).unwrap_or_else(|e| panic!("{e}"));
+    // replaces one block of the default login page, extending the theme's own version
+    std::fs::write(
+        templates.join("login.html"),
+        r#"{% extends "default/login.html" %}{% block title %}Operator login{% endblock title %}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // does not compile: left out, the theme's own serves
+    std::fs::write(templates.join("password.html"), "{% if %}broken").unwrap_or_else(|e| panic!("{e}"));
+    // compiles but fails when rendered (an undefined variable): the layer below serves
+    std::fs::write(templates.join("error.html"), "{{ no_such_variable.at_all }}").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("static/theme.css"), "/* operator colours */").unwrap_or_else(|e| panic!("{e}"));
+
+    let themes = load(&ThemeConfig { override_dir: dir.clone(), ..ThemeConfig::default() });
+    let theme = themes.get("default");
+    let login = theme.render("login.html", &contexts("login.html", "en")[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(login.contains("<title>Operator login · Kith</title>"), "{login}");
+    assert!(login.contains("User name"), "the rest of the page is the theme's");
+    let password = theme.render("password.html", &contexts("password.html", "en")[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(password.contains("Send the link"), "the broken override fell back: {password}");
+    let error = theme.render("error.html", &contexts("error.html", "en")[1]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(error.contains("Not found"), "a render failure fell back: {error}");
+    assert!(
+        themes.overrides.problems.iter().any(|p| p.contains("password.html")),
+        "the broken template is named: {:?}",
+        themes.overrides.problems
+    );
+    assert_eq!(themes.overrides.files.len(), 4);
+    let css = theme.static_urls.get("theme.css").cloned().unwrap_or_default();
+    let bytes = themes.asset(css.trim_start_matches("/static/")).map(|a| a.bytes.to_vec()).unwrap_or_default();
+    assert_eq!(bytes, b"/* operator colours */");
+    // the contrast theme gets the operator's files too
+    assert!(
+        themes
+            .get("contrast")
+            .render("login.html", &contexts("login.html", "en")[0])
+            .unwrap_or_default()
+            .contains("Operator login")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_theme_is_refused_by_config_and_falls_back_at_run_time() {
+    let bad = ThemeConfig { portal: "nope".into(), ..ThemeConfig::default() };
+    let err = bad.check().err().unwrap_or_default();
+    assert_eq!(err.0, "theme.portal");
+    assert!(err.1.contains("contrast") && err.1.contains("default"), "{}", err.1);
+    let themes = load(&ThemeConfig::default());
+    assert_eq!(themes.get("nope").name, "default");
+}
+
+/// RELIABILITY H7: the environment is out of a template's reach.
+#[test]
+fn templates_cannot_read_the_environment() {
+    let dir = std::env::temp_dir().join(format!("kith-override-{}", crate::auth::random_string(8)));
+    std::fs::create_dir_all(dir.join("templates")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("templates/env.html"), r#"{{ get_env(name="PATH") }}"#).unwrap_or_else(|e| panic!("{e}"));
+    let themes = load(&ThemeConfig { override_dir: dir.clone(), ..ThemeConfig::default() });
+    let err = themes.get("default").render("env.html", &tera::Context::new()).err().unwrap_or_default();
+    assert!(err.contains("get_env is not available"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
