@@ -28,6 +28,8 @@ pub struct App {
     pub plugins: Arc<Plugins>,
     /// Sends what the job worker hands it (`[mail]`).
     pub mailer: Arc<Mailer>,
+    /// The e-mails' templates (`core/templates/mail/<lang>/<name>.txt`).
+    pub mail_templates: Arc<crate::mail::MailTemplates>,
     /// Wakes this instance's job worker when a request queues a job.
     pub jobs_wake: Arc<tokio::sync::Notify>,
 }
@@ -60,6 +62,7 @@ impl App {
         App {
             plugins,
             mailer: Arc::new(mailer),
+            mail_templates: Arc::new(crate::mail::MailTemplates::default()),
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
             oidc,
             login_limiter,

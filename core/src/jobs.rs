@@ -11,10 +11,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::app::App;
 use crate::auth::{random_string, token_hash};
 use crate::clock::{Millis, to_rfc3339};
+use crate::config::Config;
 use crate::domain::{Error, Result, UserId};
+use crate::mail::{MailTemplates, Mailer};
+use crate::store::Store;
 
 /// A claimed job is another worker's again after this long (a crashed worker's job comes back).
 const LEASE_MS: Millis = 5 * 60_000;
@@ -40,6 +45,37 @@ impl Task {
     }
 }
 
+/// What jobs may use — the worker's own context, not the HTTP state (crates.io's
+/// `worker/environment.rs` is the model): the database, the settings, the mailer and its
+/// templates.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub mailer: Arc<Mailer>,
+    pub mail: Arc<MailTemplates>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl JobContext {
+    /// The context of this instance's worker.
+    pub fn of(app: &App) -> JobContext {
+        JobContext {
+            store: app.store.clone(),
+            config: app.config.clone(),
+            mailer: app.mailer.clone(),
+            mail: app.mail_templates.clone(),
+            wake: app.jobs_wake.clone(),
+        }
+    }
+
+    /// The language an e-mail to someone who chose `lang` is written in.
+    fn language<'a>(&'a self, lang: &'a str) -> &'a str {
+        let langs = &self.config.i18n.languages;
+        if langs.iter().any(|l| l == lang) { lang } else { langs.first().map_or("en", String::as_str) }
+    }
+}
+
 /// Queues a task and wakes this instance's worker.
 pub async fn enqueue(state: &App, task: &Task) -> Result<()> {
     let (kind, payload) = encode(task)?;
@@ -56,7 +92,7 @@ pub fn encode(task: &Task) -> Result<(&'static str, String)> {
 }
 
 /// Runs every job that is due now, one after the other; answers how many ran (done or failed).
-pub async fn run_due(state: &App) -> Result<usize> {
+pub async fn run_due(state: &JobContext) -> Result<usize> {
     let mut ran = 0;
     while let Some(job) = state.store.claim_job(LEASE_MS).await? {
         ran += 1;
@@ -82,14 +118,14 @@ pub async fn run_due(state: &App) -> Result<usize> {
 }
 
 /// This instance's worker, until the process ends.
-pub fn spawn_worker(state: std::sync::Arc<App>) {
+pub fn spawn_worker(state: JobContext) {
     tokio::spawn(async move {
         loop {
             if let Err(e) = run_due(&state).await {
                 tracing::warn!(error = %e, "the job worker could not read the queue; trying again shortly");
             }
             tokio::select! {
-                _ = state.jobs_wake.notified() => {}
+                _ = state.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
@@ -97,14 +133,14 @@ pub fn spawn_worker(state: std::sync::Arc<App>) {
 }
 
 /// One task; `Err` is a message fit for the log (no secrets, no links).
-async fn run(state: &App, task: &Task) -> std::result::Result<(), String> {
+async fn run(state: &JobContext, task: &Task) -> std::result::Result<(), String> {
     match task {
         Task::PasswordReset { address } => send_reset_link(state, address).await,
         Task::IdentityLinked { user_id, provider } => send_link_notice(state, UserId(*user_id), provider).await,
     }
 }
 
-async fn send_reset_link(state: &App, address: &str) -> std::result::Result<(), String> {
+async fn send_reset_link(state: &JobContext, address: &str) -> std::result::Result<(), String> {
     if !state.mailer.is_on() {
         tracing::warn!("a password reset was asked for, but mail.transport = \"none\": no link is sent");
         return Ok(());
@@ -122,23 +158,18 @@ async fn send_reset_link(state: &App, address: &str) -> std::result::Result<(), 
         return Ok(());
     };
     let link = format!("{}/login/reset?token={token}", state.config.server.public_url);
-    let body = format!(
-        "Hello {name},\n\n\
-         someone, we hope you, asked to reset the password of your account \"{username}\".\n\
-         Open this link within {minutes} minutes to choose a new password:\n\n\
-         {link}\n\n\
-         The link works once. If you did not ask for this, ignore this e-mail: your password\n\
-         stays as it is.\n",
-        name = t.display_name,
-        username = t.username,
-        minutes = c.reset_link_minutes,
-    );
-    state.mailer.send(&t.display_name, &t.to, "Reset your password", body).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("name", &t.display_name);
+    ctx.insert("username", &t.username);
+    ctx.insert("minutes", &c.reset_link_minutes);
+    ctx.insert("link", &link);
+    let (subject, body) = state.mail.render("password-reset", state.language(&t.language), &ctx)?;
+    state.mailer.send(&t.display_name, &t.to, &subject, body).await?;
     tracing::info!(event = "password_reset_sent", user_id = t.user.0, "password reset link sent");
     Ok(())
 }
 
-async fn send_link_notice(state: &App, user: UserId, provider: &str) -> std::result::Result<(), String> {
+async fn send_link_notice(state: &JobContext, user: UserId, provider: &str) -> std::result::Result<(), String> {
     if !state.mailer.is_on() {
         return Ok(());
     }
@@ -148,16 +179,13 @@ async fn send_link_notice(state: &App, user: UserId, provider: &str) -> std::res
         Err(e) => return Err(e.to_string()),
     };
     let Some(to) = u.emails.iter().find(|e| e.primary) else { return Ok(()) };
-    let body = format!(
-        "Hello {name},\n\n\
-         your account \"{username}\" can now be signed in to with {provider} (linked {at}).\n\n\
-         If this was not you, tell your help desk at once: whoever controls that {provider}\n\
-         account can sign in as you.\n",
-        name = u.display_name,
-        username = u.username,
-        at = to_rfc3339(state.store.now()),
-    );
-    state.mailer.send(&u.display_name, &to.email, "A new way to sign in to your account", body).await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("name", &u.display_name);
+    ctx.insert("username", &u.username);
+    ctx.insert("provider", provider);
+    ctx.insert("at", &to_rfc3339(state.store.now()));
+    let (subject, body) = state.mail.render("identity-linked", state.language(&u.language), &ctx)?;
+    state.mailer.send(&u.display_name, &to.email, &subject, body).await?;
     tracing::info!(event = "identity_link_notice_sent", user_id = user.0, provider, "identity link notice sent");
     Ok(())
 }

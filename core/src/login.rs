@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::config::OAuthProvider;
 use crate::domain::change::Actor;
 use crate::domain::organization::{OrganizationId, RuleKind, RuleSpec};
-use crate::domain::user::{User, UserFields, UserInput, UserRules};
+use crate::domain::user::{AuthMethod, User, UserFields, UserInput, UserRules};
 use crate::domain::{Error, Result, UserId};
 use crate::ldap::LdapProvider;
 use crate::ldap::{self, DirectoryUser, LdapFailure, mapped_names};
@@ -31,13 +31,13 @@ pub struct Accepted {
 /// every reason; the reason is logged here).
 pub async fn check_password(state: &App, username: &str, password: String) -> Result<Option<Accepted>> {
     let record = state.store.find_login(username).await?;
-    match record {
-        Some(r) if r.auth_method == "password" => {
+    let method = record.as_ref().map(|r| AuthMethod::parse(&r.auth_method));
+    match (record, method) {
+        (Some(r), Some(Ok(AuthMethod::Password))) => {
             let verified = state.passwords.verify(password, r.password_hash).await?;
             Ok(verified.ok.then_some(Accepted { user: r.id, method: r.auth_method, rehash: verified.rehash }))
         }
-        Some(r) if r.auth_method.starts_with("ldap:") => {
-            let id = &r.auth_method["ldap:".len()..];
+        (Some(r), Some(Ok(AuthMethod::Ldap(id)))) => {
             let Some(provider) = state.config.auth.ldap.iter().find(|p| p.id == id) else {
                 tracing::warn!(method = %r.auth_method, "login refused: no such LDAP provider is configured");
                 return Ok(None);
@@ -56,17 +56,16 @@ pub async fn check_password(state: &App, username: &str, password: String) -> Re
                 }
             }
         }
-        Some(r) if r.auth_method.starts_with("plugin:") => {
-            let plugin = r.auth_method["plugin:".len()..].to_string();
+        (Some(r), Some(Ok(AuthMethod::Plugin(plugin)))) => {
             let ok = plugin_login(state, &plugin, r.id, username, password).await?;
             Ok(ok.then_some(Accepted { user: r.id, method: r.auth_method, rehash: None }))
         }
-        Some(_) => {
+        (Some(_), _) => {
             // another method (OIDC): no password of theirs is checked here
             let _ = state.passwords.verify(password, None).await?;
             Ok(None)
         }
-        None => {
+        (None, _) => {
             for provider in state.config.auth.ldap.iter().filter(|p| p.create_users) {
                 match ldap::authenticate(provider, username, &password).await {
                     Ok(entry) => {

@@ -156,3 +156,74 @@ impl Mailer {
         }
     }
 }
+
+/// The e-mails Kith sends, one template file per message and language
+/// (`core/templates/mail/<lang>/<name>.txt`: a `Subject:` line, a blank line, the body), rendered
+/// with tera as plain text. A language without a copy gets English.
+pub struct MailTemplates {
+    tera: tera::Tera,
+}
+
+impl std::fmt::Debug for MailTemplates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailTemplates").field("templates", &self.tera.get_template_names().count()).finish()
+    }
+}
+
+/// Every shipped e-mail template: (language, name, source).
+const MAIL_TEMPLATES: &[(&str, &str, &str)] = &[
+    ("en", "password-reset", include_str!("../templates/mail/en/password-reset.txt")),
+    ("de", "password-reset", include_str!("../templates/mail/de/password-reset.txt")),
+    ("en", "identity-linked", include_str!("../templates/mail/en/identity-linked.txt")),
+    ("de", "identity-linked", include_str!("../templates/mail/de/identity-linked.txt")),
+];
+
+impl Default for MailTemplates {
+    fn default() -> Self {
+        let mut tera = tera::Tera::default();
+        // no template may read the process environment (RELIABILITY H7)
+        tera.register_function("get_env", |_: &std::collections::HashMap<String, tera::Value>| {
+            Err(tera::Error::msg("get_env is not available in Kith's templates"))
+        });
+        for (lang, name, source) in MAIL_TEMPLATES {
+            // `.txt`: tera does not HTML-escape plain text
+            if let Err(e) = tera.add_raw_template(&format!("{lang}/{name}.txt"), source) {
+                tracing::error!(lang, name, error = %e, "a shipped e-mail template does not compile");
+            }
+        }
+        MailTemplates { tera }
+    }
+}
+
+impl MailTemplates {
+    /// The subject and body of e-mail `name` in `lang` (English when there is no copy in it).
+    pub fn render(&self, name: &str, lang: &str, ctx: &tera::Context) -> Result<(String, String), String> {
+        let lang = if self.tera.get_template_names().any(|t| t == format!("{lang}/{name}.txt")) { lang } else { "en" };
+        let text = self.tera.render(&format!("{lang}/{name}.txt"), ctx).map_err(|e| format!("e-mail {name}: {e}"))?;
+        let (head, body) = text.split_once("\n\n").ok_or_else(|| format!("e-mail {name} has no blank line"))?;
+        let subject = head.strip_prefix("Subject: ").ok_or_else(|| format!("e-mail {name} has no Subject line"))?;
+        // a name with a line break cannot add a header: the subject is one line of ours
+        Ok((subject.trim().to_string(), body.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn every_mail_renders_in_every_language_and_falls_back_to_english() {
+        let t = MailTemplates::default();
+        let mut ctx = tera::Context::new();
+        for key in ["name", "username", "link", "provider", "at"] {
+            ctx.insert(key, "<x>");
+        }
+        ctx.insert("minutes", &60);
+        for (lang, name, _) in MAIL_TEMPLATES {
+            let (subject, body) = t.render(name, lang, &ctx).unwrap_or_else(|e| panic!("{lang} {name}: {e}"));
+            assert!(!subject.is_empty() && body.contains("<x>"), "{lang} {name}: plain text, not escaped: {body}");
+        }
+        assert_eq!(t.render("password-reset", "de", &ctx).map(|r| r.0).unwrap_or_default(), "Passwort zurücksetzen");
+        assert_eq!(t.render("password-reset", "fr", &ctx).map(|r| r.0).unwrap_or_default(), "Reset your password");
+    }
+}

@@ -118,7 +118,7 @@ pub async fn serve(config: Config) -> Result<()> {
         tracing::info!(provider = %p.id, url = %p.url, "LDAP provider ldap:{} ({mode}, {tls})", p.id);
     }
     spawn_avatar_recompression(state.store.clone());
-    crate::jobs::spawn_worker(state.app.clone());
+    crate::jobs::spawn_worker(crate::jobs::JobContext::of(&state));
     if state.mailer.is_on() {
         tracing::info!(transport = %state.config.mail.transport, "mail: password reset links and security notices are sent");
     } else {

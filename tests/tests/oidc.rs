@@ -215,7 +215,7 @@ async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
     let (_, list) = app.get("/api/v1/users?q=shared.example").await;
     assert_eq!(list["total"], 1, "no second account was made");
     // the account's owner is told by e-mail that a new way in exists
-    assert_eq!(kith::jobs::run_due(&app.state).await.expect("jobs"), 1);
+    assert_eq!(kith::jobs::run_due(&kith::jobs::JobContext::of(&app.state)).await.expect("jobs"), 1);
     let mails = kith_tests::outbox(&app.state.config.mail.dir);
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("bob@shared.example") && mails[0].contains("IdP linking"), "{}", mails[0]);

@@ -7,6 +7,35 @@ use super::address::{normalize_email, normalize_phone};
 use super::{Checker, Result, UserId};
 use crate::clock::Millis;
 
+/// A user's Tickets tab is shown open and resolved apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketState {
+    /// Open and pending tickets.
+    Open,
+    /// Resolved and closed tickets.
+    Resolved,
+}
+
+impl TicketState {
+    /// `open` or `resolved`; `all` (or nothing) is no filter; anything else is `Err`.
+    pub fn parse(s: Option<&str>) -> std::result::Result<Option<TicketState>, String> {
+        match s {
+            None | Some("" | "all") => Ok(None),
+            Some("open") => Ok(Some(TicketState::Open)),
+            Some("resolved") => Ok(Some(TicketState::Resolved)),
+            Some(_) => Err("must be open or resolved".into()),
+        }
+    }
+
+    /// The statuses this state covers.
+    pub fn statuses(self) -> [TicketStatus; 2] {
+        match self {
+            TicketState::Open => [TicketStatus::Open, TicketStatus::Pending],
+            TicketState::Resolved => [TicketStatus::Resolved, TicketStatus::Closed],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::RoleId;
+use super::{Checker, Error, RoleId};
 
 /// One thing an agent may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -165,4 +165,57 @@ pub fn check_role_name(name: &str) -> Result<String, String> {
         return Err("must not contain control characters".into());
     }
     Ok(name.to_string())
+}
+
+/// A role as a caller sends it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub name: Option<String>,
+    /// `user` or `agent`; required on create, fixed afterwards.
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    /// Permission names; only agent roles carry them.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl RoleInput {
+    /// The role write this input asks for; every bad value named.
+    pub fn check(&self) -> Result<RoleWrite, Error> {
+        let mut c = Checker::default();
+        let name = self.name.as_deref().and_then(|n| c.take("name", check_role_name(n)));
+        if name.as_deref().is_some_and(is_derived) {
+            c.fail("name", "is reserved for a derived role");
+        }
+        let kind = match self.kind.as_deref() {
+            None => None,
+            Some(k) => c.take("kind", RoleKind::parse(k).ok_or_else(|| "must be user or agent".to_string())),
+        };
+        if let Some(d) = &self.description {
+            c.max_len("description", d, 1000);
+        }
+        let permissions = self.permissions.as_ref().map(|list| {
+            let mut set = PermissionSet::default();
+            for (i, p) in list.iter().enumerate() {
+                match Permission::parse(p) {
+                    Some(p) => {
+                        set.0.insert(p);
+                    }
+                    None => c.fail(format!("permissions[{i}]"), format!("no permission named `{p}`")),
+                }
+            }
+            set
+        });
+        c.finish()?;
+        Ok(RoleWrite { name, kind, description: self.description.clone(), permissions })
+    }
+}
+
+/// A role to create or edit, already checked.
+#[derive(Debug, Clone)]
+pub struct RoleWrite {
+    pub name: Option<String>,
+    pub kind: Option<RoleKind>,
+    pub description: Option<String>,
+    pub permissions: Option<PermissionSet>,
 }

@@ -409,22 +409,53 @@ pub fn username_key(v: &str) -> String {
     v.trim().to_lowercase()
 }
 
-/// `password`, or `ldap:`, `oauth:`, `plugin:` followed by a provider id.
+/// How a user logs in: `password`, or `ldap:`, `oauth:`, `plugin:` followed by a provider id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+    Ldap(String),
+    OAuth(String),
+    Plugin(String),
+}
+
+impl AuthMethod {
+    /// Reads `auth_method` as stored or sent; ids are letters, digits, `-` and `_`.
+    pub fn parse(v: &str) -> Result<AuthMethod, String> {
+        const WHY: &str = "must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>";
+        let v = v.trim();
+        if v == "password" {
+            return Ok(AuthMethod::Password);
+        }
+        let Some((kind, id)) = v.split_once(':') else { return Err(WHY.into()) };
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(WHY.into());
+        }
+        match kind {
+            "ldap" => Ok(AuthMethod::Ldap(id.into())),
+            "oauth" => Ok(AuthMethod::OAuth(id.into())),
+            "plugin" => Ok(AuthMethod::Plugin(id.into())),
+            _ => Err(WHY.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthMethod::Password => f.write_str("password"),
+            AuthMethod::Ldap(id) => write!(f, "ldap:{id}"),
+            AuthMethod::OAuth(id) => write!(f, "oauth:{id}"),
+            AuthMethod::Plugin(id) => write!(f, "plugin:{id}"),
+        }
+    }
+}
+
+/// `auth_method` as stored: checked by [`AuthMethod::parse`], written back in its one spelling.
 pub fn check_auth_method(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if v == "password" {
-        return Ok(v.into());
-    }
-    let Some((kind, id)) = v.split_once(':') else {
-        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
-    };
-    let id_ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !["ldap", "oauth", "plugin"].contains(&kind) || !id_ok {
-        return Err("must be password, ldap:<provider>, oauth:<provider> or plugin:<plugin-id>".into());
-    }
-    Ok(v.into())
+    AuthMethod::parse(v).map(|m| m.to_string())
 }
 
 fn check_emails(list: &[EmailInput], c: &mut Checker) -> Option<Vec<Email>> {

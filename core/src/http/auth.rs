@@ -106,5 +106,5 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<User>> {
-    Ok(Json(state.store.get_user(caller.id).await?))
+    Ok(Json(crate::services::users::me(&state, &caller).await?))
 }

@@ -16,30 +16,14 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::users::parse_id;
-use crate::avatars;
-use crate::domain::role::Permission;
 use crate::domain::{Error, UserId};
-use crate::store::StoredAvatar;
+use crate::services::avatars;
 
 /// `max_upload` is `avatars.max_upload_bytes`: this route's body limit in place of
 /// `server.max_body_bytes`, larger or smaller.
 pub fn router(max_upload: usize) -> Router<AppState> {
     let limit = axum::extract::DefaultBodyLimit::max(max_upload);
     Router::new().route("/users/{id}/avatar", get(get_avatar).put(put_avatar.layer(limit)).delete(delete_avatar))
-}
-
-fn may_see(caller: &Caller, id: UserId) -> Result<(), Error> {
-    if caller.id == id || caller.has(Permission::UsersView) { Ok(()) } else { Err(Error::NotFound) }
-}
-
-/// One's own avatar, or another person's under the same rules as editing them (`users_edit`,
-/// and `roles_manage` for another agent). 404 for a user who does not exist.
-async fn may_change(state: &AppState, caller: &Caller, id: UserId) -> Result<(), Error> {
-    if caller.id != id && !caller.has(Permission::UsersEdit) {
-        return Err(Error::Forbidden("changing another person's avatar needs the `users_edit` permission".into()));
-    }
-    let target = state.store.get_user(id).await?;
-    crate::services::users::check_may_edit(caller, &target)
 }
 
 /// The avatar image: uploaded, else from an avatar-provider plugin (fetched and cached by
@@ -52,9 +36,7 @@ pub async fn get_avatar(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let id = UserId(parse_id(&id)?);
-    may_see(&caller, id)?;
-    let served = avatars::resolve(&state, id).await?;
+    let served = avatars::get(&state, &caller, UserId(parse_id(&id)?)).await?;
     let etag = format!("\"{}\"", served.etag);
     let mut h = HeaderMap::new();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
@@ -92,7 +74,8 @@ pub async fn put_avatar(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let id = UserId(parse_id(&id)?);
-    may_change(&state, &caller, id).await?;
+    // who may change it is decided before the body is looked at
+    avatars::may_change(&state, &caller, id).await?;
     let max = state.config.avatars.max_upload_bytes;
     let body = body.map_err(|r| match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge(format!("an avatar is at most {max} bytes")),
@@ -105,24 +88,9 @@ pub async fn put_avatar(
         )
         .into());
     }
-    let (image, content_type) = tokio::task::spawn_blocking(move || avatars::normalize(&body))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|why| Error::invalid("avatar", why))?;
-    let now = state.store.now();
-    let etag = avatars::etag_of(&image);
-    let a = StoredAvatar {
-        source: "upload".into(),
-        content_type: content_type.into(),
-        image,
-        etag: etag.clone(),
-        compressed: false,
-        updated_at: now,
-        last_viewed_at: now,
-    };
-    state.store.put_avatar(id, &a).await?;
+    let a = avatars::upload(&state, &caller, id, body.to_vec()).await?;
     Ok(Json(
-        json!({"source": "upload", "etag": etag, "bytes": a.image.len(), "url": format!("/api/v1/users/{id}/avatar")}),
+        json!({"source": "upload", "etag": a.etag, "bytes": a.image.len(), "url": format!("/api/v1/users/{id}/avatar")}),
     ))
 }
 
@@ -134,7 +102,6 @@ pub async fn delete_avatar(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = UserId(parse_id(&id)?);
-    may_change(&state, &caller, id).await?;
-    if state.store.delete_avatar(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(Error::NotFound.into()) }
+    avatars::remove(&state, &caller, UserId(parse_id(&id)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

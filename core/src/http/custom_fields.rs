@@ -14,8 +14,8 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::ApiJson;
 use super::users::parse_id;
 use crate::domain::custom_field::{CustomField, CustomFieldInput, Entity};
-use crate::domain::role::Permission;
 use crate::domain::{Error, Result};
+use crate::services::custom_fields;
 pub use crate::services::custom_fields::{check_values, display};
 use crate::store::Page;
 
@@ -39,14 +39,7 @@ pub async fn list_fields(
     caller: Caller,
     Query(q): Query<FieldQuery>,
 ) -> ApiResult<Json<Page<CustomField>>> {
-    if !caller.has(Permission::CustomFieldsManage) {
-        caller.require(Permission::UsersView)?;
-    }
-    let entity = match q.entity.as_deref() {
-        None | Some("") => None,
-        Some(e) => Some(Entity::parse(e).ok_or_else(|| Error::invalid("entity", "must be user or organization"))?),
-    };
-    let items = state.store.custom_fields(entity).await?;
+    let items = custom_fields::list(&state, &caller, q.entity.as_deref()).await?;
     Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
 }
 
@@ -57,22 +50,7 @@ pub async fn get_field(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CustomField>> {
-    if !caller.has(Permission::CustomFieldsManage) {
-        caller.require(Permission::UsersView)?;
-    }
-    Ok(Json(state.store.custom_field(parse_id(&id)?).await?))
-}
-
-/// Field types loaded plugins declare, as `plugin:<id>/<type>`.
-fn plugin_types(state: &AppState) -> Vec<String> {
-    state
-        .plugins
-        .all()
-        .values()
-        .flat_map(|p| {
-            p.manifest.field_types.iter().map(|f| format!("plugin:{}/{}", p.manifest.id(), f.id)).collect::<Vec<_>>()
-        })
-        .collect()
+    Ok(Json(custom_fields::get(&state, &caller, parse_id(&id)?).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/custom-fields", tag = "custom-fields", request_body = CustomFieldInput,
@@ -82,9 +60,7 @@ pub async fn create_field(
     caller: Caller,
     ApiJson(input): ApiJson<CustomFieldInput>,
 ) -> ApiResult<(StatusCode, Json<CustomField>)> {
-    caller.require(Permission::CustomFieldsManage)?;
-    let spec = input.apply(None, &plugin_types(&state))?;
-    Ok((StatusCode::CREATED, Json(state.store.create_custom_field(&spec).await?)))
+    Ok((StatusCode::CREATED, Json(custom_fields::create(&state, &caller, input).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/custom-fields/{id}", tag = "custom-fields", params(("id" = i64, Path)),
@@ -96,11 +72,7 @@ pub async fn update_field(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CustomFieldInput>,
 ) -> ApiResult<Json<CustomField>> {
-    caller.require(Permission::CustomFieldsManage)?;
-    let id = parse_id(&id)?;
-    let current = state.store.custom_field(id).await?;
-    let spec = input.apply(Some(&current), &plugin_types(&state))?;
-    Ok(Json(state.store.update_custom_field(id, &spec).await?))
+    Ok(Json(custom_fields::update(&state, &caller, parse_id(&id)?, input).await?))
 }
 
 /// Deletes a definition; values already stored under its key are kept but no longer shown.
@@ -111,8 +83,7 @@ pub async fn delete_field(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Permission::CustomFieldsManage)?;
-    state.store.delete_custom_field(parse_id(&id)?).await?;
+    custom_fields::delete(&state, &caller, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

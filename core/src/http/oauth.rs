@@ -14,23 +14,11 @@ use super::AppState;
 use super::auth::LoginResponse;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiQuery, ClientAddr};
-use crate::auth::token_hash;
-use crate::config::OAuthProvider;
-use crate::domain::Error;
-use crate::oidc::safe_return_to;
-use crate::services::accounts::open_session;
-use crate::store::PendingLogin;
+use crate::services::oidc_logins;
 use crate::web::{session_cookie_name, set_cookie};
-
-/// A login started more than this long ago is not finished (RELIABILITY O10).
-const PENDING_LIFETIME_MS: i64 = 10 * 60_000;
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/auth/oauth/{id}/start", get(start)).route("/auth/oauth/{id}/callback", get(callback))
-}
-
-fn provider<'a>(state: &'a AppState, id: &str) -> Result<&'a OAuthProvider, Error> {
-    state.config.auth.oauth.iter().find(|p| p.id == id).ok_or(Error::NotFound)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -50,29 +38,8 @@ pub async fn start(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
 ) -> ApiResult<Response> {
-    let p = provider(&state, &id)?;
-    let mode = q.mode.unwrap_or_else(|| "browser".into());
-    if mode != "browser" && mode != "api" {
-        return Err(Error::invalid("mode", "must be browser or api").into());
-    }
-    let return_to = q.return_to.unwrap_or_else(|| "/".into());
-    if !safe_return_to(&return_to) {
-        return Err(Error::invalid("return_to", "must be a path on this site, like /agent").into());
-    }
-    let started = state.oidc.start(p, &state.config.server.public_url).await.map_err(|e| {
-        tracing::warn!(provider = %p.id, error = %e, "OIDC login could not start");
-        Error::Unavailable(format!("identity provider {}", p.id))
-    })?;
-    let pending = PendingLogin {
-        provider: p.id.clone(),
-        nonce: started.nonce,
-        pkce_verifier: started.pkce_verifier,
-        mode,
-        return_to,
-        created_at: 0,
-    };
-    state.store.save_pending_login(&pending, &token_hash(&started.state)).await?;
-    Ok((StatusCode::SEE_OTHER, [(LOCATION, started.url), (CACHE_CONTROL, "no-store".into())]).into_response())
+    let url = oidc_logins::start(&state, &id, q.mode.as_deref(), q.return_to.as_deref()).await?;
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, url), (CACHE_CONTROL, "no-store".into())]).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -97,59 +64,25 @@ pub async fn callback(
     ClientAddr(addr): ClientAddr,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
-    let p = provider(&state, &id)?;
-    let Some(st) = q.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 512) else {
-        return Err(Error::BadRequest("state is missing".into()).into());
+    let answer = oidc_logins::Answer {
+        code: q.code.as_deref(),
+        state: q.state.as_deref(),
+        iss: q.iss.as_deref(),
+        error: q.error.as_deref(),
+        error_description: q.error_description.as_deref(),
     };
-    // taken whatever happens next: a state is good for one answer only
-    let pending = state.store.take_pending_login(&token_hash(st)).await?;
-    let Some(pending) = pending.filter(|pl| pl.provider == p.id) else {
-        tracing::warn!(provider = %p.id, "OIDC callback refused: unknown, used or foreign state");
-        return Err(Error::BadRequest("this login is unknown or was already used; start again".into()).into());
-    };
-    if state.store.now() - pending.created_at > PENDING_LIFETIME_MS {
-        return Err(Error::BadRequest("this login took too long; start again".into()).into());
-    }
-    if let Some(iss) = &q.iss
-        && iss.trim_end_matches('/') != p.issuer.trim_end_matches('/')
-    {
-        tracing::warn!(provider = %p.id, "OIDC callback refused: the answer names another issuer");
-        return Err(Error::BadRequest("the answer came from another issuer".into()).into());
-    }
-    if let Some(err) = &q.error {
-        tracing::info!(provider = %p.id, error = %err, description = ?q.error_description, "the provider refused the login");
-        return Err(Error::Unauthenticated.into());
-    }
-    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        return Err(Error::BadRequest("code is missing".into()).into());
-    };
-    let identity = state
-        .oidc
-        .finish(p, &state.config.server.public_url, code, &pending.nonce, &pending.pkce_verifier)
-        .await
-        .map_err(|e| {
-            tracing::warn!(provider = %p.id, error = %e, "OIDC login refused");
-            Error::Unauthenticated
-        })?;
-    let Some(user) = crate::login::external_user(&state, p, &identity).await? else {
-        return Err(Error::Unauthenticated.into());
-    };
-    crate::login::sync_claims(&state, p, user, &identity).await?;
-    let method = format!("oauth:{}", p.id);
-    let response: LoginResponse = open_session(&state, user, &method, addr, None, None).await?.into();
-    if pending.mode == "api" {
+    let done = oidc_logins::finish(&state, &id, addr, answer).await?;
+    if done.mode == oidc_logins::Mode::Api {
+        let response: LoginResponse = done.session.into();
         return Ok(([(CACHE_CONTROL, "no-store")], Json(response)).into_response());
     }
     let cookie = set_cookie(
         &state,
         session_cookie_name(&state),
-        &response.token,
+        &done.session.token,
         "Lax",
         Some(state.config.auth.session_absolute_hours * 3600),
     );
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(LOCATION, pending.return_to), (SET_COOKIE, cookie), (CACHE_CONTROL, "no-store".into())],
-    )
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, done.return_to), (SET_COOKIE, cookie), (CACHE_CONTROL, "no-store".into())])
         .into_response())
 }

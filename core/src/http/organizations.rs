@@ -10,18 +10,16 @@ use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
-use super::custom_fields::{check_values, with_display};
+use super::custom_fields::with_display;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
-use super::users::{ChangesQuery, parse_fragment, parse_id, parse_limit, parse_order};
+use super::users::{ChangesQuery, parse_id};
+use crate::domain::Result;
 use crate::domain::change::Change;
 use crate::domain::custom_field::Entity;
-use crate::domain::organization::{
-    Organization, OrganizationFields, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, RuleSpec, Tab,
-};
-use crate::domain::role::Permission;
-use crate::domain::{Error, Result};
-use crate::store::{Comment, Cursor, OrgQuery, OrgSort, Page, TabCounts};
+use crate::domain::organization::{Organization, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, Tab};
+use crate::services::organizations;
+use crate::store::{Comment, Page, TabCounts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,21 +60,8 @@ pub async fn list_organizations(
     caller: Caller,
     ApiQuery(p): ApiQuery<ListOrganizationsQuery>,
 ) -> ApiResult<Json<Page<Organization>>> {
-    caller.require(Permission::OrganizationsView)?;
-    let sort = match p.sort.as_deref().unwrap_or("name") {
-        "name" => OrgSort::Name,
-        "website" => OrgSort::Website,
-        "phone" => OrgSort::Phone,
-        _ => return Err(Error::invalid("sort", "must be name, website or phone").into()),
-    };
-    let descending = parse_order(p.order.as_deref())?;
-    let q = parse_fragment(p.q.as_deref())?;
-    let after = p.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
-    if after.as_ref().is_some_and(|c| c.s.is_none()) {
-        return Err(Error::invalid("cursor", "is not a cursor this list gave out").into());
-    }
-    let query = OrgQuery { q, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
-    Ok(Json(state.store.list_orgs(&query).await?))
+    let params = organizations::ListParams { q: p.q, sort: p.sort, order: p.order, limit: p.limit, cursor: p.cursor };
+    Ok(Json(organizations::list(&state, &caller, &params).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,
@@ -84,13 +69,9 @@ pub async fn list_organizations(
 pub async fn create_organization(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(mut input): ApiJson<OrganizationInput>,
+    ApiJson(input): ApiJson<OrganizationInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require(Permission::OrganizationsEdit)?;
-    let given = input.custom_fields.take().unwrap_or_default();
-    input.custom_fields = Some(check_values(&state, Entity::Organization, &given, true).await?);
-    let fields = input.apply(OrganizationFields::default())?;
-    let org = state.store.create_org(&fields, &caller.actor()).await?;
+    let org = organizations::create(&state, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?)))
 }
 
@@ -101,8 +82,7 @@ pub async fn get_organization(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OrganizationsView)?;
-    let org = state.store.get_org(org_id(&id)?).await?;
+    let org = organizations::get(&state, &caller, org_id(&id)?).await?;
     Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
 }
 
@@ -112,14 +92,9 @@ pub async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(mut input): ApiJson<OrganizationInput>,
+    ApiJson(input): ApiJson<OrganizationInput>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OrganizationsEdit)?;
-    if let Some(given) = input.custom_fields.take() {
-        input.custom_fields = Some(check_values(&state, Entity::Organization, &given, false).await?);
-    }
-    let edit = move |current: &Organization| input.apply(current.to_fields());
-    let org = state.store.update_org(org_id(&id)?, edit, &caller.actor()).await?;
+    let org = organizations::update(&state, &caller, org_id(&id)?, input).await?;
     Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
 }
 
@@ -130,8 +105,7 @@ pub async fn delete_organization(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Permission::OrganizationsDelete)?;
-    state.store.delete_org(org_id(&id)?, &caller.actor()).await?;
+    organizations::delete(&state, &caller, org_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,13 +118,8 @@ pub async fn list_members(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Page<Rule>>> {
-    caller.require(Permission::OrganizationsView)?;
-    let items = state.store.list_rules(org_id(&id)?).await?;
+    let items = organizations::rules(&state, &caller, org_id(&id)?).await?;
     Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
-}
-
-fn check_rule(state: &AppState, input: &RuleInput, base: Option<&RuleSpec>) -> Result<RuleSpec> {
-    input.apply(base, &state.config.phone.default_region, &state.config.membership.public_domains)
 }
 
 /// Adds a membership rule. Values are normalized; malformed values, unknown usernames,
@@ -164,10 +133,8 @@ pub async fn add_member(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RuleInput>,
 ) -> ApiResult<(StatusCode, Json<Rule>)> {
-    caller.require(Permission::OrganizationsEdit)?;
-    let org = org_id(&id)?;
-    let spec = check_rule(&state, &input, None)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_rule(org, &spec, &caller.actor()).await?)))
+    let rule = organizations::add_rule(&state, &caller, org_id(&id)?, input).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/organizations/{id}/members/{rule_id}", tag = "organizations",
@@ -179,11 +146,8 @@ pub async fn update_member(
     Path((id, rule_id)): Path<(String, String)>,
     ApiJson(input): ApiJson<RuleInput>,
 ) -> ApiResult<Json<Rule>> {
-    caller.require(Permission::OrganizationsEdit)?;
     let (org, rule) = (org_id(&id)?, RuleId(parse_id(&rule_id)?));
-    let st = state.clone();
-    let edit = move |current: &RuleSpec| check_rule(&st, &input, Some(current));
-    Ok(Json(state.store.update_rule(org, rule, edit, &caller.actor()).await?))
+    Ok(Json(organizations::update_rule(&state, &caller, org, rule, input).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{rule_id}", tag = "organizations",
@@ -194,8 +158,7 @@ pub async fn delete_member(
     caller: Caller,
     Path((id, rule_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Permission::OrganizationsEdit)?;
-    state.store.delete_rule(org_id(&id)?, RuleId(parse_id(&rule_id)?), &caller.actor()).await?;
+    organizations::delete_rule(&state, &caller, org_id(&id)?, RuleId(parse_id(&rule_id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,10 +171,7 @@ pub async fn preview_member(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RuleInput>,
 ) -> ApiResult<Json<TabCounts>> {
-    caller.require(Permission::OrganizationsEdit)?;
-    state.store.get_org(org_id(&id)?).await?;
-    let spec = check_rule(&state, &RuleInput { confirm_public_domain: true, ..input }, None)?;
-    Ok(Json(state.store.preview_rule(&spec).await?))
+    Ok(Json(organizations::preview_rule(&state, &caller, org_id(&id)?, input).await?))
 }
 
 // ---- tabs ----
@@ -223,12 +183,7 @@ pub struct TabQuery {
 }
 
 async fn tab(state: &AppState, caller: &Caller, id: &str, tab: Tab, p: &TabQuery) -> ApiResult<Json<Page<Value>>> {
-    caller.require(Permission::OrganizationsView)?;
-    if tab == Tab::Users {
-        caller.require(Permission::UsersView)?;
-    }
-    let after = p.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
-    Ok(Json(state.store.org_tab(org_id(id)?, tab, parse_limit(p.limit.as_deref())?, after).await?))
+    Ok(Json(organizations::tab(state, caller, org_id(id)?, tab, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }
 
 macro_rules! tab_handler {
@@ -269,9 +224,7 @@ pub async fn list_comments(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<Page<Comment>>> {
-    caller.require(Permission::OrganizationsView)?;
-    let cursor = super::users::parse_id_cursor(p.cursor.as_deref())?;
-    Ok(Json(state.store.list_org_comments(org_id(&id)?, parse_limit(p.limit.as_deref())?, cursor).await?))
+    Ok(Json(organizations::comments(&state, &caller, org_id(&id)?, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }
 
 /// Adds an agent-only comment.
@@ -283,16 +236,7 @@ pub async fn add_comment(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    caller.require(Permission::OrganizationsView)?;
-    caller.require(Permission::Comment)?;
-    let body = input.body.trim();
-    if body.is_empty() {
-        return Err(Error::invalid("body", "is required").into());
-    }
-    if body.chars().count() > 10_000 {
-        return Err(Error::invalid("body", "too long (at most 10000 characters)").into());
-    }
-    Ok((StatusCode::CREATED, Json(state.store.add_org_comment(org_id(&id)?, &caller.actor(), body).await?)))
+    Ok((StatusCode::CREATED, Json(organizations::add_comment(&state, &caller, org_id(&id)?, &input.body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/changes", tag = "organizations", params(("id" = i64, Path), ChangesQuery),
@@ -303,9 +247,5 @@ pub async fn list_organization_changes(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<Page<Change>>> {
-    caller.require(Permission::OrganizationsView)?;
-    let id = org_id(&id)?;
-    state.store.get_org(id).await?;
-    let cursor = super::users::parse_id_cursor(p.cursor.as_deref())?;
-    Ok(Json(state.store.list_changes("organization", id.0, parse_limit(p.limit.as_deref())?, cursor).await?))
+    Ok(Json(organizations::changes(&state, &caller, org_id(&id)?, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }

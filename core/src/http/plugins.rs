@@ -1,28 +1,22 @@
 //! `/plugins`: what is installed, its state and counters; enabling, configuring and granting
-//! hosts (admins); plugin actions; and plugin-supplied organization tabs.
-
-use std::collections::BTreeMap;
+//! hosts (admins); plugin actions; and plugin-supplied organization tabs. The rules are
+//! [`crate::services::plugins`]'s.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{ApiJson, parse_json, require_json};
+use super::extract::{ApiJson, require_json};
 use super::organizations::org_id;
-use crate::domain::role::Permission;
-use crate::domain::{Checker, Error};
-use crate::plugins::host::bindings::exports::kith::plugin::{actions, org_tab};
-use crate::plugins::host::bindings::kith::plugin::types::PluginError;
-use crate::plugins::manifest::HostPattern;
-use crate::plugins::{Answer, CallError, Hook, Loaded, Settings, TabContent, org_ref};
-use crate::store::PluginSettingsRow;
+use crate::services::plugins;
+pub use crate::services::plugins::{PluginPatch, PluginView, call_error};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,108 +27,11 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}/tabs/{tab}", get(org_plugin_tab))
 }
 
-/// A plugin as admins see it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PluginView {
-    pub id: String,
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    /// `kith:plugin` version the component is built for.
-    pub api: Vec<String>,
-    pub provides: Vec<String>,
-    /// `enabled`, `disabled`, or `tripped` (switched off by the circuit breaker).
-    pub state: String,
-    pub disabled_reason: Option<String>,
-    /// Settings: schema and value (secrets never shown: `"set": true` instead).
-    #[schema(value_type = Object)]
-    pub config: BTreeMap<String, Value>,
-    pub allowed_outbound_hosts: Vec<String>,
-    pub granted_hosts: Vec<String>,
-    #[schema(value_type = Object)]
-    pub declares: Value,
-    #[schema(value_type = Object)]
-    pub counters: Value,
-    pub last_fault: Option<String>,
-    #[schema(value_type = Object)]
-    pub load: Value,
-    pub sha256: String,
-}
-
-fn view(p: &Loaded, s: &Settings) -> PluginView {
-    let m = &p.manifest;
-    let config = m
-        .config
-        .iter()
-        .map(|(k, spec)| {
-            let value = s.config.get(k);
-            let shown = if spec.secret {
-                json!({"type": spec.kind, "required": spec.required, "secret": true, "description": spec.description, "set": value.is_some()})
-            } else {
-                json!({"type": spec.kind, "required": spec.required, "secret": false, "description": spec.description,
-                       "value": value, "default": spec.default_text()})
-            };
-            (k.clone(), shown)
-        })
-        .collect();
-    let stats = &p.stats;
-    use std::sync::atomic::Ordering::Relaxed;
-    let by_class = stats.faults_by_class.lock().map(|m| m.clone()).unwrap_or_default();
-    PluginView {
-        id: m.id().to_string(),
-        name: m.plugin.name.clone(),
-        version: m.plugin.version.clone(),
-        description: m.plugin.description.clone(),
-        api: p.api_versions.clone(),
-        provides: m.plugin.provides.iter().map(|e| e.as_str().to_string()).collect(),
-        state: if s.enabled {
-            "enabled".into()
-        } else if s.disabled_reason.is_some() {
-            "tripped".into()
-        } else {
-            "disabled".into()
-        },
-        disabled_reason: s.disabled_reason.clone(),
-        config,
-        allowed_outbound_hosts: m.capabilities.allowed_outbound_hosts.clone(),
-        granted_hosts: s.granted_hosts.clone(),
-        declares: json!({
-            "field_types": m.field_types.iter().map(|f| json!({"id": f.id, "label": f.label, "type": format!("plugin:{}/{}", m.id(), f.id)})).collect::<Vec<_>>(),
-            "tabs": m.tabs.iter().map(|t| json!({"id": t.id, "title": t.title})).collect::<Vec<_>>(),
-            "actions": m.actions.iter().map(|a| json!({"name": a.name, "permission": a.permission})).collect::<Vec<_>>(),
-        }),
-        counters: json!({
-            "calls": stats.calls.load(Relaxed),
-            "faults": stats.faults.load(Relaxed),
-            "plugin_errors": stats.plugin_errors.load(Relaxed),
-            "denied_requests": stats.denied_requests.load(Relaxed),
-            "faults_by_class": by_class,
-        }),
-        last_fault: stats.last_fault.lock().ok().and_then(|f| f.clone()),
-        load: json!({"ms": p.load.ms, "from_cache": p.load.from_cache, "dir": p.dir.display().to_string()}),
-        sha256: p.sha256.clone(),
-    }
-}
-
-async fn settings(state: &AppState) -> ApiResult<std::sync::Arc<std::collections::HashMap<String, Settings>>> {
-    state.plugins.settings().await.map_err(|e| Error::Unavailable(e.to_string()).into())
-}
-
 /// Installed plugins with their state, counters and settings, and folders that failed to load.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-pub async fn list_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require(Permission::PluginsManage)?;
-    let all = state.plugins.all();
-    let settings = settings(&state).await?;
-    let items: Vec<PluginView> =
-        all.values().map(|p| view(p, &settings.get(p.manifest.id()).cloned().unwrap_or_default())).collect();
-    let errors = state.plugins.load_errors();
-    let runtime = match state.plugins.runtime_info() {
-        Ok(pooling) => json!({"ok": true, "pooling_allocator": pooling}),
-        Err(e) => json!({"ok": false, "error": e}),
-    };
-    Ok(Json(json!({"total": items.len(), "items": items, "load_errors": *errors, "runtime": runtime})))
+pub async fn list_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<plugins::PluginList>> {
+    Ok(Json(plugins::list(&state, &caller).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins/{id}", tag = "plugins", params(("id" = String, Path)),
@@ -144,26 +41,9 @@ pub async fn get_plugin(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PluginView>> {
-    caller.require(Permission::PluginsManage)?;
-    let p = state.plugins.get(&id).ok_or(Error::NotFound)?;
-    let s = settings(&state).await?.get(&id).cloned().unwrap_or_default();
-    Ok(Json(view(&p, &s)))
+    Ok(Json(plugins::get(&state, &caller, &id).await?))
 }
 
-/// What an admin may change.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PluginPatch {
-    pub enabled: Option<bool>,
-    /// Settings by key; `null` clears one.
-    #[schema(value_type = Object)]
-    pub config: Option<BTreeMap<String, Value>>,
-    /// Origins (from the manifest's `allowed_outbound_hosts`) the plugin may call.
-    pub granted_hosts: Option<Vec<String>>,
-}
-
-/// Enables or disables a plugin (re-enabling resets the circuit breaker), sets its settings,
-/// grants outbound hosts.
 #[utoipa::path(patch, path = "/api/v1/plugins/{id}", tag = "plugins", params(("id" = String, Path)),
     request_body = PluginPatch,
     responses((status = 200, body = PluginView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -173,100 +53,13 @@ pub async fn update_plugin(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<PluginPatch>,
 ) -> ApiResult<Json<PluginView>> {
-    caller.require(Permission::PluginsManage)?;
-    let p = state.plugins.get(&id).ok_or(Error::NotFound)?;
-    let m = &p.manifest;
-    // from the database, not the few-second cache: another server may have just tripped the
-    // breaker, and writing back a cached `enabled` would undo that
-    state.plugins.forget_settings().await;
-    let mut s = state.plugins.settings_of(&id).await.map_err(|e| Error::Unavailable(e.to_string()))?;
-    let mut c = Checker::default();
-    if let Some(config) = &patch.config {
-        for (k, v) in config {
-            let Some(spec) = m.config.get(k) else {
-                c.fail(format!("config.{k}"), "the plugin has no such setting");
-                continue;
-            };
-            if v.is_null() {
-                s.config.remove(k);
-            } else if let Some(text) = c.take(format!("config.{k}"), spec.accept(v)) {
-                s.config.insert(k.clone(), text);
-            }
-        }
-    }
-    if let Some(hosts) = &patch.granted_hosts {
-        let allowed = m.outbound_hosts();
-        let mut granted = Vec::new();
-        for (i, h) in hosts.iter().enumerate() {
-            match HostPattern::parse(h) {
-                Err(e) => c.fail(format!("granted_hosts[{i}]"), e),
-                Ok(p) if !allowed.contains(&p) => c.fail(
-                    format!("granted_hosts[{i}]"),
-                    format!(
-                        "{h} is not among the hosts the plugin asks for ({})",
-                        m.capabilities.allowed_outbound_hosts.join(", ")
-                    ),
-                ),
-                Ok(_) => granted.push(h.trim().trim_end_matches('/').to_string()),
-            }
-        }
-        s.granted_hosts = granted;
-    }
-    if let Some(enabled) = patch.enabled {
-        if enabled {
-            s.disabled_reason = None;
-        }
-        s.enabled = enabled;
-    }
-    // an enabled plugin keeps its required settings, whether it is being enabled or edited
-    if s.enabled {
-        for (k, spec) in &m.config {
-            if spec.required && spec.default.is_none() && !s.config.contains_key(k) {
-                c.fail(format!("config.{k}"), "is required while the plugin is enabled");
-            }
-        }
-    }
-    c.finish()?;
-    let row = PluginSettingsRow {
-        plugin_id: id.clone(),
-        enabled: s.enabled,
-        config: serde_json::to_string(&s.config).map_err(|e| Error::Internal(e.to_string()))?,
-        granted_hosts: serde_json::to_string(&s.granted_hosts).map_err(|e| Error::Internal(e.to_string()))?,
-        disabled_reason: s.disabled_reason.clone(),
-    };
-    state.store.put_plugin_settings(&row).await?;
-    state.plugins.forget_settings().await;
-    tracing::info!(plugin = %id, enabled = s.enabled, granted = ?s.granted_hosts, by = %caller.username, "plugin settings changed");
-    Ok(Json(view(&p, &s)))
+    Ok(Json(plugins::update(&state, &caller, &id, patch).await?))
 }
 
-/// Re-reads the plugin folders without a restart; calls in flight finish on the old copy.
 #[utoipa::path(post, path = "/api/v1/plugins/reload", tag = "plugins",
     responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
 pub async fn reload_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require(Permission::PluginsManage)?;
-    let (loaded, failed) = state.plugins.reload().await;
-    Ok(Json(json!({"loaded": loaded, "failed": failed, "load_errors": *state.plugins.load_errors()})))
-}
-
-/// How a plugin's own error reads over HTTP.
-fn plugin_error(e: PluginError) -> Error {
-    match e {
-        PluginError::InvalidInput(m) => Error::invalid("input", m),
-        PluginError::Denied(m) => Error::Forbidden(m),
-        PluginError::Unavailable(m) => Error::PluginFailed(format!("the plugin's service is unavailable: {m}")),
-        PluginError::Internal(m) => Error::PluginFailed(format!("the plugin reported an internal error: {m}")),
-    }
-}
-
-/// How a call failure reads over HTTP.
-pub fn call_error(e: CallError) -> Error {
-    match e {
-        CallError::NotFound | CallError::NotProvided => Error::NotFound,
-        CallError::Disabled(_) => Error::PluginFailed(e.to_string()),
-        CallError::Fault(_) => Error::PluginFailed(e.to_string()),
-        CallError::Unavailable(m) => Error::Unavailable(m),
-    }
+    Ok(Json(plugins::reload(&state, &caller).await?))
 }
 
 /// A plugin's own JSON action; the host checks the permission the manifest names and caps
@@ -282,30 +75,9 @@ pub async fn run_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let p = state.plugins.get(&id).ok_or(Error::NotFound)?;
-    let action = p.manifest.actions.iter().find(|a| a.name == name).ok_or(Error::NotFound)?;
-    let Some(permission) = action.permission() else { return Err(Error::NotFound.into()) };
-    if !caller.is_agent {
-        return Err(Error::Forbidden("plugin actions are for agents".into()).into());
-    }
-    caller.require(permission)?;
+    plugins::check_action(&state, &caller, &id, &name)?;
     require_json(&headers)?;
-    let max = state.config.plugins.max_action_bytes;
-    if body.len() > max {
-        return Err(Error::TooLarge(format!("an action takes at most {max} bytes")).into());
-    }
-    let input: Value = parse_json(&body)?;
-    let hook = Hook::Action {
-        name,
-        input: input.to_string(),
-        caller: actions::Caller { user_id: caller.id.0, username: caller.username.clone() },
-    };
-    match state.plugins.call(&id, hook).await.map_err(call_error)? {
-        // the host checked its size and that it is JSON
-        Answer::Action(Ok(out)) => Ok(Json(serde_json::from_str(&out).map_err(|e| Error::Internal(e.to_string()))?)),
-        Answer::Action(Err(e)) => Err(plugin_error(e).into()),
-        _ => Err(Error::Internal("a plugin answered another hook".into()).into()),
-    }
+    Ok(Json(plugins::run_action(&state, &caller, &id, &name, &body).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -325,65 +97,6 @@ pub async fn org_plugin_tab(
     Path((id, tab)): Path<(String, String)>,
     Query(q): Query<PluginTabQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OrganizationsView)?;
     let org = org_id(&id)?;
-    let mut c = Checker::default();
-    let page = c.take("page", parse_small(q.page.as_deref(), 1, 1, 100_000));
-    let per_page = c.take("per_page", parse_small(q.per_page.as_deref(), 25, 1, 200));
-    c.finish()?;
-    let (page, per_page) = (page.unwrap_or(1), per_page.unwrap_or(25));
-    let settings = settings(&state).await?;
-    let all = state.plugins.all();
-    let provider = all.values().find(|p| {
-        p.manifest.tabs.iter().any(|t| t.id == tab) && settings.get(p.manifest.id()).is_some_and(|s| s.enabled)
-    });
-    let Some(plugin) = provider else { return Err(Error::NotFound.into()) };
-    let organization = state.store.get_org(org).await?;
-    let title = plugin.manifest.tabs.iter().find(|t| t.id == tab).map(|t| t.title.clone()).unwrap_or_default();
-    let req = org_tab::PageRequest { tab_id: tab.clone(), org: org_ref(org, &organization.name), page, per_page };
-    let head = json!({"tab": tab, "title": title, "plugin": plugin.manifest.id(), "page": page, "per_page": per_page});
-    let failed = |message: String| {
-        let mut v = head.clone();
-        v["error"] = json!({"message": message});
-        Ok(Json(v))
-    };
-    match state.plugins.call(plugin.manifest.id(), Hook::Render { req }).await {
-        Ok(Answer::Render(Ok(TabContent::Table(t)))) => {
-            let mut v = head.clone();
-            v["kind"] = json!("table");
-            v["columns"] = json!(t.columns);
-            v["rows"] = json!(t.rows);
-            v["total"] = json!(t.total);
-            Ok(Json(v))
-        }
-        Ok(Answer::Render(Ok(TabContent::Html(html)))) => {
-            let mut v = head.clone();
-            v["kind"] = json!("html");
-            v["html"] = json!(ammonia::clean(&html));
-            Ok(Json(v))
-        }
-        Ok(Answer::Render(Err(e))) => failed(format!("the {title} tab could not be shown: {}", plugin_error_text(&e))),
-        Ok(_) => failed("the plugin answered another hook".into()),
-        Err(e @ (CallError::NotFound | CallError::NotProvided)) => Err(call_error(e).into()),
-        Err(e) => failed(format!("the {title} tab could not be shown: {e}")),
-    }
-}
-
-fn plugin_error_text(e: &PluginError) -> String {
-    match e {
-        PluginError::InvalidInput(m) => format!("invalid input: {m}"),
-        PluginError::Unavailable(m) => format!("unavailable: {m}"),
-        PluginError::Denied(m) => format!("denied: {m}"),
-        PluginError::Internal(m) => format!("internal error: {m}"),
-    }
-}
-
-fn parse_small(raw: Option<&str>, default: u32, min: u32, max: u32) -> Result<u32, String> {
-    match raw {
-        None | Some("") => Ok(default),
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(format!("must be a whole number from {min} to {max}")),
-        },
-    }
+    Ok(Json(plugins::org_tab(&state, &caller, org, &tab, q.page.as_deref(), q.per_page.as_deref()).await?))
 }

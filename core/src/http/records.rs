@@ -10,8 +10,8 @@ use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::ApiJson;
 use super::users::parse_id;
-use crate::domain::records::{AnyRecord, Call, Chat, RecordFields, RecordInput, RecordKind, Survey, Ticket};
-use crate::domain::role::Permission;
+use crate::domain::records::{AnyRecord, Call, Chat, RecordInput, RecordKind, Survey, Ticket};
+use crate::services::records;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,15 +31,11 @@ async fn create(
     kind: RecordKind,
     input: RecordInput,
 ) -> ApiResult<(StatusCode, Json<AnyRecord>)> {
-    caller.require(Permission::UsersEdit)?;
-    let now = state.store.now();
-    let fields = input.apply(kind, RecordFields::default(), true, &state.config.phone.default_region, now)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_record(kind, &fields).await?)))
+    Ok((StatusCode::CREATED, Json(records::create(state, caller, kind, input).await?)))
 }
 
 async fn read(state: &AppState, caller: &Caller, kind: RecordKind, id: &str) -> ApiResult<Json<AnyRecord>> {
-    caller.require(Permission::UsersView)?;
-    Ok(Json(state.store.get_record(kind, parse_id(id)?).await?))
+    Ok(Json(records::get(state, caller, kind, parse_id(id)?).await?))
 }
 
 async fn update(
@@ -49,12 +45,7 @@ async fn update(
     id: &str,
     input: RecordInput,
 ) -> ApiResult<Json<AnyRecord>> {
-    caller.require(Permission::UsersEdit)?;
-    let id = parse_id(id)?;
-    let region = state.config.phone.default_region.clone();
-    let now = state.store.now();
-    let edit = move |current: RecordFields| input.apply(kind, current, false, &region, now);
-    Ok(Json(state.store.update_record(kind, id, edit).await?))
+    Ok(Json(records::update(state, caller, kind, parse_id(id)?, input).await?))
 }
 
 macro_rules! record_handlers {

@@ -12,14 +12,14 @@ use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::organizations::TabQuery;
-use super::users::{parse_id, parse_limit};
+use super::users::parse_id;
 use crate::domain::organization::Tab;
-use crate::domain::role::Permission;
 use crate::domain::user::User;
 use crate::domain::{Error, UserId};
-use crate::services::users;
+use crate::services::{portal, users};
 
-use crate::store::{Cursor, OPEN_FILTER, Page, RESOLVED_FILTER};
+use crate::domain::records::TicketState;
+use crate::store::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,10 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/history", get(user_history))
         .route("/users/{id}/merge", post(merge_user))
         .route("/me/tickets", get(my_tickets))
-}
-
-fn cursor(raw: Option<&str>) -> Result<Option<Cursor>, Error> {
-    raw.filter(|c| !c.is_empty()).map(Cursor::decode).transpose()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -56,20 +52,9 @@ pub async fn user_tickets(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<UserTicketsQuery>,
 ) -> ApiResult<Json<Page<Value>>> {
-    caller.require(Permission::UsersView)?;
-    let filter = match p.state.as_deref() {
-        None | Some("") | Some("all") => None,
-        Some("open") => Some(OPEN_FILTER),
-        Some("resolved") => Some(RESOLVED_FILTER),
-        Some(_) => return Err(Error::invalid("state", "must be open or resolved").into()),
-    };
+    let filter = TicketState::parse(p.state.as_deref()).map_err(|why| Error::invalid("state", why))?;
     let id = UserId(parse_id(&id)?);
-    Ok(Json(
-        state
-            .store
-            .user_tab(id, Tab::Tickets, filter, parse_limit(p.limit.as_deref())?, cursor(p.cursor.as_deref())?)
-            .await?,
-    ))
+    Ok(Json(users::tab(&state, &caller, id, Tab::Tickets, filter, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }
 
 macro_rules! user_tab {
@@ -83,14 +68,8 @@ macro_rules! user_tab {
             Path(id): Path<String>,
             ApiQuery(p): ApiQuery<TabQuery>,
         ) -> ApiResult<Json<Page<Value>>> {
-            caller.require(Permission::UsersView)?;
             let id = UserId(parse_id(&id)?);
-            Ok(Json(
-                state
-                    .store
-                    .user_tab(id, $tab, None, parse_limit(p.limit.as_deref())?, cursor(p.cursor.as_deref())?)
-                    .await?,
-            ))
+            Ok(Json(users::tab(&state, &caller, id, $tab, None, p.limit.as_deref(), p.cursor.as_deref()).await?))
         }
     };
 }
@@ -117,9 +96,7 @@ pub async fn user_organizations(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Page<Value>>> {
-    caller.require(Permission::UsersView)?;
-    caller.require(Permission::OrganizationsView)?;
-    let items = state.store.user_organizations(UserId(parse_id(&id)?)).await?;
+    let items = users::organizations_of(&state, &caller, UserId(parse_id(&id)?)).await?;
     Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
 }
 
@@ -131,8 +108,7 @@ pub async fn user_stats(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::UsersView)?;
-    Ok(Json(state.store.user_counts(UserId(parse_id(&id)?)).await?))
+    Ok(Json(users::stats(&state, &caller, UserId(parse_id(&id)?)).await?))
 }
 
 /// Last login and the time of the user's last ticket, chat, call and survey.
@@ -143,8 +119,7 @@ pub async fn user_history(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::UsersView)?;
-    Ok(Json(state.store.user_history(UserId(parse_id(&id)?)).await?))
+    Ok(Json(users::history(&state, &caller, UserId(parse_id(&id)?)).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -185,17 +160,6 @@ pub async fn my_tickets(
     caller: Caller,
     ApiQuery(p): ApiQuery<MyTicketsQuery>,
 ) -> ApiResult<Json<Page<Value>>> {
-    let limit = parse_limit(p.limit.as_deref())?;
-    let after = cursor(p.cursor.as_deref())?;
-    match p.scope.as_deref().unwrap_or("mine") {
-        "mine" => Ok(Json(state.store.portal_tickets(caller.id, None, limit, after).await?)),
-        "organization" => {
-            let rules = state.store.portal_org_rules(caller.id).await?;
-            if rules.is_empty() {
-                return Err(Error::Forbidden("you may not see your organization's tickets".into()).into());
-            }
-            Ok(Json(state.store.portal_tickets(caller.id, Some(&rules), limit, after).await?))
-        }
-        _ => Err(Error::invalid("scope", "must be mine or organization").into()),
-    }
+    let scope = portal::Scope::parse(p.scope.as_deref())?;
+    Ok(Json(portal::tickets(&state, &caller, scope, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }

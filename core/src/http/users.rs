@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/changes", get(list_user_changes))
 }
 
-pub(crate) use crate::services::params::{parse_fragment, parse_id, parse_id_cursor, parse_limit, parse_order};
+pub(crate) use crate::services::params::parse_id;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListUsersQuery {

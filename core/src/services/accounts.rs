@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::auth::{MAX_PASSWORD_BYTES, new_token, token_hash, token_kind};
 use crate::clock::Millis;
 use crate::domain::address::normalize_email;
-use crate::domain::user::{User, check_password, username_key};
+use crate::domain::user::{AuthMethod, User, check_password, username_key};
 use crate::domain::{Error, Result, UserId};
 use crate::jobs::{Task, enqueue};
 use crate::store::{NewSession, TokenKind};
@@ -47,7 +47,7 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Option<Caller>> {
         .store
         .caller(&hash, kind, idle)
         .await?
-        .map(|(id, username, display_name, roles)| Caller::new(id, username, display_name, &roles, kind, hash)))
+        .map(|h| Caller::new(h.id, h.username, h.display_name, &h.roles, kind, hash)))
 }
 
 fn check_length(field: &str, password: &str) -> Result<()> {
@@ -187,7 +187,7 @@ pub async fn change_own_password(
     check_length("current_password", &current_password)?;
     check_length("new_password", &new_password)?;
     let Some(record) = app.store.find_login(&caller.username).await? else { return Err(Error::NotFound) };
-    if record.auth_method != "password" {
+    if AuthMethod::parse(&record.auth_method) != Ok(AuthMethod::Password) {
         let why = format!("this account logs in through {}; its password is changed there", record.auth_method);
         return Err(Error::invalid("current_password", why));
     }

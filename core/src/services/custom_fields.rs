@@ -1,12 +1,15 @@
-//! Custom field values: the check every write of a user's or organization's `custom_fields`
-//! goes through (built-in types here, plugin types by their plugin, bounded like every plugin
-//! call), and the display text of each value.
+//! Custom fields: their definitions (read with `users_view` or `custom_fields_manage`, changed
+//! with `custom_fields_manage`), the check every write of a user's or organization's
+//! `custom_fields` goes through (built-in types here, plugin types by their plugin, bounded like
+//! every plugin call), and the display text of each value.
 
 use serde_json::{Map, Value};
 
+use super::Caller;
 use crate::app::App;
-use crate::domain::custom_field::{CustomField, Entity, check_builtin, is_empty};
-use crate::domain::{Checker, Result};
+use crate::domain::custom_field::{CustomField, CustomFieldInput, Entity, check_builtin, is_empty};
+use crate::domain::role::Permission;
+use crate::domain::{Checker, Error, Result};
 use crate::plugins::host::bindings::exports::kith::plugin::field_type::FieldInfo;
 use crate::plugins::{Answer, Hook};
 
@@ -106,4 +109,53 @@ pub async fn display(app: &App, entity: Entity, values: &Map<String, Value>) -> 
         display.insert(def.key.clone(), Value::String(text));
     }
     Ok(display)
+}
+
+fn may_read(caller: &Caller) -> Result<()> {
+    if caller.has(Permission::CustomFieldsManage) { Ok(()) } else { caller.require(Permission::UsersView) }
+}
+
+/// The definitions, in display order: of `entity` (`user` or `organization`), or both.
+pub async fn list(app: &App, caller: &Caller, entity: Option<&str>) -> Result<Vec<CustomField>> {
+    may_read(caller)?;
+    let entity = match entity {
+        None | Some("") => None,
+        Some(e) => Some(Entity::parse(e).ok_or_else(|| Error::invalid("entity", "must be user or organization"))?),
+    };
+    app.store.custom_fields(entity).await
+}
+
+pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<CustomField> {
+    may_read(caller)?;
+    app.store.custom_field(id).await
+}
+
+/// Field types loaded plugins declare, as `plugin:<id>/<type>`.
+fn plugin_types(app: &App) -> Vec<String> {
+    app.plugins
+        .all()
+        .values()
+        .flat_map(|p| {
+            p.manifest.field_types.iter().map(|f| format!("plugin:{}/{}", p.manifest.id(), f.id)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub async fn create(app: &App, caller: &Caller, input: CustomFieldInput) -> Result<CustomField> {
+    caller.require(Permission::CustomFieldsManage)?;
+    let spec = input.apply(None, &plugin_types(app))?;
+    app.store.create_custom_field(&spec).await
+}
+
+pub async fn update(app: &App, caller: &Caller, id: i64, input: CustomFieldInput) -> Result<CustomField> {
+    caller.require(Permission::CustomFieldsManage)?;
+    let current = app.store.custom_field(id).await?;
+    let spec = input.apply(Some(&current), &plugin_types(app))?;
+    app.store.update_custom_field(id, &spec).await
+}
+
+/// Deletes a definition; values already stored under its key are kept but no longer shown.
+pub async fn delete(app: &App, caller: &Caller, id: i64) -> Result<()> {
+    caller.require(Permission::CustomFieldsManage)?;
+    app.store.delete_custom_field(id).await
 }

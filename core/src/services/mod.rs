@@ -5,8 +5,15 @@
 //! or web modules.
 
 pub mod accounts;
+pub mod avatars;
 pub mod custom_fields;
+pub mod oidc_logins;
+pub mod organizations;
 pub mod params;
+pub mod plugins;
+pub mod portal;
+pub mod records;
+pub mod roles;
 pub mod users;
 
 use crate::domain::change::{Actor, ActorKind};

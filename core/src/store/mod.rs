@@ -7,6 +7,7 @@
 //! dispatches each call to it. SQL is written in the common dialect (`$1` parameters work on
 //! both); the rare differences are constants in the backend modules (e.g. `FOR_UPDATE`).
 
+mod constraints;
 pub mod postgres;
 pub mod sqlite;
 pub mod timing;
@@ -24,7 +25,7 @@ use crate::clock::{Clock, Millis};
 use crate::domain::change::{Actor, Change};
 use crate::domain::custom_field::{CustomField, CustomFieldSpec, Entity};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleSpec, Tab};
-use crate::domain::records::{AnyRecord, RecordFields, RecordKind};
+use crate::domain::records::{AnyRecord, RecordFields, RecordKind, TicketState};
 use crate::domain::role::Role;
 use crate::domain::user::{User, UserFields};
 use crate::domain::{Error, Result, RoleId, UserId};
@@ -53,6 +54,15 @@ pub struct PluginSettingsRow {
     /// JSON array of granted origins.
     pub granted_hosts: String,
     pub disabled_reason: Option<String>,
+}
+
+/// The live holder of a token or session: who they are and the roles they hold.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
 }
 
 /// The database behind Kith.
@@ -319,12 +329,7 @@ impl Store {
 
     /// The live holder of a token or session hash, with their name and assigned roles; a
     /// session's idle expiry moves on.
-    pub async fn caller(
-        &self,
-        token_hash: &str,
-        kind: TokenKind,
-        idle_ms: Millis,
-    ) -> Result<Option<(UserId, String, String, Vec<Role>)>> {
+    pub async fn caller(&self, token_hash: &str, kind: TokenKind, idle_ms: Millis) -> Result<Option<TokenHolder>> {
         let now = self.now();
         dispatch!(self, auth::caller(token_hash, kind, now, idle_ms))
     }
@@ -490,11 +495,11 @@ impl Store {
         &self,
         id: UserId,
         tab: Tab,
-        filter: Option<&'static str>,
+        state: Option<TicketState>,
         limit: i64,
         after: Option<Cursor>,
     ) -> Result<Page<Value>> {
-        dispatch!(self, tabs::user_tab(id, tab, filter, limit, after))
+        dispatch!(self, tabs::user_tab(id, tab, state, limit, after))
     }
 
     /// A user's Statistics tab (counts).
@@ -778,10 +783,6 @@ pub struct Comment {
     pub created_at: String,
 }
 
-/// Ticket states shown apart on a user's page, as conditions on the tickets table (`r`).
-pub const OPEN_FILTER: &str = "r.status IN ('open', 'pending')";
-pub const RESOLVED_FILTER: &str = "r.status IN ('resolved', 'closed')";
-
 /// How many records a rule pulls into each tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TabCounts {
@@ -810,6 +811,8 @@ pub struct ResetTarget {
     pub display_name: String,
     /// The primary address.
     pub to: String,
+    /// The user's language (empty: none chosen).
+    pub language: String,
 }
 
 /// A claimed job of the queue (`jobs.rs`).
@@ -838,14 +841,7 @@ pub enum TokenKind {
     Session,
 }
 
-/// A role to create or edit, already checked.
-#[derive(Debug, Clone)]
-pub struct RoleWrite {
-    pub name: Option<String>,
-    pub kind: Option<crate::domain::role::RoleKind>,
-    pub description: Option<String>,
-    pub permissions: Option<crate::domain::role::PermissionSet>,
-}
+pub use crate::domain::role::RoleWrite;
 
 /// One page of a list.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -930,19 +926,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
     match &e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Error::Unavailable("database busy".into()),
         sqlx::Error::Io(_) => Error::Unavailable(format!("database unreachable: {e}")),
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-            let field = if text.contains("username") {
-                "username"
-            } else if text.contains("email") {
-                "emails"
-            } else if text.contains("name_key") {
-                "name"
-            } else {
-                "id"
-            };
-            Error::conflict(field, "is already taken")
-        }
+        sqlx::Error::Database(d) if d.is_unique_violation() => constraints::conflict(d.constraint(), d.message()),
         sqlx::Error::Database(d) if d.code().as_deref() == Some("25006") => {
             Error::Unavailable("the database is read-only (a standby?)".into())
         }

@@ -39,7 +39,7 @@ async fn app_with_mail(b: Backend) -> (TestApp, PathBuf) {
 
 /// Runs the queued jobs as the worker of `kith serve` would.
 async fn run_jobs(app: &TestApp) -> usize {
-    kith::jobs::run_due(&app.state).await.expect("jobs")
+    kith::jobs::run_due(&kith::jobs::JobContext::of(&app.state)).await.expect("jobs")
 }
 
 async fn forgot(app: &TestApp, email: &str) -> (StatusCode, Value) {

@@ -38,15 +38,15 @@ pub async fn issue(
 ) -> Result<Option<ResetTarget>> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
     // the user row's lock makes concurrent requests for one account count one after the other
-    let row: Option<(i64, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT u.id, u.username, u.display_name, u.primary_email FROM users u
+    let row: Option<(i64, String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT u.id, u.username, u.display_name, u.primary_email, u.language FROM users u
          WHERE u.id = (SELECT user_id FROM user_emails WHERE email = $1) AND {MAY_RESET}{FOR_UPDATE}"
     )))
     .bind(address)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_err)?;
-    let Some((id, username, display_name, to)) = row.filter(|r| !r.3.is_empty()) else {
+    let Some((id, username, display_name, to, language)) = row.filter(|r| !r.3.is_empty()) else {
         tx.rollback().await.map_err(db_err)?;
         return Ok(None);
     };
@@ -77,13 +77,13 @@ pub async fn issue(
         .await
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    Ok(Some(ResetTarget { user: UserId(id), username, display_name, to }))
+    Ok(Some(ResetTarget { user: UserId(id), username, display_name, to, language }))
 }
 
 /// The user a live (unused, unexpired) link belongs to, if they may still use it.
 pub async fn holder(pools: &Pools, token_hash: &str, now: Millis) -> Result<Option<ResetTarget>> {
-    let row: Option<(i64, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT u.id, u.username, u.display_name, u.primary_email FROM password_resets r
+    let row: Option<(i64, String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT u.id, u.username, u.display_name, u.primary_email, u.language FROM password_resets r
          JOIN users u ON u.id = r.user_id WHERE {LIVE_LINK}"
     )))
     .bind(token_hash)
@@ -91,7 +91,13 @@ pub async fn holder(pools: &Pools, token_hash: &str, now: Millis) -> Result<Opti
     .fetch_optional(pools.read())
     .await
     .map_err(db_err)?;
-    Ok(row.map(|(id, username, display_name, to)| ResetTarget { user: UserId(id), username, display_name, to }))
+    Ok(row.map(|(id, username, display_name, to, language)| ResetTarget {
+        user: UserId(id),
+        username,
+        display_name,
+        to,
+        language,
+    }))
 }
 
 /// Sets the password of a live link's holder, uses up every open link of theirs, ends all their

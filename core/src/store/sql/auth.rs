@@ -6,7 +6,7 @@ use super::{Conn, Pools, begin_write};
 use crate::clock::Millis;
 use crate::domain::role::{PermissionSet, Role, RoleKind};
 use crate::domain::{Result, RoleId, UserId};
-use crate::store::{TokenKind, db_err};
+use crate::store::{TokenHolder, TokenKind, db_err};
 
 pub async fn create_api_token(pools: &Pools, user: UserId, name: &str, token_hash: &str, now: Millis) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
@@ -32,7 +32,7 @@ pub async fn caller(
     kind: TokenKind,
     now: Millis,
     idle_ms: Millis,
-) -> Result<Option<(UserId, String, String, Vec<Role>)>> {
+) -> Result<Option<TokenHolder>> {
     let source = match kind {
         TokenKind::Api => {
             "SELECT t.id AS cid, t.user_id, t.last_used_at AS a, CAST(0 AS BIGINT) AS b FROM api_tokens t
@@ -83,7 +83,7 @@ pub async fn caller(
         }
     }
     let roles = rows.into_iter().filter_map(CallerRow::role).collect();
-    Ok(Some((UserId(user), username, display_name, roles)))
+    Ok(Some(TokenHolder { id: UserId(user), username, display_name, roles }))
 }
 
 #[derive(sqlx::FromRow)]

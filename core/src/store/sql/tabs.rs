@@ -23,8 +23,9 @@ use crate::domain::organization::{
     MatchedBy, OrganizationId, RecordFacts, Rule, RuleId, RuleKind, RuleSpec, Tab, domain_and_parents, domain_of,
     matches,
 };
+use crate::domain::records::TicketState;
 use crate::domain::{Error, Result, UserId};
-use crate::store::{Cursor, OPEN_FILTER, Page, RESOLVED_FILTER, TabCounts, db_err, placeholders};
+use crate::store::{Cursor, Page, TabCounts, db_err, placeholders};
 
 /// A value bound into an assembled statement.
 enum Arg {
@@ -172,6 +173,14 @@ fn by_expected_size(rules: &[Rule]) -> Vec<&Rule> {
 
 /// Extra condition on the tab's table (alias `r`), e.g. a ticket status filter.
 type Filter<'a> = Option<&'a str>;
+
+/// The SQL condition (on alias `r`) of a ticket state; the statuses are constants of ours.
+fn state_condition(state: TicketState) -> &'static str {
+    match state {
+        TicketState::Open => "r.status IN ('open', 'pending')",
+        TicketState::Resolved => "r.status IN ('resolved', 'closed')",
+    }
+}
 
 /// The exact number of distinct records the rules pull into `tab`.
 async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
@@ -610,12 +619,13 @@ pub async fn user_tab(
     pools: &Pools,
     user: UserId,
     tab: Tab,
-    filter: Option<&'static str>,
+    state: Option<TicketState>,
     limit: i64,
     after: Option<Cursor>,
 ) -> Result<Page<Value>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let person = Person::load(&mut conn, user.0).await?;
+    let filter = state.map(state_condition);
     rules_page(&mut conn, tab, &own_rules(&person, tab), filter, limit, after, false).await
 }
 
@@ -629,9 +639,14 @@ pub async fn user_counts(pools: &Pools, user: UserId) -> Result<Value> {
         let rules = own_rules(&person, tab);
         counts.insert(name.into(), json!(count(&mut conn, tab, &rules, None).await?));
         if tab == Tab::Tickets {
-            counts.insert("tickets_open".into(), json!(count(&mut conn, tab, &rules, Some(OPEN_FILTER)).await?));
-            counts
-                .insert("tickets_resolved".into(), json!(count(&mut conn, tab, &rules, Some(RESOLVED_FILTER)).await?));
+            counts.insert(
+                "tickets_open".into(),
+                json!(count(&mut conn, tab, &rules, Some(state_condition(TicketState::Open))).await?),
+            );
+            counts.insert(
+                "tickets_resolved".into(),
+                json!(count(&mut conn, tab, &rules, Some(state_condition(TicketState::Resolved))).await?),
+            );
         }
         if tab == Tab::Calls {
             let mut a = Args::default();
