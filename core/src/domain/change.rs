@@ -1,5 +1,6 @@
 //! The change log: who changed which field of a record, when, from what to what.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -46,7 +47,7 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Change {
     /// RFC 3339, UTC.
-    pub at: String,
+    pub at: Timestamp,
     pub actor: Actor,
     pub field: String,
     #[schema(value_type = Object)]

@@ -2,6 +2,7 @@
 //! built-in types' validation. Plugin field types (`plugin:<plugin-id>/<type-id>`) are
 //! validated by their plugin at the HTTP edge; this module only knows their name's shape.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -53,8 +54,8 @@ pub struct CustomField {
     #[schema(value_type = Object)]
     pub settings: Map<String, Value>,
     pub position: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl CustomField {
@@ -333,8 +334,8 @@ mod tests {
             options: options.iter().map(|s| s.to_string()).collect(),
             settings: Map::new(),
             position: 0,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: Timestamp::default(),
+            updated_at: Timestamp::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Organizations and their membership rules: the rule kinds, how rule values are normalized,
 //! and — in [`matches`] — exactly which records a rule pulls into each tab (SPEC section 3).
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -251,6 +252,34 @@ pub struct MatchedBy {
     pub value: String,
 }
 
+/// A record a tab lists: a user, or a ticket, chat, call or survey.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TabRecord {
+    User(Box<crate::domain::user::User>),
+    Record(crate::domain::records::AnyRecord),
+}
+
+/// One row of a tab: the record itself (its own `id` and fields) and, on an organization's
+/// tabs, the rules that pulled it in.
+#[derive(Debug, Clone, Serialize)]
+pub struct TabItem {
+    #[serde(flatten)]
+    pub record: TabRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<Vec<MatchedBy>>,
+}
+
+/// An organization a user belongs to: the organization, its ticket count, and the rules that
+/// make the user a member.
+#[derive(Debug, Clone, Serialize)]
+pub struct Membership {
+    #[serde(flatten)]
+    pub organization: Organization,
+    pub ticket_count: i64,
+    pub matched_by: Vec<MatchedBy>,
+}
+
 /// An organization as shown.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Organization {
@@ -270,8 +299,8 @@ pub struct Organization {
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Map<String, Value>,
     pub comment_count: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// The writable fields of an organization, normalized.

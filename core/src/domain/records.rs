@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::address::{normalize_email, normalize_phone};
 use super::{Checker, Result, UserId};
-use crate::clock::Millis;
+use crate::clock::{Millis, Timestamp};
 
 /// A user's Tickets tab is shown open and resolved apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +77,8 @@ pub struct Ticket {
     pub user_id: Option<UserId>,
     /// The header address list, lowercase.
     pub emails: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -86,7 +86,7 @@ pub struct Chat {
     pub id: i64,
     pub user_id: Option<UserId>,
     pub email: Option<String>,
-    pub started_at: String,
+    pub started_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,7 +116,7 @@ pub struct Call {
     pub phone: Option<String>,
     pub direction: Direction,
     pub duration_secs: i64,
-    pub at: String,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -126,7 +126,7 @@ pub struct Survey {
     pub email: Option<String>,
     pub name: String,
     pub score: Option<i64>,
-    pub at: String,
+    pub at: Timestamp,
 }
 
 /// A record of any kind, as the API shows it.

@@ -1,6 +1,7 @@
 //! Users (customers and agents): the fields of SPEC section 2, the input an API caller sends,
 //! and the rules that turn input into a valid, normalized record.
 
+use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -684,9 +685,9 @@ pub struct User {
     pub is_agent: bool,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Map<String, Value>,
-    pub last_login_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub last_login_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl User {
@@ -779,4 +780,36 @@ mod tests {
         assert!(check_password("Password123", &u.username, &r).is_err());
         assert!(check_password("my-jane-secret", &u.username, &r).is_err());
     }
+}
+
+/// A user's Statistics tab: how many of their records there are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UserStats {
+    pub tickets: i64,
+    pub tickets_open: i64,
+    pub tickets_resolved: i64,
+    pub chats: i64,
+    pub calls: i64,
+    /// The calls' time, in seconds.
+    pub call_seconds: i64,
+    pub surveys: i64,
+}
+
+/// One login, for a user's History tab.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoginEvent {
+    pub at: Timestamp,
+    pub method: String,
+    pub address: String,
+}
+
+/// A user's History tab: their last login (and the last ten) and their newest records' times.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct UserHistory {
+    pub last_login_at: Option<Timestamp>,
+    pub logins: Vec<LoginEvent>,
+    pub last_ticket_at: Option<Timestamp>,
+    pub last_chat_at: Option<Timestamp>,
+    pub last_call_at: Option<Timestamp>,
+    pub last_survey_at: Option<Timestamp>,
 }

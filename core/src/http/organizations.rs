@@ -17,7 +17,9 @@ use super::users::{ChangesQuery, parse_id};
 use crate::domain::Result;
 use crate::domain::change::Change;
 use crate::domain::custom_field::Entity;
-use crate::domain::organization::{Organization, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, Tab};
+use crate::domain::organization::{
+    Organization, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, Tab, TabItem,
+};
 use crate::services::organizations;
 use crate::store::{Comment, Page, TabCounts};
 
@@ -182,7 +184,7 @@ pub struct TabQuery {
     pub cursor: Option<String>,
 }
 
-async fn tab(state: &AppState, caller: &Caller, id: &str, tab: Tab, p: &TabQuery) -> ApiResult<Json<Page<Value>>> {
+async fn tab(state: &AppState, caller: &Caller, id: &str, tab: Tab, p: &TabQuery) -> ApiResult<Json<Page<TabItem>>> {
     Ok(Json(organizations::tab(state, caller, org_id(id)?, tab, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }
 
@@ -196,7 +198,7 @@ macro_rules! tab_handler {
             caller: Caller,
             Path(id): Path<String>,
             ApiQuery(p): ApiQuery<TabQuery>,
-        ) -> ApiResult<Json<Page<Value>>> {
+        ) -> ApiResult<Json<Page<TabItem>>> {
             tab(&state, &caller, &id, $tab, &p).await
         }
     };

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
@@ -13,8 +12,9 @@ use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::organizations::TabQuery;
 use super::users::parse_id;
-use crate::domain::organization::Tab;
+use crate::domain::organization::{Membership, Tab, TabItem};
 use crate::domain::user::User;
+use crate::domain::user::{UserHistory, UserStats};
 use crate::domain::{Error, UserId};
 use crate::services::{portal, users};
 
@@ -51,7 +51,7 @@ pub async fn user_tickets(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<UserTicketsQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Page<TabItem>>> {
     let filter = TicketState::parse(p.state.as_deref()).map_err(|why| Error::invalid("state", why))?;
     let id = UserId(parse_id(&id)?);
     Ok(Json(users::tab(&state, &caller, id, Tab::Tickets, filter, p.limit.as_deref(), p.cursor.as_deref()).await?))
@@ -67,7 +67,7 @@ macro_rules! user_tab {
             caller: Caller,
             Path(id): Path<String>,
             ApiQuery(p): ApiQuery<TabQuery>,
-        ) -> ApiResult<Json<Page<Value>>> {
+        ) -> ApiResult<Json<Page<TabItem>>> {
             let id = UserId(parse_id(&id)?);
             Ok(Json(users::tab(&state, &caller, id, $tab, None, p.limit.as_deref(), p.cursor.as_deref()).await?))
         }
@@ -95,30 +95,30 @@ pub async fn user_organizations(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Page<Membership>>> {
     let items = users::organizations_of(&state, &caller, UserId(parse_id(&id)?)).await?;
     Ok(Json(Page { total: items.len() as i64, items, next_cursor: None }))
 }
 
 /// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
 #[utoipa::path(get, path = "/api/v1/users/{id}/stats", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserStats), (status = 404, body = ErrorBody)))]
 pub async fn user_stats(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserStats>> {
     Ok(Json(users::stats(&state, &caller, UserId(parse_id(&id)?)).await?))
 }
 
 /// Last login and the time of the user's last ticket, chat, call and survey.
 #[utoipa::path(get, path = "/api/v1/users/{id}/history", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserHistory), (status = 404, body = ErrorBody)))]
 pub async fn user_history(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserHistory>> {
     Ok(Json(users::history(&state, &caller, UserId(parse_id(&id)?)).await?))
 }
 
@@ -159,7 +159,7 @@ pub async fn my_tickets(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<MyTicketsQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Page<TabItem>>> {
     let scope = portal::Scope::parse(p.scope.as_deref())?;
     Ok(Json(portal::tickets(&state, &caller, scope, p.limit.as_deref(), p.cursor.as_deref()).await?))
 }

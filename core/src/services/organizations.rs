@@ -3,8 +3,6 @@
 //! `organizations_view` (the Users tab `users_view` too); changing an organization or its rules
 //! `organizations_edit`; deleting `organizations_delete`; commenting `comment`.
 
-use serde_json::Value;
-
 use super::Caller;
 use super::custom_fields::check_values;
 use super::params::{parse_cursor, parse_fragment, parse_id_cursor, parse_limit, parse_order};
@@ -13,6 +11,7 @@ use crate::domain::change::Change;
 use crate::domain::custom_field::Entity;
 use crate::domain::organization::{
     Organization, OrganizationFields, OrganizationId, OrganizationInput, Rule, RuleId, RuleInput, RuleSpec, Tab,
+    TabItem,
 };
 use crate::domain::role::Permission;
 use crate::domain::{Error, Result};
@@ -136,7 +135,7 @@ pub async fn tab(
     tab: Tab,
     limit: Option<&str>,
     cursor: Option<&str>,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     caller.require(Permission::OrganizationsView)?;
     if tab == Tab::Users {
         caller.require(Permission::UsersView)?;

@@ -3,11 +3,10 @@
 //! `domain` rule with it matching one of their verified addresses) — decided here for the API
 //! and the portal pages alike.
 
-use serde_json::Value;
-
 use super::Caller;
 use super::params::{parse_cursor, parse_limit};
 use crate::app::App;
+use crate::domain::organization::TabItem;
 use crate::domain::{Error, Result};
 use crate::store::Page;
 
@@ -44,7 +43,7 @@ pub async fn tickets(
     scope: Scope,
     limit: Option<&str>,
     cursor: Option<&str>,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     let (limit, after) = (parse_limit(limit)?, parse_cursor(cursor)?);
     match scope {
         Scope::Mine => app.store.portal_tickets(caller.id, None, limit, after).await,

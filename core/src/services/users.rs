@@ -18,10 +18,10 @@ use crate::app::App;
 use crate::auth::{MAX_PASSWORD_BYTES, generate_password};
 use crate::domain::change::{Actor, Change};
 use crate::domain::custom_field::Entity;
-use crate::domain::organization::Tab;
+use crate::domain::organization::{Membership, Tab, TabItem};
 use crate::domain::records::TicketState;
 use crate::domain::role::{ADMINISTRATOR, EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
-use crate::domain::user::{EmailInput, User, UserFields, UserInput};
+use crate::domain::user::{EmailInput, User, UserFields, UserHistory, UserInput, UserStats};
 use crate::domain::{Error, Result, UserId};
 use crate::store::{Page, RoleFilter, UserQuery, UserSort};
 
@@ -297,26 +297,26 @@ pub async fn tab(
     state: Option<TicketState>,
     limit: Option<&str>,
     cursor: Option<&str>,
-) -> Result<Page<serde_json::Value>> {
+) -> Result<Page<TabItem>> {
     caller.require(Permission::UsersView)?;
     app.store.user_tab(id, tab, state, parse_limit(limit)?, parse_cursor(cursor)?).await
 }
 
 /// The organizations the user belongs to, each with its ticket count and the matching rules.
-pub async fn organizations_of(app: &App, caller: &Caller, id: UserId) -> Result<Vec<serde_json::Value>> {
+pub async fn organizations_of(app: &App, caller: &Caller, id: UserId) -> Result<Vec<Membership>> {
     caller.require(Permission::UsersView)?;
     caller.require(Permission::OrganizationsView)?;
     app.store.user_organizations(id).await
 }
 
 /// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
-pub async fn stats(app: &App, caller: &Caller, id: UserId) -> Result<serde_json::Value> {
+pub async fn stats(app: &App, caller: &Caller, id: UserId) -> Result<UserStats> {
     caller.require(Permission::UsersView)?;
     app.store.user_counts(id).await
 }
 
 /// Last login and the time of the user's last ticket, chat, call and survey.
-pub async fn history(app: &App, caller: &Caller, id: UserId) -> Result<serde_json::Value> {
+pub async fn history(app: &App, caller: &Caller, id: UserId) -> Result<UserHistory> {
     caller.require(Permission::UsersView)?;
     app.store.user_history(id).await
 }

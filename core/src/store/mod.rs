@@ -21,15 +21,16 @@ use serde::{Deserialize, Serialize};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
-use crate::clock::{Clock, Millis};
+use crate::clock::{Clock, Millis, Timestamp};
 use crate::domain::change::{Actor, Change};
 use crate::domain::custom_field::{CustomField, CustomFieldSpec, Entity};
-use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleSpec, Tab};
+use crate::domain::organization::{
+    Membership, Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleSpec, Tab, TabItem,
+};
 use crate::domain::records::{AnyRecord, RecordFields, RecordKind, TicketState};
 use crate::domain::role::Role;
-use crate::domain::user::{User, UserFields};
+use crate::domain::user::{User, UserFields, UserHistory, UserStats};
 use crate::domain::{Error, Result, RoleId, UserId};
-use serde_json::Value;
 
 /// A stored avatar image.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
@@ -483,11 +484,11 @@ impl Store {
         tab: Tab,
         limit: i64,
         after: Option<Cursor>,
-    ) -> Result<Page<Value>> {
+    ) -> Result<Page<TabItem>> {
         dispatch!(self, tabs::org_tab(id, tab, limit, after))
     }
 
-    pub async fn user_organizations(&self, id: UserId) -> Result<Vec<Value>> {
+    pub async fn user_organizations(&self, id: UserId) -> Result<Vec<Membership>> {
         dispatch!(self, tabs::user_organizations(id))
     }
 
@@ -498,17 +499,17 @@ impl Store {
         state: Option<TicketState>,
         limit: i64,
         after: Option<Cursor>,
-    ) -> Result<Page<Value>> {
+    ) -> Result<Page<TabItem>> {
         dispatch!(self, tabs::user_tab(id, tab, state, limit, after))
     }
 
     /// A user's Statistics tab (counts).
-    pub async fn user_counts(&self, id: UserId) -> Result<Value> {
+    pub async fn user_counts(&self, id: UserId) -> Result<UserStats> {
         dispatch!(self, tabs::user_counts(id))
     }
 
     /// A user's History tab (last login, newest ticket, chat, call, survey).
-    pub async fn user_history(&self, id: UserId) -> Result<Value> {
+    pub async fn user_history(&self, id: UserId) -> Result<UserHistory> {
         dispatch!(self, tabs::user_history(id))
     }
 
@@ -522,7 +523,7 @@ impl Store {
         org_rules: Option<&[Rule]>,
         limit: i64,
         after: Option<Cursor>,
-    ) -> Result<Page<Value>> {
+    ) -> Result<Page<TabItem>> {
         dispatch!(self, tabs::portal_tickets(id, org_rules, limit, after))
     }
 
@@ -755,14 +756,7 @@ pub struct PendingLogin {
     pub created_at: Millis,
 }
 
-/// One login, as the user's history shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LoginEvent {
-    /// RFC 3339.
-    pub at: String,
-    pub method: String,
-    pub address: String,
-}
+pub use crate::domain::user::LoginEvent;
 
 /// An organization search.
 #[derive(Debug, Clone)]
@@ -780,7 +774,7 @@ pub struct Comment {
     pub id: i64,
     pub author: Actor,
     pub body: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// How many records a rule pulls into each tab.

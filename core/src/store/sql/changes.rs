@@ -4,7 +4,7 @@ use serde_json::Value;
 use sqlx::FromRow;
 
 use super::{Conn, Pools};
-use crate::clock::{Millis, to_rfc3339};
+use crate::clock::{Millis, Timestamp};
 use crate::domain::Result;
 use crate::domain::change::{Actor, ActorKind, Change};
 use crate::store::{Page, db_err, split_id_page};
@@ -82,7 +82,7 @@ pub async fn list_changes(
     let items = rows
         .into_iter()
         .map(|r| Change {
-            at: to_rfc3339(r.at),
+            at: Timestamp(r.at),
             actor: Actor { kind: ActorKind::parse(&r.actor_kind), id: r.actor_id, name: r.actor_name },
             field: r.field,
             old: serde_json::from_str(&r.old_value).unwrap_or(Value::Null),

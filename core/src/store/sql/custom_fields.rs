@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::Pools;
-use crate::clock::{Millis, to_rfc3339};
+use crate::clock::{Millis, Timestamp};
 use crate::domain::custom_field::{CustomField, CustomFieldSpec, Entity};
 use crate::domain::{Error, Result};
 use crate::store::db_err;
@@ -36,8 +36,8 @@ impl From<Row> for CustomField {
             options: serde_json::from_str(&r.options).unwrap_or_default(),
             settings: serde_json::from_str::<Map<String, Value>>(&r.settings).unwrap_or_default(),
             position: r.position,
-            created_at: to_rfc3339(r.created_at),
-            updated_at: to_rfc3339(r.updated_at),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
         }
     }
 }

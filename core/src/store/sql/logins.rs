@@ -170,7 +170,7 @@ pub async fn login_events(conn: &mut Conn, user: UserId, limit: i64) -> Result<V
     .map_err(db_err)?;
     Ok(rows
         .into_iter()
-        .map(|(at, method, address)| LoginEvent { at: crate::clock::to_rfc3339(at), method, address })
+        .map(|(at, method, address)| LoginEvent { at: crate::clock::Timestamp(at), method, address })
         .collect())
 }
 

@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 use super::changes::record_change;
 use super::users::write_labels;
 use super::{Conn, FOR_UPDATE, Pools, begin_write};
-use crate::clock::{Millis, to_rfc3339};
+use crate::clock::{Millis, Timestamp};
 use crate::domain::change::{Actor, diff};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleKind, RuleSpec};
 use crate::domain::user::username_key;
@@ -81,8 +81,8 @@ pub async fn load_orgs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Organization>
                 labels: labels.remove(&r.id).unwrap_or_default(),
                 custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
                 comment_count: r.comment_count,
-                created_at: to_rfc3339(r.created_at),
-                updated_at: to_rfc3339(r.updated_at),
+                created_at: Timestamp(r.created_at),
+                updated_at: Timestamp(r.updated_at),
             };
             (r.id, o)
         })
@@ -304,7 +304,7 @@ pub async fn add_comment(
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    Ok(Comment { id, author: author.clone(), body: body.to_string(), created_at: to_rfc3339(now) })
+    Ok(Comment { id, author: author.clone(), body: body.to_string(), created_at: Timestamp(now) })
 }
 
 pub async fn list_comments(
@@ -337,7 +337,7 @@ pub async fn list_comments(
             id,
             author: Actor { kind: crate::domain::change::ActorKind::Agent, id: author_id, name },
             body,
-            created_at: to_rfc3339(at),
+            created_at: Timestamp(at),
         })
         .collect();
     Ok(Page { items, total, next_cursor })

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::{Conn, FOR_UPDATE, Pools, begin_write};
-use crate::clock::{Millis, to_rfc3339};
+use crate::clock::{Millis, Timestamp};
 use crate::domain::organization::{Tab, domain_and_parents, domain_of};
 use crate::domain::records::{
     AnyRecord, Call, Chat, Direction, RecordFields, RecordKind, Survey, Ticket, TicketStatus,
@@ -108,8 +108,8 @@ pub async fn load_tickets(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Ticket>> {
                 status: TicketStatus::parse(&r.status).unwrap_or(TicketStatus::Open),
                 user_id: r.user_id.map(UserId),
                 emails: emails.remove(&r.id).unwrap_or_default(),
-                created_at: to_rfc3339(r.created_at),
-                updated_at: to_rfc3339(r.updated_at),
+                created_at: Timestamp(r.created_at),
+                updated_at: Timestamp(r.updated_at),
             };
             (r.id, t)
         })
@@ -133,7 +133,7 @@ pub async fn load_chats(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Chat>> {
         .map(|r| {
             (
                 r.id,
-                Chat { id: r.id, user_id: r.user_id.map(UserId), email: r.email, started_at: to_rfc3339(r.started_at) },
+                Chat { id: r.id, user_id: r.user_id.map(UserId), email: r.email, started_at: Timestamp(r.started_at) },
             )
         })
         .collect();
@@ -166,7 +166,7 @@ pub async fn load_calls(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Call>> {
                 phone: r.phone,
                 direction: Direction::parse(&r.direction),
                 duration_secs: r.duration_secs,
-                at: to_rfc3339(r.at),
+                at: Timestamp(r.at),
             };
             (r.id, c)
         })
@@ -196,7 +196,7 @@ pub async fn load_surveys(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Survey>> {
                 email: r.email,
                 name: r.name,
                 score: r.score,
-                at: to_rfc3339(r.at),
+                at: Timestamp(r.at),
             };
             (r.id, s)
         })

@@ -12,18 +12,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
 use super::organizations::{check_org_exists, load_orgs, load_rules, resolve_username};
 use super::records::{load_calls, load_chats, load_surveys, load_tickets};
 use super::users::load_users;
 use super::{Conn, Pools};
+use crate::clock::Timestamp;
 use crate::domain::organization::{
-    MatchedBy, OrganizationId, RecordFacts, Rule, RuleId, RuleKind, RuleSpec, Tab, domain_and_parents, domain_of,
-    matches,
+    MatchedBy, Membership, OrganizationId, RecordFacts, Rule, RuleId, RuleKind, RuleSpec, Tab, TabItem, TabRecord,
+    domain_and_parents, domain_of, matches,
 };
-use crate::domain::records::TicketState;
+use crate::domain::records::{AnyRecord, TicketState};
+use crate::domain::user::{UserHistory, UserStats};
 use crate::domain::{Error, Result, UserId};
 use crate::store::{Cursor, Page, TabCounts, db_err, placeholders};
 
@@ -308,9 +309,8 @@ async fn emails_of(conn: &mut Conn, users: &[i64]) -> Result<HashMap<i64, Vec<St
     Ok(out)
 }
 
-/// Loads the records of `ids` as JSON with the facts rules are matched against.
-async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(Value, RecordFacts)>> {
-    let to_json = |v: &dyn erased::Ser| v.value();
+/// Loads the records of `ids` with the facts rules are matched against.
+async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(TabRecord, RecordFacts)>> {
     let mut out = Vec::with_capacity(ids.len());
     match tab {
         Tab::Users => {
@@ -321,7 +321,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
                     phones: u.phones.iter().map(|p| p.number.clone()).collect(),
                     account_phones: Vec::new(),
                 };
-                out.push((to_json(&u), facts));
+                out.push((TabRecord::User(Box::new(u)), facts));
             }
         }
         Tab::Tickets => {
@@ -336,7 +336,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
                     phones: Vec::new(),
                     account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
                 };
-                out.push((to_json(&t), facts));
+                out.push((TabRecord::Record(AnyRecord::Ticket(t)), facts));
             }
         }
         Tab::Chats => {
@@ -351,7 +351,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
                     phones: Vec::new(),
                     account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
                 };
-                out.push((to_json(&c), facts));
+                out.push((TabRecord::Record(AnyRecord::Chat(c)), facts));
             }
         }
         Tab::Calls => {
@@ -362,7 +362,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
                     phones: c.phone.iter().cloned().collect(),
                     account_phones: Vec::new(),
                 };
-                out.push((to_json(&c), facts));
+                out.push((TabRecord::Record(AnyRecord::Call(c)), facts));
             }
         }
         Tab::Surveys => {
@@ -377,23 +377,11 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
                     phones: Vec::new(),
                     account_phones: uid.and_then(|u| phones.get(&u).cloned()).unwrap_or_default(),
                 };
-                out.push((to_json(&s), facts));
+                out.push((TabRecord::Record(AnyRecord::Survey(s)), facts));
             }
         }
     }
     Ok(out)
-}
-
-/// Serializes any record to JSON without naming its type at each call site.
-mod erased {
-    pub trait Ser {
-        fn value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or_default()
-        }
-    }
 }
 
 /// One page of what `rules` pull into `tab`, each item with `matched_by` when asked.
@@ -405,7 +393,7 @@ pub async fn rules_page(
     limit: i64,
     after: Option<Cursor>,
     with_matched_by: bool,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     let after = match after {
         None => None,
         Some(Cursor { n: Some(at), id, .. }) => Some((at, id)),
@@ -426,21 +414,18 @@ pub async fn rules_page(
     let empty = Vec::new();
     let items = loaded
         .into_iter()
-        .map(|(mut v, facts)| {
-            if with_matched_by {
-                let by: Vec<MatchedBy> = rules
+        .map(|(record, facts)| {
+            let matched_by = with_matched_by.then(|| {
+                rules
                     .iter()
                     .filter(|r| {
                         let ue = r.user_id.and_then(|u| rule_emails.get(&u)).unwrap_or(&empty);
                         matches(tab, r, ue, &facts)
                     })
                     .map(|r| MatchedBy { rule_id: r.id, kind: r.kind, value: r.value.clone() })
-                    .collect();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("matched_by".into(), json!(by));
-                }
-            }
-            v
+                    .collect()
+            });
+            TabItem { record, matched_by }
         })
         .collect();
     Ok(Page { items, total, next_cursor })
@@ -453,7 +438,7 @@ pub async fn org_tab(
     tab: Tab,
     limit: i64,
     after: Option<Cursor>,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let rules = load_rules(&mut conn, &[org.0]).await?;
     if rules.is_empty() {
@@ -552,7 +537,7 @@ async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
 }
 
 /// The organizations a user belongs to, each with its ticket count and the rules that match.
-pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Value>> {
+pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Membership>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let Some(u) = load_users(&mut conn, &[user.0]).await?.pop() else { return Err(Error::NotFound) };
     let facts = RecordFacts {
@@ -580,16 +565,9 @@ pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Value
             .filter(|r| matches(Tab::Users, r, &[], &facts))
             .map(|r| MatchedBy { rule_id: r.id, kind: r.kind, value: r.value.clone() })
             .collect();
-        let mut v = serde_json::to_value(&org).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("ticket_count".into(), json!(ticket_count));
-            o.insert("matched_by".into(), json!(by));
-        }
-        out.push(v);
+        out.push(Membership { organization: org, ticket_count, matched_by: by });
     }
-    out.sort_by(|a, b| {
-        a["name"].as_str().unwrap_or("").to_lowercase().cmp(&b["name"].as_str().unwrap_or("").to_lowercase())
-    });
+    out.sort_by_key(|m| m.organization.name.to_lowercase());
     Ok(out)
 }
 
@@ -622,7 +600,7 @@ pub async fn user_tab(
     state: Option<TicketState>,
     limit: i64,
     after: Option<Cursor>,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let person = Person::load(&mut conn, user.0).await?;
     let filter = state.map(state_condition);
@@ -631,22 +609,24 @@ pub async fn user_tab(
 
 /// The counts of a user's Statistics tab: tickets (open, resolved), chats, calls and their
 /// seconds, surveys.
-pub async fn user_counts(pools: &Pools, user: UserId) -> Result<Value> {
+pub async fn user_counts(pools: &Pools, user: UserId) -> Result<UserStats> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let person = Person::load(&mut conn, user.0).await?;
-    let mut counts = serde_json::Map::new();
-    for (tab, name) in OWN_TABS {
+    let mut counts = UserStats::default();
+    for (tab, _) in OWN_TABS {
         let rules = own_rules(&person, tab);
-        counts.insert(name.into(), json!(count(&mut conn, tab, &rules, None).await?));
+        let n = count(&mut conn, tab, &rules, None).await?;
+        match tab {
+            Tab::Tickets => counts.tickets = n,
+            Tab::Chats => counts.chats = n,
+            Tab::Calls => counts.calls = n,
+            Tab::Surveys => counts.surveys = n,
+            Tab::Users => {}
+        }
         if tab == Tab::Tickets {
-            counts.insert(
-                "tickets_open".into(),
-                json!(count(&mut conn, tab, &rules, Some(state_condition(TicketState::Open))).await?),
-            );
-            counts.insert(
-                "tickets_resolved".into(),
-                json!(count(&mut conn, tab, &rules, Some(state_condition(TicketState::Resolved))).await?),
-            );
+            counts.tickets_open = count(&mut conn, tab, &rules, Some(state_condition(TicketState::Open))).await?;
+            counts.tickets_resolved =
+                count(&mut conn, tab, &rules, Some(state_condition(TicketState::Resolved))).await?;
         }
         if tab == Tab::Calls {
             let mut a = Args::default();
@@ -663,10 +643,10 @@ pub async fn user_counts(pools: &Pools, user: UserId) -> Result<Value> {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(db_err)?;
-            counts.insert("call_seconds".into(), json!(secs));
+            counts.call_seconds = secs;
         }
     }
-    Ok(Value::Object(counts))
+    Ok(counts)
 }
 
 /// The tabs of a user's own records, with their names in the API.
@@ -674,23 +654,29 @@ const OWN_TABS: [(Tab, &str); 4] =
     [(Tab::Tickets, "tickets"), (Tab::Chats, "chats"), (Tab::Calls, "calls"), (Tab::Surveys, "surveys")];
 
 /// A user's History tab: last login and the time of their newest ticket, chat, call, survey.
-pub async fn user_history(pools: &Pools, user: UserId) -> Result<Value> {
+pub async fn user_history(pools: &Pools, user: UserId) -> Result<UserHistory> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let person = Person::load(&mut conn, user.0).await?;
-    let mut out = serde_json::Map::new();
+    let mut out = UserHistory::default();
     let login: Option<Option<i64>> = sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
         .bind(user.0)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
-    out.insert("last_login_at".into(), json!(login.flatten().map(crate::clock::to_rfc3339)));
-    out.insert("logins".into(), json!(super::logins::login_events(&mut conn, user, 10).await?));
-    for (tab, name) in OWN_TABS {
+    out.last_login_at = login.flatten().map(Timestamp);
+    out.logins = super::logins::login_events(&mut conn, user, 10).await?;
+    for (tab, _) in OWN_TABS {
         let newest = page_ids(&mut conn, tab, &own_rules(&person, tab), None, 1, None).await?;
-        let key = format!("last_{}_at", name.trim_end_matches('s'));
-        out.insert(key, json!(newest.first().map(|(_, at)| crate::clock::to_rfc3339(*at))));
+        let at = newest.first().map(|(_, at)| Timestamp(*at));
+        match tab {
+            Tab::Tickets => out.last_ticket_at = at,
+            Tab::Chats => out.last_chat_at = at,
+            Tab::Calls => out.last_call_at = at,
+            Tab::Surveys => out.last_survey_at = at,
+            Tab::Users => {}
+        }
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
 /// The organization rules that let `user` see their organizations' tickets in the portal: a
@@ -718,7 +704,7 @@ pub async fn portal_tickets(
     org_rules: Option<&[Rule]>,
     limit: i64,
     after: Option<Cursor>,
-) -> Result<Page<Value>> {
+) -> Result<Page<TabItem>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     match org_rules {
         Some(rules) => rules_page(&mut conn, Tab::Tickets, rules, None, limit, after, false).await,

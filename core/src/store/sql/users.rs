@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 use super::changes::record_change;
 use super::roles::resolve_role_names;
 use super::{Conn, FOR_UPDATE, Pools, begin_write};
-use crate::clock::{Millis, to_rfc3339};
+use crate::clock::{Millis, Timestamp};
 use crate::domain::change::{Actor, diff};
 use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key};
@@ -151,9 +151,9 @@ fn user_from_row(r: UserRow) -> User {
         roles: Vec::new(),
         is_agent: false,
         custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
-        last_login_at: r.last_login_at.map(to_rfc3339),
-        created_at: to_rfc3339(r.created_at),
-        updated_at: to_rfc3339(r.updated_at),
+        last_login_at: r.last_login_at.map(Timestamp),
+        created_at: Timestamp(r.created_at),
+        updated_at: Timestamp(r.updated_at),
     }
 }
 
