@@ -10,8 +10,14 @@
 use std::time::Instant;
 
 use crate::domain::organization::domain_and_parents;
+use crate::domain::user::{Email, Phone, PhoneKind, UserFields, UserRules};
 use crate::domain::{Error, Result};
-use crate::store::{Store, Val};
+use crate::store::{Store, USER_COLUMNS, Val, user_values};
+
+/// The columns of a demo user's row: its id, the columns every user write fills, its times.
+static USER_ROW_COLUMNS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    std::iter::once("id").chain(USER_COLUMNS).chain(["created_at", "updated_at"]).collect()
+});
 
 /// How much to generate.
 #[derive(Debug, Clone)]
@@ -638,6 +644,14 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_orgs];
     let mut line_holders: Vec<u8> = vec![0; n_orgs];
     let p = Progress::new("users", o.users);
+    let rules = UserRules {
+        default_region: "US".into(),
+        languages: o.languages.clone(),
+        default_time_zone: "UTC".into(),
+        password_min_length: 8,
+        password_max_length: 128,
+    };
+    let user_cols: &'static [&'static str] = &USER_ROW_COLUMNS;
     let (mut urows, mut erows, mut prows, mut drows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut email_id, mut phone_id) = (base_email, base_phone);
     for i in 0..n_users {
@@ -677,32 +691,28 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
         } else {
             org_domains[org as usize].split('.').next().unwrap_or("").to_string()
         };
-        let mut search = vec![display.to_lowercase(), username.clone()];
-        search.extend(emails.iter().cloned());
-        for (n, raw, _) in &phones {
-            search.push(n.clone());
-            search.push(raw.clone());
-        }
-        if !company.is_empty() {
-            search.push(company.clone());
-        }
         let created = now - rng.below(5 * year_ms as u64) as i64;
-        urows.push(vec![
-            Val::I(gid),
-            Val::T(username.clone()),
-            Val::T(username.clone()),
-            Val::T(display.clone()),
-            Val::T(display.to_lowercase()),
-            Val::T(rng.pick(ZONES).into()),
-            Val::T(o.languages.first().cloned().unwrap_or_else(|| "en".into())),
-            Val::T(company),
-            Val::T(email.clone()),
-            Val::B(verified),
-            Val::B(verified),
-            Val::T(search.join("\n")),
-            Val::I(created),
-            Val::I(created),
-        ]);
+        // the row is derived from the user's fields by the same functions every write uses
+        let fields = UserFields {
+            username: username.clone(),
+            display_name: display.clone(),
+            emails: emails
+                .iter()
+                .enumerate()
+                .map(|(pos, e)| Email { email: e.clone(), primary: pos == 0, verified: pos == 0 && verified })
+                .collect(),
+            phones: phones
+                .iter()
+                .map(|(n, raw, kind)| Phone { kind: PhoneKind::parse(kind), number: n.clone(), raw: raw.clone() })
+                .collect(),
+            time_zone: rng.pick(ZONES).to_string(),
+            company,
+            ..UserFields::defaults(&rules)
+        };
+        let mut row = vec![Val::I(gid)];
+        row.extend(user_values(&fields));
+        row.extend([Val::I(created), Val::I(created)]);
+        urows.push(row);
         for (pos, e) in emails.iter().enumerate() {
             email_id += 1;
             let d = e.rsplit_once('@').map_or("", |(_, d)| d).to_string();
@@ -734,27 +744,7 @@ pub async fn generate(store: &Store, o: &DemoOptions) -> Result<DemoSummary> {
         }
         users.push(DemoUser { org, email, created });
         if urows.len() == CHUNK || i + 1 == n_users {
-            w.send(
-                "users",
-                &[
-                    "id",
-                    "username",
-                    "username_key",
-                    "display_name",
-                    "display_name_key",
-                    "time_zone",
-                    "language",
-                    "company",
-                    "primary_email",
-                    "primary_verified",
-                    "has_verified_email",
-                    "search_text",
-                    "created_at",
-                    "updated_at",
-                ],
-                &mut urows,
-            )
-            .await?;
+            w.send("users", user_cols, &mut urows).await?;
             w.send(
                 "user_emails",
                 &["id", "user_id", "email", "domain", "is_primary", "verified", "position"],

@@ -140,6 +140,21 @@ impl UserFields {
         self.emails.iter().find(|e| e.primary)
     }
 
+    /// What is stored beside the fields, derived from them: lookup keys, the primary address
+    /// and whether it (or any address) is verified, the search text, custom fields as JSON.
+    pub fn derived(&self) -> Derived {
+        let primary = self.primary_email();
+        Derived {
+            username_key: username_key(&self.username),
+            display_name_key: self.display_name.to_lowercase(),
+            primary_email: primary.map(|e| e.email.clone()).unwrap_or_default(),
+            primary_verified: primary.is_some_and(|e| e.verified),
+            has_verified_email: self.emails.iter().any(|e| e.verified),
+            search_text: self.search_text(),
+            custom_fields: serde_json::Value::Object(self.custom_fields.clone()).to_string(),
+        }
+    }
+
     /// Lowercased text a search fragment is matched against: names, addresses, phones,
     /// company and labels, one per line.
     pub fn search_text(&self) -> String {
@@ -154,6 +169,18 @@ impl UserFields {
         parts.retain(|p| !p.is_empty());
         parts.join("\n")
     }
+}
+
+/// The columns stored beside a user's fields, derived from them ([`UserFields::derived`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    pub username_key: String,
+    pub display_name_key: String,
+    pub primary_email: String,
+    pub primary_verified: bool,
+    pub has_verified_email: bool,
+    pub search_text: String,
+    pub custom_fields: String,
 }
 
 /// What the configuration says about valid users.

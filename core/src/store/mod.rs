@@ -797,6 +797,79 @@ pub enum Val {
     NullT,
 }
 
+/// The `users` columns a user's fields are stored in — written once, used by creating,
+/// editing and `kith demo-data` alike — in the order [`user_values`] gives their values.
+pub const USER_COLUMNS: [&str; 29] = [
+    "username",
+    "username_key",
+    "display_name",
+    "display_name_key",
+    "auth_method",
+    "auth_domain",
+    "time_zone",
+    "language",
+    "address",
+    "website",
+    "company",
+    "im",
+    "twitter",
+    "linkedin",
+    "facebook",
+    "avatar_provider",
+    "subscribe_community",
+    "email_summaries",
+    "email_conversations",
+    "banned",
+    "signature_html",
+    "summary",
+    "auto_responder",
+    "custom_fields",
+    "primary_email",
+    "primary_verified",
+    "has_verified_email",
+    "search_text",
+    "disabled",
+];
+
+/// The values of [`USER_COLUMNS`] for `f`: its fields and what is derived from them (the
+/// lookup keys, the primary address, the search text), by the domain's own functions.
+pub fn user_values(f: &UserFields) -> Vec<Val> {
+    let d = f.derived();
+    let t = |s: &str| Val::T(s.to_string());
+    let opt = |s: &Option<String>| s.as_ref().map_or(Val::NullT, |s| Val::T(s.clone()));
+    vec![
+        t(&f.username),
+        Val::T(d.username_key),
+        t(&f.display_name),
+        Val::T(d.display_name_key),
+        t(&f.auth_method),
+        opt(&f.auth_domain),
+        t(&f.time_zone),
+        t(&f.language),
+        t(&f.address),
+        t(&f.website),
+        t(&f.company),
+        t(&f.im),
+        t(&f.twitter),
+        t(&f.linkedin),
+        t(&f.facebook),
+        opt(&f.avatar_provider),
+        Val::B(f.subscribe_community),
+        Val::B(f.email_summaries),
+        Val::B(f.email_conversations),
+        Val::B(f.banned),
+        t(&f.signature_html),
+        t(&f.summary),
+        Val::B(f.auto_responder),
+        Val::T(d.custom_fields),
+        Val::T(d.primary_email),
+        Val::B(d.primary_verified),
+        Val::B(d.has_verified_email),
+        Val::T(d.search_text),
+        Val::B(f.disabled),
+    ]
+}
+
 /// Who a password reset link goes to.
 #[derive(Debug, Clone)]
 pub struct ResetTarget {

@@ -13,7 +13,9 @@ use crate::domain::change::{Actor, diff};
 use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key};
 use crate::domain::{Error, Result, RoleId, UserId};
-use crate::store::{Cursor, LoginRecord, Page, RoleFilter, UserQuery, UserSort, db_err, placeholders};
+use crate::store::{
+    Cursor, LoginRecord, Page, RoleFilter, USER_COLUMNS, UserQuery, UserSort, Val, db_err, placeholders, user_values,
+};
 
 #[derive(FromRow)]
 struct UserRow {
@@ -46,7 +48,7 @@ struct UserRow {
     updated_at: i64,
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
+const USER_SELECT: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
     u.address, u.website, u.company, u.im, u.twitter, u.linkedin, u.facebook, u.avatar_provider,
     u.subscribe_community, u.email_summaries, u.email_conversations, u.banned, u.signature_html, u.summary,
     u.auto_responder, u.disabled, u.custom_fields, u.last_login_at, u.created_at, u.updated_at";
@@ -68,7 +70,7 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
             q.fetch_all(&mut *conn).await.map_err(db_err)?
         }};
     }
-    let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({list})"));
+    let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_SELECT} FROM users u WHERE u.id IN ({list})"));
     // addresses (1), phones (2), labels (3) and roles (4) in one query
     let parts: Vec<(i64, i64, String, String, i64)> = fetch!(
         (i64, i64, String, String, i64),
@@ -190,28 +192,21 @@ async fn check_emails_free(conn: &mut Conn, emails: &[Email], except: Option<i64
     Ok(())
 }
 
-/// The columns derived from the fields for sorting and searching.
-struct Derived {
-    username_key: String,
-    display_name_key: String,
-    primary_email: String,
-    primary_verified: bool,
-    has_verified_email: bool,
-    search_text: String,
-    custom_fields: String,
-}
-
-fn derived(f: &UserFields) -> Derived {
-    let primary = f.primary_email();
-    Derived {
-        username_key: username_key(&f.username),
-        display_name_key: f.display_name.to_lowercase(),
-        primary_email: primary.map(|e| e.email.clone()).unwrap_or_default(),
-        primary_verified: primary.is_some_and(|e| e.verified),
-        has_verified_email: f.emails.iter().any(|e| e.verified),
-        search_text: f.search_text(),
-        custom_fields: Value::Object(f.custom_fields.clone()).to_string(),
-    }
+/// Binds `vals` in order.
+macro_rules! bind_vals {
+    ($q:expr, $vals:expr) => {{
+        let mut q = $q;
+        for v in $vals {
+            q = match v {
+                Val::I(n) => q.bind(*n),
+                Val::T(s) => q.bind(s.as_str()),
+                Val::B(b) => q.bind(*b),
+                Val::NullI => q.bind(None::<i64>),
+                Val::NullT => q.bind(None::<String>),
+            };
+        }
+        q
+    }};
 }
 
 pub async fn create_user(
@@ -225,52 +220,20 @@ pub async fn create_user(
     check_username_free(&mut tx, &f.username, None).await?;
     check_emails_free(&mut tx, &f.emails, None).await?;
     let roles = resolve_role_names(&mut tx, &f.roles).await?;
-    let d = derived(f);
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (username, username_key, display_name, display_name_key, auth_method, auth_domain,
-            password_hash, time_zone, language, address, website, company, im, twitter, linkedin, facebook,
-            avatar_provider, subscribe_community, email_summaries, email_conversations, banned, signature_html,
-            summary, auto_responder, custom_fields, primary_email, primary_verified, has_verified_email,
-            search_text, created_at, updated_at, disabled)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-            $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $30, $31)
-         RETURNING id",
-    )
-    .bind(&f.username)
-    .bind(&d.username_key)
-    .bind(&f.display_name)
-    .bind(&d.display_name_key)
-    .bind(&f.auth_method)
-    .bind(&f.auth_domain)
-    .bind(password_hash)
-    .bind(&f.time_zone)
-    .bind(&f.language)
-    .bind(&f.address)
-    .bind(&f.website)
-    .bind(&f.company)
-    .bind(&f.im)
-    .bind(&f.twitter)
-    .bind(&f.linkedin)
-    .bind(&f.facebook)
-    .bind(&f.avatar_provider)
-    .bind(f.subscribe_community)
-    .bind(f.email_summaries)
-    .bind(f.email_conversations)
-    .bind(f.banned)
-    .bind(&f.signature_html)
-    .bind(&f.summary)
-    .bind(f.auto_responder)
-    .bind(&d.custom_fields)
-    .bind(&d.primary_email)
-    .bind(d.primary_verified)
-    .bind(d.has_verified_email)
-    .bind(&d.search_text)
-    .bind(now)
-    .bind(f.disabled)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    super::place_by_name(&mut tx, id, &d.display_name_key).await.map_err(db_err)?;
+    let vals = user_values(f);
+    let n = USER_COLUMNS.len();
+    let sql = format!(
+        "INSERT INTO users ({}, password_hash, created_at, updated_at) VALUES ({}, ${}, ${}, ${}) RETURNING id",
+        USER_COLUMNS.join(", "),
+        placeholders(1, n),
+        n + 1,
+        n + 2,
+        n + 2
+    );
+    let q = bind_vals!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), &vals);
+    let id: i64 = q.bind(password_hash).bind(now).fetch_one(&mut *tx).await.map_err(db_err)?;
+    let display_name_key = f.derived().display_name_key;
+    super::place_by_name(&mut tx, id, &display_name_key).await.map_err(db_err)?;
     write_emails(&mut tx, id, &f.emails, now).await?;
     write_phones(&mut tx, id, &f.phones).await?;
     write_labels(&mut tx, "user_labels", "user_id", id, &f.labels).await?;
@@ -426,51 +389,17 @@ async fn write_update(
         write_roles(conn, id.0, &roles).await?;
         changes = diff(&to_json(&old)?, &to_json(&new)?);
     }
-    let d = derived(&new);
-    sqlx::query(
-        "UPDATE users SET username = $1, username_key = $2, display_name = $3, display_name_key = $4,
-            auth_method = $5, auth_domain = $6, time_zone = $7, language = $8, address = $9, website = $10,
-            company = $11, im = $12, twitter = $13, linkedin = $14, facebook = $15, avatar_provider = $16,
-            subscribe_community = $17, email_summaries = $18, email_conversations = $19, banned = $20,
-            signature_html = $21, summary = $22, auto_responder = $23, custom_fields = $24, primary_email = $25,
-            primary_verified = $26, has_verified_email = $27, search_text = $28, updated_at = $29,
-            disabled = $31
-         WHERE id = $30",
-    )
-    .bind(&new.username)
-    .bind(&d.username_key)
-    .bind(&new.display_name)
-    .bind(&d.display_name_key)
-    .bind(&new.auth_method)
-    .bind(&new.auth_domain)
-    .bind(&new.time_zone)
-    .bind(&new.language)
-    .bind(&new.address)
-    .bind(&new.website)
-    .bind(&new.company)
-    .bind(&new.im)
-    .bind(&new.twitter)
-    .bind(&new.linkedin)
-    .bind(&new.facebook)
-    .bind(&new.avatar_provider)
-    .bind(new.subscribe_community)
-    .bind(new.email_summaries)
-    .bind(new.email_conversations)
-    .bind(new.banned)
-    .bind(&new.signature_html)
-    .bind(&new.summary)
-    .bind(new.auto_responder)
-    .bind(&d.custom_fields)
-    .bind(&d.primary_email)
-    .bind(d.primary_verified)
-    .bind(d.has_verified_email)
-    .bind(&d.search_text)
-    .bind(now)
-    .bind(id.0)
-    .bind(new.disabled)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let d = new.derived();
+    let vals = user_values(&new);
+    let n = USER_COLUMNS.len();
+    let sets: Vec<String> = USER_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    let sql = format!("UPDATE users SET {}, updated_at = ${} WHERE id = ${}", sets.join(", "), n + 1, n + 2);
+    bind_vals!(sqlx::query(AssertSqlSafe(sql)), &vals)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     if old.display_name.to_lowercase() != d.display_name_key {
         super::place_by_name(conn, id.0, &d.display_name_key).await.map_err(db_err)?;
     }
