@@ -34,6 +34,7 @@ pub struct Config {
     pub avatars: AvatarsConfig,
     pub mail: MailConfig,
     pub theme: crate::web::theme::ThemeConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -279,6 +280,28 @@ impl Default for BootstrapConfig {
     }
 }
 
+/// `[metrics]`: who may read `/metrics`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// A separate address to serve `/metrics` on (then the main port does not serve it at all).
+    /// Empty: the main port serves it, to the token's holder or, without a token, to clients on
+    /// this machine only (127.0.0.1, ::1).
+    pub bind: String,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (on whichever port). Better
+    /// given as `KITH_METRICS__TOKEN`; never logged.
+    pub token: String,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("bind", &self.bind)
+            .field("token", &if self.token.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct MembershipConfig {
@@ -437,6 +460,9 @@ impl Config {
                 "phone.default_region",
                 format!("`{}` is not an ISO 3166 region code", self.phone.default_region),
             );
+        }
+        if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
+            return invalid("metrics.bind", format!("`{}` is not an address:port", self.metrics.bind));
         }
         if let Err((key, message)) = self.theme.check() {
             return invalid(&key, message);

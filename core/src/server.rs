@@ -117,6 +117,20 @@ pub async fn serve(config: Config) -> Result<()> {
         };
         tracing::info!(provider = %p.id, url = %p.url, "LDAP provider ldap:{} ({mode}, {tls})", p.id);
     }
+    if !state.config.metrics.bind.is_empty() {
+        let bind = state.config.metrics.bind.clone();
+        let listener = TcpListener::bind(&bind)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot listen on {bind} (metrics.bind): {e}")))?;
+        let metrics = crate::http::ops::metrics_router().with_state(state.clone());
+        tracing::info!(bind = %bind, "metrics: /metrics is served on its own address, not the main port");
+        tokio::spawn(async move {
+            let served = axum::serve(listener, metrics.into_make_service_with_connect_info::<std::net::SocketAddr>());
+            if let Err(e) = served.await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     spawn_avatar_recompression(state.store.clone());
     crate::jobs::spawn_worker(crate::jobs::JobContext::of(&state));
     if state.mailer.is_on() {

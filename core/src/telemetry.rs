@@ -117,7 +117,12 @@ fn escape(s: &str) -> String {
 pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route =
         req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().to_string();
+    // a fixed set of labels: a client inventing methods must not grow the series without end
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let start = Instant::now();
     let db = std::sync::Arc::new(crate::store::timing::DbTiming::default());
     let mut res = crate::store::timing::measure(db.clone(), next.run(req)).await;

@@ -6,6 +6,7 @@ pub mod custom_field;
 pub mod organization;
 pub mod records;
 pub mod role;
+pub mod text;
 pub mod user;
 
 use std::collections::BTreeMap;

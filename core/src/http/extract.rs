@@ -41,14 +41,15 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parses JSON with the failing path named (`emails[0].email`).
+/// Parses JSON with the failing path named (`emails[0].email`). Every string in the body —
+/// whatever field it is for — is first checked for control characters
+/// ([`crate::domain::text::check_controls`]): one refusal naming the field, on every backend.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::from(Error::BadRequest(format!("the body is not valid JSON: {e}"))))?;
+    crate::domain::text::check_json(&value)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return Error::BadRequest(format!("the body is not valid JSON: {inner}")).into();
-        }
         let path = e.path().to_string();
         let msg = inner.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -77,6 +78,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or_default();
+        for (k, v) in form_pairs(q) {
+            crate::domain::text::check_controls(&v).map_err(|why| Error::invalid(k.clone(), why))?;
+            crate::domain::text::check_controls(&k).map_err(|why| Error::invalid("query", why))?;
+        }
         let de = serde_urlencoded_deserializer(q);
         match de {
             Ok(v) => Ok(ApiQuery(v)),
@@ -100,7 +105,7 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, (Str
 }
 
 /// `a=1&b=x%20y` → pairs, percent- and plus-decoded; at most 100 pairs are read.
-fn form_pairs(q: &str) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
         .take(100)

@@ -99,7 +99,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.server.max_body_bytes;
     Router::new()
         .nest("/api/v1", api)
-        .merge(ops::router())
+        .merge(ops::router(state.config.metrics.bind.is_empty()))
         .merge(crate::web::router())
         .fallback(crate::web::not_found)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))

@@ -60,6 +60,11 @@ pub async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Re
     if !is_form {
         return Err(refused(state, &headers));
     }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.config.server.max_body_bytes).await else {
+        return Err(refused(state, &headers));
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
     let Ok(Form(form)) = Form::<T>::from_request(request, state).await else { return Err(refused(state, &headers)) };
     if !same_site_form(state, &headers, form.csrf()) {
         tracing::warn!(
@@ -70,6 +75,15 @@ pub async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Re
             "form refused: CSRF check failed"
         );
         return Err(refused(state, &headers));
+    }
+    // then every field is checked for control characters (422 naming it), as the API does
+    for (field, value) in crate::http::extract::form_pairs(&String::from_utf8_lossy(&bytes)) {
+        if let Err(why) = crate::domain::text::check_controls(&value) {
+            let viewer = Viewer::of(state, &headers, Some(&uri), None);
+            let message = format!("{}: {why}", field.replace('_', " "));
+            let status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Err(error_page(state, Audience::Portal, &viewer, status, Some(message)));
+        }
     }
     Ok((form, headers))
 }

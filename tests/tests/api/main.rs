@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod hardening;
 mod login_hardening;
 mod ops;
 mod organizations;
