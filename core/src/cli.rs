@@ -110,6 +110,20 @@ pub enum TokenCommand {
         /// A note saying what the token is for.
         #[arg(long, default_value = "")]
         name: String,
+        /// Days until the token stops working (1 to 3650); never when absent.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// List API tokens (id, owner, name, created, expires, last used, revoked); never secrets.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke an API token by id: it is refused from the next request on.
+    Revoke {
+        /// The token's id (`kith token list` shows it).
+        id: i64,
     },
 }
 
@@ -218,7 +232,7 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             if store.find_user_id(admin).await?.is_none() {
                 crate::services::users::create_admin(&state, admin, "bench-admin@example.com", None).await?;
             }
-            let token = server::create_token(&store, admin, "kith bench").await?;
+            let token = server::create_token(&store, admin, "kith bench", None).await?;
             let users = store.count_users().await?;
             println!("kith bench: {} backend, {users} users, {runs} timed runs per operation", store.backend_name());
             let results = crate::bench::run(state, &token, runs).await?;
@@ -287,9 +301,50 @@ async fn run(command: Command, config: Config) -> crate::domain::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { username, name } } => {
+        Command::Token { command: TokenCommand::List { username } } => {
             let store = server::open_store(&config).await?;
-            let token = server::create_token(&store, &username, &name).await?;
+            let user = match username {
+                Some(u) => Some(
+                    store
+                        .find_user_id(&u)
+                        .await?
+                        .ok_or_else(|| crate::domain::Error::invalid("username", format!("no user named `{u}`")))?,
+                ),
+                None => None,
+            };
+            let when =
+                |t: Option<crate::clock::Timestamp>| t.map_or("-".to_string(), |t| crate::clock::to_rfc3339(t.0));
+            println!(
+                "{:>6}  {:>7}  {:<24}  {:<24}  {:<24}  {:<24}  revoked",
+                "id", "user", "name", "created", "expires", "last used"
+            );
+            for t in store.list_api_tokens(user).await? {
+                println!(
+                    "{:>6}  {:>7}  {:<24}  {:<24}  {:<24}  {:<24}  {}",
+                    t.id,
+                    t.user_id.0,
+                    t.name,
+                    when(Some(t.created_at)),
+                    when(t.expires_at),
+                    when(t.last_used_at),
+                    when(t.revoked_at)
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Revoke { id } } => {
+            let store = server::open_store(&config).await?;
+            if !store.revoke_api_token(id).await? {
+                return Err(crate::domain::Error::invalid("id", format!("no token with id {id}")));
+            }
+            println!("revoked token {id}: it is refused from the next request on");
+            store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { username, name, expires_in_days } } => {
+            let store = server::open_store(&config).await?;
+            let token = server::create_token(&store, &username, &name, expires_in_days).await?;
             eprintln!("API token for {username} (shown once; send as `Authorization: Bearer <token>`):");
             println!("{token}");
             store.close().await;

@@ -31,13 +31,14 @@ pub async fn open_store(config: &Config) -> Result<Store> {
 }
 
 /// Issues an API token for a user; the token is returned once and only its hash is kept.
-pub async fn create_token(store: &Store, username: &str, name: &str) -> Result<String> {
+pub async fn create_token(store: &Store, username: &str, name: &str, expires_in_days: Option<i64>) -> Result<String> {
     let id = store
         .find_user_id(username)
         .await?
         .ok_or_else(|| Error::invalid("username", format!("no user named `{username}`")))?;
     let token = new_token(TokenKind::Api);
-    store.create_api_token(id, name, &token_hash(&token)).await?;
+    let expires_at = crate::services::tokens::expiry(store.now(), expires_in_days)?;
+    store.create_api_token(id, name, &token_hash(&token), expires_at).await?;
     Ok(token)
 }
 

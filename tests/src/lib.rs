@@ -200,7 +200,7 @@ impl TestApp {
         )
         .await
         .expect("admin");
-        let admin_token = kith::server::create_token(&state.store, "admin", "tests").await.expect("token");
+        let admin_token = kith::server::create_token(&state.store, "admin", "tests", None).await.expect("token");
         let addr = listener.local_addr().expect("addr");
         let app = kith::app(state.clone());
         let server = tokio::spawn(async move {
@@ -267,7 +267,7 @@ impl TestApp {
         let id = self
             .create_user(json!({"username": username, "emails": [{"email": format!("{username}@staff.example"), "verified": true}], "roles": roles}))
             .await;
-        let token = kith::server::create_token(&self.state.store, username, "tests").await.expect("token");
+        let token = kith::server::create_token(&self.state.store, username, "tests", None).await.expect("token");
         (id, token)
     }
 

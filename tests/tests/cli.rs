@@ -206,6 +206,19 @@ async fn admin_and_token_commands(b: Backend) {
         assert_eq!(r.status(), StatusCode::OK, "{user}");
     }
 
+    // `kith token list` shows the token (never its secret); `kith token revoke` stops it
+    let out = run_kith(&config, &["token", "list", "--username", "root"], None, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!listing.contains(&token), "no secret in {listing}");
+    let id: String = listing.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("a token row").to_string();
+    let out = run_kith(&config, &["token", "revoke", &id], None, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = client.get(format!("{}/api/v1/me", server.base)).bearer_auth(&token).send().await.expect("me");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a revoked token stops at the next request");
+    let out = run_kith(&config, &["token", "revoke", "999999"], None, &[]);
+    assert!(!out.status.success());
+
     let help = std::process::Command::new(kith_tests::kith_bin()).arg("--help").output().expect("help");
     let help = String::from_utf8_lossy(&help.stdout);
     for cmd in ["serve", "migrate", "admin", "token", "--config"] {

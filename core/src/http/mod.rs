@@ -16,6 +16,7 @@ pub mod password;
 pub mod plugins;
 pub mod records;
 pub mod roles;
+pub mod tokens;
 pub mod user_tabs;
 pub mod users;
 
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(users::router())
         .merge(roles::router())
+        .merge(tokens::router())
         .merge(organizations::router())
         .merge(records::router())
         .merge(user_tabs::router())

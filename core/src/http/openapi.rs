@@ -4,14 +4,16 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, avatars, custom_fields, oauth, organizations, password, plugins, records, roles, user_tabs, users};
+use super::{
+    auth, avatars, custom_fields, oauth, organizations, password, plugins, records, roles, tokens, user_tabs, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kith API", description = "Users, agents and organizations of a help desk. Authenticate with `Authorization: Bearer <token>`."),
     paths(
         auth::login, auth::logout, auth::me, oauth::start, oauth::callback, password::forgot, password::reset,
-        password::change_own,
+        password::change_own, tokens::list_tokens, tokens::create_token, tokens::revoke_token,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         users::clone_user, users::list_user_changes,
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,

@@ -14,6 +14,7 @@ pub mod plugins;
 pub mod portal;
 pub mod records;
 pub mod roles;
+pub mod tokens;
 pub mod users;
 
 use crate::domain::change::{Actor, ActorKind};

@@ -57,6 +57,18 @@ pub struct PluginSettingsRow {
     pub disabled_reason: Option<String>,
 }
 
+/// An API token as its owner and admins see it (never its secret, which is shown once).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// The live holder of a token or session: who they are and the roles they hold.
 #[derive(Debug, Clone)]
 pub struct TokenHolder {
@@ -264,9 +276,29 @@ impl Store {
 
     // ---- tokens and sessions ----
 
-    pub async fn create_api_token(&self, user: UserId, name: &str, token_hash: &str) -> Result<()> {
+    pub async fn list_api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>> {
+        dispatch!(self, auth::list_api_tokens(user))
+    }
+
+    pub async fn get_api_token(&self, id: i64) -> Result<Option<ApiToken>> {
+        dispatch!(self, auth::get_api_token(id))
+    }
+
+    /// Answers whether the token exists; revoking a revoked token changes nothing.
+    pub async fn revoke_api_token(&self, id: i64) -> Result<bool> {
         let now = self.now();
-        dispatch!(self, auth::create_api_token(user, name, token_hash, now))
+        dispatch!(self, auth::revoke_api_token(id, now))
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<Millis>,
+    ) -> Result<ApiToken> {
+        let now = self.now();
+        dispatch!(self, auth::create_api_token(user, name, token_hash, expires_at, now))
     }
 
     /// Reserves one credential check for an account name: `None` lets it go ahead, `Some(ms)`

@@ -315,7 +315,7 @@ async fn the_reset_pages_check_csrf_and_say_when_a_link_is_dead(b: Backend) {
 async fn a_disabled_account_is_locked_out_everywhere(b: Backend) {
     let (app, dir) = app_with_mail(b).await;
     let (id, session) = app.logged_in_user("erin", "a long first passphrase").await;
-    let token = kith::server::create_token(&app.state.store, "erin", "scripts").await.expect("token");
+    let token = kith::server::create_token(&app.state.store, "erin", "scripts", None).await.expect("token");
     assert_eq!(me(&app, &token).await, StatusCode::OK);
     let (_, wrong) = app.login("erin", "not the passphrase").await;
     wait_out_the_throttle(&app);
@@ -374,7 +374,7 @@ async fn changing_ones_own_password_ends_the_other_sessions(b: Backend) {
     let (id, here) = app.logged_in_user("finn", "a long first passphrase").await;
     let (_, v) = app.login("finn", "a long first passphrase").await;
     let there = v["token"].as_str().expect("token").to_string();
-    let api_token = kith::server::create_token(&app.state.store, "finn", "scripts").await.expect("token");
+    let api_token = kith::server::create_token(&app.state.store, "finn", "scripts", None).await.expect("token");
     forgot(&app, "finn@customer.example").await;
     run_jobs(&app).await;
     let link = kith_tests::reset_link_token(kith_tests::outbox(&dir).last().expect("mail"));
@@ -432,7 +432,7 @@ async fn changing_ones_own_password_ends_the_other_sessions(b: Backend) {
         json!({"username": "sso-sue", "auth_method": "oauth:corp", "emails": [{"email": "sue@example.com"}]}),
     )
     .await;
-    let sue = kith::server::create_token(&app.state.store, "sso-sue", "t").await.expect("token");
+    let sue = kith::server::create_token(&app.state.store, "sso-sue", "t", None).await.expect("token");
     let (status, v) =
         change_own(&app, &sue, json!({"current_password": "x", "new_password": "a long new passphrase"})).await;
     kith_tests::assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("current_password"));

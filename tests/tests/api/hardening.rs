@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 backend_tests!(
     control_characters_are_refused_naming_the_field_everywhere,
     metrics_labels_are_bounded_and_metrics_are_not_public,
+    api_tokens_are_listed_revoked_and_expire,
 );
 
 /// Item 7: a NUL (or any control character but tab and line breaks) in any text field or query
@@ -99,4 +100,66 @@ async fn metrics_labels_are_bounded_and_metrics_are_not_public(b: Backend) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = client.get(format!("{}/metrics", app.base)).bearer_auth("s3cret-metrics").send().await.expect("get");
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Item 8: nothing could revoke an API token. Now `/tokens` lists, creates (with an optional
+/// expiry) and revokes them; a revoked or expired token stops at the next request.
+async fn api_tokens_are_listed_revoked_and_expire(b: Backend) {
+    let app = TestApp::start_with_clock(b).await;
+    let clock = app.clock.clone().expect("clock");
+    let (agent, agent_token) = app.user_with_token("tok-agent", &["Agent"]).await;
+    let (_, other_token) = app.user_with_token("tok-other", &["Agent"]).await;
+    let as_agent = |method: Method, path: &str, body: Option<Value>| {
+        let app = &app;
+        let (path, token) = (path.to_string(), agent_token.clone());
+        async move { app.call(method, &path, Some(&token), body).await }
+    };
+    // create one: the secret is in this answer only
+    let (status, created) =
+        as_agent(Method::POST, "/api/v1/tokens", Some(json!({"name": "CI", "expires_in_days": 30}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["token"].as_str().expect("token").to_string();
+    let id = created["id"].as_i64().expect("id");
+    assert!(created["expires_at"].is_string(), "{created}");
+    let (status, me) = app.call(Method::GET, "/api/v1/me", Some(&secret), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["id"], agent);
+    // listed without its secret, with when it was last used
+    let (status, list) = as_agent(Method::GET, "/api/v1/tokens", None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let listed = list["items"].as_array().expect("items").iter().find(|t| t["id"] == id).cloned().expect("listed");
+    assert!(listed.get("token").is_none() && !list.to_string().contains(&secret));
+    assert!(listed["last_used_at"].is_string(), "{listed}");
+    // someone else's token is not there for another agent; an administrator sees everyone's
+    let (status, v) = app.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&other_token), None).await;
+    assert_error(status, &v, StatusCode::NOT_FOUND, None);
+    let (status, v) = app.call(Method::GET, &format!("/api/v1/tokens?user_id={agent}"), Some(&other_token), None).await;
+    assert_error(status, &v, StatusCode::FORBIDDEN, None);
+    let (status, all) = app.get("/api/v1/tokens?all=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all["items"].as_array().expect("items").len() >= 4, "{all}");
+    // revoked: refused at the next request
+    let (status, _) = as_agent(Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&secret), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, list) = as_agent(Method::GET, "/api/v1/tokens", None).await;
+    assert!(list["items"].as_array().expect("items").iter().any(|t| t["id"] == id && t["revoked_at"].is_string()));
+    // an expiring token stops when its day is over
+    let (_, short) =
+        as_agent(Method::POST, "/api/v1/tokens", Some(json!({"name": "short", "expires_in_days": 1}))).await;
+    let short = short["token"].as_str().expect("token").to_string();
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&short), None).await.0, StatusCode::OK);
+    clock.advance(86_400_000 + 1);
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&short), None).await.0, StatusCode::UNAUTHORIZED);
+    // bad input named
+    let (status, v) = as_agent(Method::POST, "/api/v1/tokens", Some(json!({"expires_in_days": 0}))).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("expires_in_days"));
+    let (status, v) = as_agent(Method::POST, "/api/v1/tokens", Some(json!({"name": "x".repeat(101)}))).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("name"));
+    // an administrator revokes anyone's
+    let (_, t) = app.call(Method::POST, "/api/v1/tokens", Some(&other_token), Some(json!({"name": "o"}))).await;
+    let (oid, osecret) = (t["id"].as_i64().expect("id"), t["token"].as_str().expect("token").to_string());
+    assert_eq!(app.delete(&format!("/api/v1/tokens/{oid}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&osecret), None).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -47,6 +47,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("oauth", include_str!("../../../../migrations/postgres/0007_oauth.sql")),
         ("plugins", include_str!("../../../../migrations/postgres/0008_plugins.sql")),
         ("accounts", include_str!("../../../../migrations/postgres/0009_accounts.sql")),
+        ("tokens", include_str!("../../../../migrations/postgres/0010_tokens.sql")),
     ])
 }
 

@@ -3,22 +3,116 @@
 use sqlx::AssertSqlSafe;
 
 use super::{Conn, Pools, begin_write};
-use crate::clock::Millis;
+use crate::clock::{Millis, Timestamp};
 use crate::domain::role::{PermissionSet, Role, RoleKind};
 use crate::domain::{Result, RoleId, UserId};
-use crate::store::{TokenHolder, TokenKind, db_err};
+use crate::store::{ApiToken, TokenHolder, TokenKind, db_err};
 
-pub async fn create_api_token(pools: &Pools, user: UserId, name: &str, token_hash: &str, now: Millis) -> Result<()> {
+pub async fn create_api_token(
+    pools: &Pools,
+    user: UserId,
+    name: &str,
+    token_hash: &str,
+    expires_at: Option<Millis>,
+    now: Millis,
+) -> Result<ApiToken> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    sqlx::query("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(user.0)
-        .bind(name)
-        .bind(token_hash)
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
+    )
+    .bind(user.0)
+    .bind(name)
+    .bind(token_hash)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(ApiToken {
+        id,
+        user_id: user,
+        name: name.to_string(),
+        created_at: Timestamp(now),
+        expires_at: expires_at.map(Timestamp),
+        last_used_at: None,
+        revoked_at: None,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            name: r.name,
+            created_at: Timestamp(r.created_at),
+            expires_at: r.expires_at.map(Timestamp),
+            last_used_at: r.last_used_at.map(Timestamp),
+            revoked_at: r.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+/// API tokens, newest first: of one user, or everyone's; revoked ones included.
+pub async fn list_api_tokens(pools: &Pools, user: Option<UserId>) -> Result<Vec<ApiToken>> {
+    let cols = "id, user_id, name, created_at, expires_at, last_used_at, revoked_at";
+    let rows: Vec<TokenRow> = match user {
+        Some(u) => sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {cols} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 1000"
+        )))
+        .bind(u.0)
+        .fetch_all(pools.read())
+        .await
+        .map_err(db_err)?,
+        None => sqlx::query_as(AssertSqlSafe(format!("SELECT {cols} FROM api_tokens ORDER BY id DESC LIMIT 1000")))
+            .fetch_all(pools.read())
+            .await
+            .map_err(db_err)?,
+    };
+    Ok(rows.into_iter().map(ApiToken::from).collect())
+}
+
+/// One token (revoked or not), if it exists.
+pub async fn get_api_token(pools: &Pools, id: i64) -> Result<Option<ApiToken>> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pools.read())
+    .await
+    .map_err(db_err)?;
+    Ok(row.map(ApiToken::from))
+}
+
+/// Revokes a token (once; revoking it again changes nothing). Answers whether it exists.
+pub async fn revoke_api_token(pools: &Pools, id: i64, now: Millis) -> Result<bool> {
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
+        .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    Ok(found.is_some())
 }
 
 /// Usage timestamps are written at most this often, so reads do not turn into writes.
@@ -36,7 +130,8 @@ pub async fn caller(
     let source = match kind {
         TokenKind::Api => {
             "SELECT t.id AS cid, t.user_id, t.last_used_at AS a, CAST(0 AS BIGINT) AS b FROM api_tokens t
-                           WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+                           WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+                             AND (t.expires_at IS NULL OR t.expires_at > $2)"
         }
         TokenKind::Session => {
             "SELECT t.id AS cid, t.user_id, t.idle_expires_at AS a, t.expires_at AS b FROM sessions t
@@ -49,8 +144,10 @@ pub async fn caller(
          FROM ({source}) c JOIN users u ON u.id = c.user_id AND NOT u.disabled
          LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id"
     );
-    let rows: Vec<CallerRow> =
-        sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash).fetch_all(pools.read()).await.map_err(db_err)?;
+    let q = sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash);
+    // only an API token's query compares its expiry with now
+    let q = if kind == TokenKind::Api { q.bind(now) } else { q };
+    let rows: Vec<CallerRow> = q.fetch_all(pools.read()).await.map_err(db_err)?;
     let Some(first) = rows.first() else { return Ok(None) };
     let (cid, user, a, b) = (first.cid, first.user_id, first.a, first.b);
     let (username, display_name) = (first.username.clone(), first.display_name.clone());

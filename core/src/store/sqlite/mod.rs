@@ -74,6 +74,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("oauth", include_str!("../../../../migrations/sqlite/0007_oauth.sql")),
         ("plugins", include_str!("../../../../migrations/sqlite/0008_plugins.sql")),
         ("accounts", include_str!("../../../../migrations/sqlite/0009_accounts.sql")),
+        ("tokens", include_str!("../../../../migrations/sqlite/0010_tokens.sql")),
     ])
 }
 
