@@ -220,7 +220,10 @@ async fn blank_passwords_and_injections_never_bind(b: Backend) {
     for name in ["*", "admin*", "admin)(|(uid=*", "x\0", "(", ")", "\\", "*)(uid=*))(|(uid=*", "al*"] {
         for pw in [ALICE_PW, "admin's long secret"] {
             let (status, v) = app.login(name, pw).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name:?}: {v}");
+            // a control character is refused before anything is looked up (422 naming the field)
+            let expected =
+                if name.contains('\0') { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::UNAUTHORIZED };
+            assert_eq!(status, expected, "{name:?}: {v}");
         }
     }
     assert_eq!(slapd.binds_as(&alice), alice_before, "{:?}", slapd.binds());

@@ -113,7 +113,10 @@ impl RuleInput {
             (None, Some(_)) => None,
             (Some(k), Some(v)) => c.take("value", normalize_rule_value(k, &v, default_region)),
         };
-        let include_subdomains = self.include_subdomains.or(base.map(|b| b.include_subdomains)).unwrap_or(false);
+        let wildcard =
+            kind == Some(RuleKind::Domain) && self.value.as_deref().is_some_and(|v| v.trim().starts_with("*."));
+        let include_subdomains =
+            wildcard || self.include_subdomains.or(base.map(|b| b.include_subdomains)).unwrap_or(false);
         let view_org_tickets = self.view_org_tickets.or(base.map(|b| b.view_org_tickets)).unwrap_or(false);
         if include_subdomains && kind.is_some_and(|k| k != RuleKind::Domain) {
             c.fail("include_subdomains", "only domain rules can include subdomains");
@@ -127,6 +130,11 @@ impl RuleInput {
                 c.fail(
                     "value",
                     format!("{v} is a public mail provider: a rule for it lumps strangers together; send \"confirm_public_domain\": true to save it anyway"),
+                );
+            } else if changed && is_public_suffix(v) && !self.confirm_public_domain {
+                c.fail(
+                    "value",
+                    format!("{v} is a public suffix (like co.uk): a rule for it lumps strangers together; send \"confirm_public_domain\": true to save it anyway"),
                 );
             }
         }
@@ -144,7 +152,9 @@ pub fn normalize_rule_value(kind: RuleKind, raw: &str, default_region: &str) -> 
         RuleKind::Email => normalize_email(raw).map(|e| e.address),
         RuleKind::Domain => {
             let raw = raw.trim();
-            let raw = raw.strip_prefix("*.").unwrap_or(raw).strip_prefix('@').unwrap_or(raw);
+            // `*.example.com` means example.com with its subdomains (RuleInput::apply sets that)
+            let raw = raw.strip_prefix("*.").unwrap_or(raw);
+            let raw = raw.strip_prefix('@').unwrap_or(raw);
             if raw.contains('@') || raw.contains('/') || raw.contains(':') {
                 return Err("is not a domain name (write example.com)".into());
             }
@@ -156,6 +166,13 @@ pub fn normalize_rule_value(kind: RuleKind, raw: &str, default_region: &str) -> 
             if v.is_empty() { Err("is required".into()) } else { Ok(v.to_string()) }
         }
     }
+}
+
+/// Whether `domain` (lowercase, punycode) is itself a public suffix — `com`, `co.uk`,
+/// `github.io` — by the Public Suffix List compiled into Kith: nobody registers it, so a rule
+/// for it would pull in strangers.
+pub fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix_str(domain).is_some_and(|s| s == domain) && psl::domain_str(domain).is_none()
 }
 
 /// The domain of a stored (lowercase) address.
@@ -428,6 +445,11 @@ impl OrganizationInput {
                 c.max_len(name, v, max);
                 *slot = v.to_string();
             }
+        }
+        if self.website.is_some()
+            && let Some(w) = c.take("website", super::text::check_website(&o.website))
+        {
+            o.website = w;
         }
         if !o.employees.is_empty() && !valid_employees(&o.employees) {
             c.fail("employees", "must be a range such as 26-50, or a number such as 1000+");

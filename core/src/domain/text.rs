@@ -49,9 +49,53 @@ pub fn check_json(v: &serde_json::Value) -> Result<()> {
     walk(v, &mut String::new())
 }
 
+/// A website as people type it (`https://acme.example/x`, `www.acme.example`): empty, or an
+/// `http`/`https` URL with a host (a bare host gets `https://`). Anything else — `javascript:`,
+/// `data:`, `file:` — is refused.
+pub fn check_website(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    // `scheme:` followed by something other than a port number names its own scheme
+    let names_scheme = v.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest.starts_with(|c: char| c.is_ascii_digit())
+    });
+    let candidate = if names_scheme { v.to_string() } else { format!("https://{v}") };
+    match url::Url::parse(&candidate) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some_and(|h| !h.is_empty()) => {
+            Ok(candidate)
+        }
+        Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
+            Err(format!("must be an http or https address (not {}:)", u.scheme()))
+        }
+        _ => Err("is not a web address (e.g. https://example.com)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websites_are_http_or_https() {
+        assert_eq!(check_website("https://acme.example/x").as_deref(), Ok("https://acme.example/x"));
+        assert_eq!(check_website("www.acme.example").as_deref(), Ok("https://www.acme.example"));
+        assert_eq!(check_website("acme.example:8080/x").as_deref(), Ok("https://acme.example:8080/x"));
+        assert_eq!(check_website("").as_deref(), Ok(""));
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "https://",
+            "ftp://x.example",
+        ] {
+            assert!(check_website(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn controls_are_refused_with_the_field_named_and_line_breaks_kept() {

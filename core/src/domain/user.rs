@@ -146,6 +146,7 @@ impl UserFields {
         let primary = self.primary_email();
         Derived {
             username_key: username_key(&self.username),
+            username_skeleton: username_skeleton(&self.username),
             display_name_key: self.display_name.to_lowercase(),
             primary_email: primary.map(|e| e.email.clone()).unwrap_or_default(),
             primary_verified: primary.is_some_and(|e| e.verified),
@@ -175,6 +176,7 @@ impl UserFields {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Derived {
     pub username_key: String,
+    pub username_skeleton: String,
     pub display_name_key: String,
     pub primary_email: String,
     pub primary_verified: bool,
@@ -364,6 +366,11 @@ impl UserInput {
                 *slot = v.to_string();
             }
         }
+        if self.website.is_some()
+            && let Some(w) = c.take("website", super::text::check_website(&u.website))
+        {
+            u.website = w;
+        }
         if let Some(v) = &self.avatar_provider {
             let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
             if let Some(p) = v {
@@ -419,7 +426,13 @@ impl UserInput {
 
 /// Usernames: 1–100 characters, no spaces or control characters; compared ignoring case.
 pub fn check_username(v: &str) -> Result<String, String> {
-    let v = v.trim();
+    use unicode_normalization::UnicodeNormalization;
+    // compatibility forms folded (ＡＤＭＩＮ → ADMIN, ﬁ → fi), so one spelling is stored
+    let v: String = v.trim().nfkc().collect();
+    let v = v.as_str();
+    if let Some(c) = v.chars().find(|c| is_default_ignorable(*c)) {
+        return Err(format!("must not contain invisible characters (found U+{:04X})", c as u32));
+    }
     if v.is_empty() {
         return Err("is required".into());
     }
@@ -432,9 +445,29 @@ pub fn check_username(v: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
-/// The key a username is unique under.
+/// The key a username is unique under (and looked up by at login): NFKC, lowercase.
 pub fn username_key(v: &str) -> String {
-    v.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    v.trim().nfkc().collect::<String>().to_lowercase()
+}
+
+/// What a username looks like, for finding look-alikes: lowercased, decomposed, accents and
+/// other combining marks dropped, then the UTS #39 confusables fold (`1` → `l`, `rn` → `m`'s
+/// own fold, Cyrillic `а` → Latin `a`). Two usernames with one skeleton are too alike to tell apart.
+pub fn username_skeleton(v: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let folded: String = username_key(v).nfd().filter(|c| !is_combining_mark(*c)).collect();
+    unicode_security::skeleton(&folded).collect::<String>().to_lowercase()
+}
+
+/// Unicode's Default_Ignorable_Code_Point: characters that show nothing (zero-width spaces and
+/// joiners, direction marks, variation selectors, the soft hyphen, tags).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
 /// How a user logs in: `password`, or `ldap:`, `oauth:`, `plugin:` followed by a provider id.
@@ -668,6 +701,12 @@ pub fn sanitize_signature(html: &str) -> String {
         .add_tags(tags)
         .add_tag_attributes("a", ["href", "title"])
         .add_tag_attributes("img", ["src", "alt", "width", "height"])
+        // images only from Kith itself: a remote one would tell its server who read the
+        // signature and when (a tracking pixel); a `data:` one could carry anything
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("img", "src") if !value.starts_with('/') || value.starts_with("//") => None,
+            _ => Some(value.into()),
+        })
         .add_tag_attributes("td", ["colspan", "rowspan"])
         .add_tag_attributes("th", ["colspan", "rowspan"])
         .url_schemes(["https", "mailto"].into())
@@ -793,6 +832,20 @@ mod tests {
         for f in ["emails", "phones[0].number", "time_zone", "language"] {
             assert!(errs.contains_key(f), "{f} missing in {errs:?}");
         }
+    }
+
+    #[test]
+    fn usernames_are_folded_and_invisible_characters_refused() {
+        assert_eq!(check_username("ＡＤＭＩＮ").as_deref(), Ok("ADMIN"));
+        assert!(check_username("adm\u{200b}in").is_err(), "zero-width space");
+        assert!(check_username("ad\u{00ad}min").is_err(), "soft hyphen");
+        for lookalike in ["ADMİN", "аdmin", "Admin", "ａｄｍｉｎ", "àdmin", "adrnin"] {
+            assert_eq!(username_skeleton(lookalike), username_skeleton("admin"), "{lookalike}");
+        }
+        // UTS #39: a one looks like an l
+        assert_eq!(username_skeleton("adm1n"), username_skeleton("admln"));
+        assert_ne!(username_skeleton("adman"), username_skeleton("admin"));
+        assert_ne!(username_skeleton("bob"), username_skeleton("rob"));
     }
 
     #[test]

@@ -30,15 +30,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// 415 unless the body is declared JSON (what a cross-site form post can never declare).
 pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    let is_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_media_type);
     if is_json {
         Ok(())
     } else {
         Err(Error::UnsupportedMediaType("send a JSON body with Content-Type: application/json".into()).into())
     }
+}
+
+/// `application/json` or `application/<anything>+json`, parameters (`; charset=utf-8`) allowed,
+/// any letter case — the media type itself parsed, not searched for `json` (`text/plain;
+/// x=+json` is not JSON).
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some((kind, subtype)) = essence.split_once('/') else { return false };
+    let token = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c));
+    kind == "application"
+        && token(subtype)
+        && (subtype == "json" || subtype.strip_suffix("+json").is_some_and(|rest| !rest.is_empty()))
 }
 
 /// Parses JSON with the failing path named (`emails[0].email`). Every string in the body —
@@ -143,6 +152,29 @@ fn decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_media_types_are_json() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+            "application/vnd.kith+json ;x=y",
+        ] {
+            assert!(is_json_media_type(ok), "{ok}");
+        }
+        for bad in [
+            "text/plain; x=+json",
+            "application/jsonx",
+            "application/+json",
+            "text/json",
+            "application/json-seq",
+            "json",
+            "",
+        ] {
+            assert!(!is_json_media_type(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn query_decoding() {

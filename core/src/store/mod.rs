@@ -154,6 +154,10 @@ impl Store {
         if restored > 0 {
             tracing::warn!(restored, "indexes restored after an interrupted bulk load");
         }
+        let filled = dispatch!(self, users::backfill_username_skeletons())?;
+        if filled > 0 {
+            tracing::info!(users = filled, "filled the look-alike key of usernames written before it existed");
+        }
         Ok(())
     }
 
@@ -831,9 +835,10 @@ pub enum Val {
 
 /// The `users` columns a user's fields are stored in — written once, used by creating,
 /// editing and `kith demo-data` alike — in the order [`user_values`] gives their values.
-pub const USER_COLUMNS: [&str; 29] = [
+pub const USER_COLUMNS: [&str; 30] = [
     "username",
     "username_key",
+    "username_skeleton",
     "display_name",
     "display_name_key",
     "auth_method",
@@ -872,6 +877,7 @@ pub fn user_values(f: &UserFields) -> Vec<Val> {
     vec![
         t(&f.username),
         Val::T(d.username_key),
+        Val::T(d.username_skeleton),
         t(&f.display_name),
         Val::T(d.display_name_key),
         t(&f.auth_method),

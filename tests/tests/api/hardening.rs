@@ -9,6 +9,7 @@ backend_tests!(
     control_characters_are_refused_naming_the_field_everywhere,
     metrics_labels_are_bounded_and_metrics_are_not_public,
     api_tokens_are_listed_revoked_and_expire,
+    input_hardening,
 );
 
 /// Item 7: a NUL (or any control character but tab and line breaks) in any text field or query
@@ -162,4 +163,101 @@ async fn api_tokens_are_listed_revoked_and_expire(b: Backend) {
     let (oid, osecret) = (t["id"].as_i64().expect("id"), t["token"].as_str().expect("token").to_string());
     assert_eq!(app.delete(&format!("/api/v1/tokens/{oid}")).await.0, StatusCode::NO_CONTENT);
     assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&osecret), None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// Item 9: what slipped through — JSON declared by a parameter, script URLs as websites,
+/// tracking pixels in signatures, invisible and look-alike usernames, public suffixes as
+/// domain rules, and `*.example.com` refused instead of understood.
+async fn input_hardening(b: Backend) {
+    let app = TestApp::start(b).await;
+    // a body is JSON only when its media type says so
+    for ct in ["text/plain; x=+json", "application/jsonx", "text/json"] {
+        let res = app
+            .client
+            .post(format!("{}/api/v1/users", app.base))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", ct)
+            .body(r#"{"username": "ct", "emails": [{"email": "ct@example.com"}]}"#)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}");
+    }
+    let res = app
+        .client
+        .post(format!("{}/api/v1/users", app.base))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/merge-patch+json; charset=utf-8")
+        .body(r#"{"username": "ct", "emails": [{"email": "ct@example.com"}]}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // websites are http(s)
+    let (status, v) = app
+        .post(
+            "/api/v1/users",
+            json!({"username": "w", "emails": [{"email": "w@example.com"}], "website": "javascript:alert(1)"}),
+        )
+        .await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("website"));
+    let (status, v) =
+        app.post("/api/v1/organizations", json!({"name": "W", "website": "data:text/html,<b>x</b>"})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("website"));
+    let (status, v) = app.post("/api/v1/organizations", json!({"name": "W", "website": "www.w.example"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["website"], "https://www.w.example");
+
+    // signatures keep Kith's own images only
+    let sig =
+        r#"<p>Hi</p><img src="https://tracker.example/p.gif?u=1" alt="t"><img src="/api/v1/users/1/avatar" alt="me">"#;
+    let (status, u) = app
+        .post(
+            "/api/v1/users",
+            json!({"username": "sig", "emails": [{"email": "sig@example.com"}], "signature_html": sig}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{u}");
+    let stored = u["signature_html"].as_str().expect("signature");
+    assert!(!stored.contains("tracker.example"), "{stored}");
+    assert!(stored.contains(r#"src="/api/v1/users/1/avatar""#), "{stored}");
+
+    // usernames: invisible characters refused, compatibility forms folded, look-alikes refused
+    let (status, v) =
+        app.post("/api/v1/users", json!({"username": "adm\u{200b}in", "emails": [{"email": "z@example.com"}]})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("username"));
+    for lookalike in ["ADMİN", "аdmin", "ａｄｍｉｎ"] {
+        let (status, v) =
+            app.post("/api/v1/users", json!({"username": lookalike, "emails": [{"email": "y@example.com"}]})).await;
+        assert_error(status, &v, StatusCode::CONFLICT, Some("username"));
+        let why = v["error"]["fields"]["username"].as_str().unwrap_or_default().to_string();
+        assert!(why.contains("`admin`") || why == "is already taken", "{lookalike}: {v}");
+    }
+    let (status, v) =
+        app.post("/api/v1/users", json!({"username": "ＦＵＬＬ", "emails": [{"email": "f@example.com"}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["username"], "FULL");
+
+    // domain rules: public suffixes need the confirmation; *.example.com means its subdomains
+    let (_, org) = app.post("/api/v1/organizations", json!({"name": "Suffix"})).await;
+    let org = org["id"].as_i64().expect("id");
+    let rules = format!("/api/v1/organizations/{org}/members");
+    let (status, v) = app.post(&rules, json!({"kind": "domain", "value": "co.uk", "include_subdomains": true})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("value"));
+    let (status, v) = app.post(&rules, json!({"kind": "domain", "value": "github.io"})).await;
+    assert_error(status, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("value"));
+    let (status, v) = app
+        .post(
+            &rules,
+            json!({"kind": "domain", "value": "co.uk", "include_subdomains": true, "confirm_public_domain": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, v) = app.post(&rules, json!({"kind": "domain", "value": "acme.co.uk"})).await;
+    assert_eq!(status, StatusCode::CREATED, "a registrable domain under a suffix is fine: {v}");
+    let (status, v) = app.post(&rules, json!({"kind": "domain", "value": "*.Example.COM"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["value"], "example.com");
+    assert_eq!(v["include_subdomains"], true);
 }

@@ -48,6 +48,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("plugins", include_str!("../../../../migrations/postgres/0008_plugins.sql")),
         ("accounts", include_str!("../../../../migrations/postgres/0009_accounts.sql")),
         ("tokens", include_str!("../../../../migrations/postgres/0010_tokens.sql")),
+        ("username_skeleton", include_str!("../../../../migrations/postgres/0011_username_skeleton.sql")),
     ])
 }
 

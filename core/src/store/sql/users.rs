@@ -11,7 +11,7 @@ use super::{Conn, FOR_UPDATE, Pools, begin_write};
 use crate::clock::{Millis, Timestamp};
 use crate::domain::change::{Actor, diff};
 use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
-use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key};
+use crate::domain::user::{Email, Phone, PhoneKind, User, UserFields, username_key, username_skeleton};
 use crate::domain::{Error, Result, RoleId, UserId};
 use crate::store::{
     Cursor, LoginRecord, Page, RoleFilter, USER_COLUMNS, UserQuery, UserSort, Val, db_err, placeholders, user_values,
@@ -171,9 +171,21 @@ async fn check_username_free(conn: &mut Conn, username: &str, except: Option<i64
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
-    match holder {
-        Some(h) if Some(h) != except => Err(Error::conflict("username", "is already taken")),
-        _ => Ok(()),
+    if holder.is_some_and(|h| Some(h) != except) {
+        return Err(Error::conflict("username", "is already taken"));
+    }
+    // a name that only looks like another (adm1n, ADMİN, Cyrillic а) is refused too
+    let alike: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, username FROM users WHERE username_skeleton = $1 LIMIT 2")
+            .bind(username_skeleton(username))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    match alike.into_iter().find(|(id, _)| Some(*id) != except) {
+        Some((_, other)) => {
+            Err(Error::conflict("username", format!("looks too much like the existing username `{other}`")))
+        }
+        None => Ok(()),
     }
 }
 
@@ -705,4 +717,31 @@ pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId
 
 pub async fn count_users(pools: &Pools) -> Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pools.read()).await.map_err(db_err)
+}
+
+/// Fills `username_skeleton` for users written before it existed (migration 0011), in batches;
+/// answers how many were filled.
+pub async fn backfill_username_skeletons(pools: &Pools) -> Result<u64> {
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, username FROM users WHERE username_skeleton IS NULL LIMIT 5000")
+                .fetch_all(pools.read())
+                .await
+                .map_err(db_err)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = begin_write(pools).await.map_err(db_err)?;
+        for (id, username) in &rows {
+            sqlx::query("UPDATE users SET username_skeleton = $1 WHERE id = $2")
+                .bind(username_skeleton(username))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        filled += rows.len() as u64;
+    }
 }

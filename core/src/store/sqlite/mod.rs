@@ -75,6 +75,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("plugins", include_str!("../../../../migrations/sqlite/0008_plugins.sql")),
         ("accounts", include_str!("../../../../migrations/sqlite/0009_accounts.sql")),
         ("tokens", include_str!("../../../../migrations/sqlite/0010_tokens.sql")),
+        ("username_skeleton", include_str!("../../../../migrations/sqlite/0011_username_skeleton.sql")),
     ])
 }
 
