@@ -54,6 +54,14 @@ pub struct ServerConfig {
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the real client address.
     /// Empty: the address of the connection is the client's.
     pub trusted_proxies: Vec<String>,
+    /// Seconds a client may take to send a request's headers (and, on a kept-alive connection,
+    /// to start its next request) before the connection is closed: slow-loris clients cannot
+    /// hold connections open.
+    pub header_read_timeout_secs: u64,
+    /// Open connections the server accepts at once; more are closed at once.
+    pub max_connections: usize,
+    /// Open connections one client address may hold at once.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +73,9 @@ impl Default for ServerConfig {
             max_body_bytes: 2 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 30,
+            max_connections: 4096,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -451,6 +462,15 @@ impl Config {
             || self.database.url.starts_with("postgresql://"))
         {
             return invalid("database.url", "must start with sqlite: or postgres://".into());
+        }
+        if self.server.header_read_timeout_secs == 0 {
+            return invalid("server.header_read_timeout_secs", "must be at least 1".into());
+        }
+        if self.server.max_connections == 0 || self.server.max_connections_per_address == 0 {
+            return invalid(
+                "server.max_connections",
+                "must be at least 1 (and max_connections_per_address too)".into(),
+            );
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1".into());

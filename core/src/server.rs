@@ -151,8 +151,12 @@ pub async fn serve(config: Config) -> Result<()> {
     tracing::info!(
         "Kith is listening on http://{addr} — log in at http://{addr}/login; API at http://{addr}/api/v1 (OpenAPI: /api/v1/openapi.json), health at /healthz"
     );
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+    let limits = crate::http::listener::Limits {
+        header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
+        max_connections: state.config.server.max_connections,
+        max_connections_per_address: state.config.server.max_connections_per_address,
+    };
+    crate::http::listener::serve(listener, app(state), limits, shutdown_signal())
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     store.close().await;

@@ -13,6 +13,7 @@ backend_tests!(
     hashing_cannot_be_used_to_exhaust_the_server,
     plugin_list_and_check,
     the_server_mails_reset_links_over_smtp,
+    slow_clients_are_cut_off_while_others_are_served,
 );
 
 /// `kith serve` runs the job worker: a forgot-password request becomes an e-mail delivered
@@ -405,4 +406,72 @@ async fn hashing_cannot_be_used_to_exhaust_the_server(b: Backend) {
     let grown = rss_of(pid).saturating_sub(before);
     assert!(grown < 100 * 1024 * 1024, "the server grew by {} MiB", grown / 1024 / 1024);
     eprintln!("A7: server RSS {} -> {} MiB, /healthz p99 {p99:?}", before / 1024 / 1024, rss_of(pid) / 1024 / 1024);
+}
+
+/// Security issue item 6 (RELIABILITY G1): 500 connections that trickle a partial request
+/// line were all still open after 61 s. Now each is closed when the header read timeout runs
+/// out (2 s here), a normal client is served meanwhile, an idle kept-alive connection is closed
+/// the same way, and one address cannot hold more connections than its cap.
+async fn slow_clients_are_cut_off_while_others_are_served(b: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::create(b).await;
+    let port = free_port();
+    let config = write_config(&db, port, false);
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("[server]\n", "[server]\nheader_read_timeout_secs = 2\nmax_connections_per_address = 520\n");
+    std::fs::write(&config, text).expect("config");
+    let server = Server::start(&config, port, db.dir.join("serve.log")).await;
+    let addr = format!("127.0.0.1:{port}");
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        s.write_all(b"GET /healthz HT").await.expect("partial request line");
+        slow.push(s);
+    }
+    // a normal client is served while the 500 hang on
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let r = client.get(format!("{}/healthz", server.base)).send().await.expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    // an idle kept-alive connection after one request
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("request");
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.expect("response");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let closed = |mut s: tokio::net::TcpStream| async move {
+        let mut buf = [0u8; 512];
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_millis(500), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                // a 408 answer may come before the close
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    };
+    let mut open = 0;
+    for s in slow {
+        if !closed(s).await {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 0, "slow connections still open after the header read timeout");
+    assert!(closed(idle).await, "an idle kept-alive connection is closed too");
+
+    // the per-address cap: past it, a new connection is closed at once
+    let mut held = Vec::new();
+    for _ in 0..520 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.expect("connect"));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let extra = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    assert!(closed(extra).await, "the 521st connection from one address is refused");
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = client.get(format!("{}/healthz", server.base)).send().await.expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK, "slots come back when connections close");
 }

@@ -8,6 +8,7 @@ pub mod avatars;
 pub mod custom_fields;
 pub mod error;
 pub mod extract;
+pub mod listener;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
