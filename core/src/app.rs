@@ -22,6 +22,8 @@ pub struct App {
     pub rules: Arc<UserRules>,
     /// Login attempts per client address.
     pub login_limiter: Arc<AddressLimiter>,
+    /// OpenID Connect logins started per client address.
+    pub oidc_start_limiter: Arc<AddressLimiter>,
     /// OpenID Connect: discovered providers and the no-redirect HTTP client.
     pub oidc: Arc<Oidc>,
     /// WebAssembly plugins (empty until `plugins.reload()`).
@@ -60,6 +62,7 @@ impl App {
             Mailer::off()
         });
         App {
+            oidc_start_limiter: Arc::new(AddressLimiter::new(20, 20)),
             plugins,
             mailer: Arc::new(mailer),
             mail_templates: Arc::new(crate::mail::MailTemplates::default()),

@@ -23,6 +23,7 @@ backend_tests!(
     lying_or_redirecting_providers_are_refused,
     forged_id_tokens_are_refused,
     claims_map_to_roles_and_organizations,
+    a_login_finishes_only_in_the_browser_that_started_it,
 );
 
 const SECRET: &str = "a client secret that is long enough";
@@ -75,8 +76,8 @@ async fn setup(b: Backend, clock: Option<Arc<ManualClock>>) -> (TestApp, OidcPro
     (app, op)
 }
 
-async fn finish(callback: &str) -> (StatusCode, Value) {
-    let res = reqwest::get(callback).await.expect("callback");
+async fn finish(browser: &reqwest::Client, callback: &str) -> (StatusCode, Value) {
+    let res = browser.get(callback).send().await.expect("callback");
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -86,13 +87,14 @@ async fn code_flow_with_pkce_creates_the_user_once(b: Backend) {
         return;
     }
     let (app, op) = setup(b, None).await;
-    let (auth_url, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let br = browser();
+    let (auth_url, callback) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
     // O2: PKCE with S256 always, and state and nonce sent
     for part in ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code"] {
         assert!(auth_url.contains(part), "{part} missing from {auth_url}");
     }
     assert!(!auth_url.contains("plain"));
-    let (status, v) = finish(&callback).await;
+    let (status, v) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["username"], "alice.idp");
     assert_eq!(v["user"]["display_name"], "Alice Idp");
@@ -103,8 +105,9 @@ async fn code_flow_with_pkce_creates_the_user_once(b: Backend) {
     let (status, me) = app.call(reqwest::Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!((status, me["username"].clone()), (StatusCode::OK, json!("alice.idp")));
     // the second login is the same person: the identity is (issuer, sub)
-    let (_, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
-    let (status, again) = finish(&callback).await;
+    let br = browser();
+    let (_, callback) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let (status, again) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["user"]["id"], v["user"]["id"]);
     let (_, history) = app.get(&format!("/api/v1/users/{}/history", v["user"]["id"])).await;
@@ -148,29 +151,32 @@ async fn state_and_code_are_good_once_and_the_issuer_must_match(b: Backend) {
         return;
     }
     let (app, op) = setup(b, None).await;
-    let (_, callback) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let br = browser();
+    let (_, callback) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
     let url = reqwest::Url::parse(&callback).expect("url");
     let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let (code, state) = (param("code").expect("code"), param("state").expect("state"));
     let cb = format!("{}/api/v1/auth/oauth/idp/callback", app.base);
     // O1: missing and wrong state
-    let (status, _) = finish(&format!("{cb}?code={code}")).await;
+    let (status, _) = finish(&br, &format!("{cb}?code={code}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = finish(&format!("{cb}?code={code}&state=not-the-state")).await;
+    let (status, _) = finish(&br, &format!("{cb}?code={code}&state=not-the-state")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // the real answer works once; replayed, its state is spent
-    let (status, v) = finish(&callback).await;
+    let (status, v) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, _) = finish(&callback).await;
+    let (status, _) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a used state is never accepted twice");
     // a replayed code under a fresh state: the provider refuses it (and the PKCE verifier differs)
-    let (_, fresh) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let br = browser();
+    let (_, fresh) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
     let fresh_url = reqwest::Url::parse(&fresh).expect("url");
     let fresh_state = fresh_url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
-    let (status, _) = finish(&format!("{cb}?code={code}&state={fresh_state}")).await;
+    let (status, _) = finish(&br, &format!("{cb}?code={code}&state={fresh_state}")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a used code does not log in");
     // O6: an answer naming another issuer is refused
-    let (_, other) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let br = browser();
+    let (_, other) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
     let other_url = reqwest::Url::parse(&other).expect("url");
     let pairs: Vec<(String, String)> = other_url
         .query_pairs()
@@ -184,7 +190,7 @@ async fn state_and_code_are_good_once_and_the_issuer_must_match(b: Backend) {
     if !pairs.iter().any(|(k, _)| k == "iss") {
         forged.query_pairs_mut().append_pair("iss", "http://evil.test");
     }
-    let (status, _) = finish(forged.as_str()).await;
+    let (status, _) = finish(&br, forged.as_str()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let _ = state;
 }
@@ -201,15 +207,18 @@ async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
             json!({"username": "bob", "emails": [{"email": "bob@shared.example"}], "password": "a local passphrase"}),
         )
         .await;
-    let (_, cb) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "bob").await;
-    let (status, _) = finish(&cb).await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "bob").await;
+    let (status, _) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "idp does not link");
-    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "eve").await;
-    let (status, _) = finish(&cb).await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "linking", "mode=api", &op.issuer, "eve").await;
+    let (status, _) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "an unverified address is never linked");
     assert_eq!(app.state.store.count_jobs().await.expect("jobs"), 0, "nothing linked, nobody told");
-    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "bob").await;
-    let (status, v) = finish(&cb).await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "linking", "mode=api", &op.issuer, "bob").await;
+    let (status, v) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["id"], local);
     let (_, list) = app.get("/api/v1/users?q=shared.example").await;
@@ -221,8 +230,9 @@ async fn an_address_is_linked_only_when_verified_and_allowed(b: Backend) {
     assert!(mails[0].contains("bob@shared.example") && mails[0].contains("IdP linking"), "{}", mails[0]);
     assert!(mails[0].contains("Subject: A new way to sign in to your account"), "{}", mails[0]);
     // a later login through the linked identity tells nobody again
-    let (_, cb) = authorize(&browser(), &app.base, "linking", "mode=api", &op.issuer, "bob").await;
-    assert_eq!(finish(&cb).await.0, StatusCode::OK);
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "linking", "mode=api", &op.issuer, "bob").await;
+    assert_eq!(finish(&br, &cb).await.0, StatusCode::OK);
     assert_eq!(app.state.store.count_jobs().await.expect("jobs"), 0);
 }
 
@@ -233,9 +243,10 @@ async fn a_pending_login_expires_after_ten_minutes(b: Backend) {
     }
     let clock = ManualClock::new(1_800_000_000_000);
     let (app, op) = setup(b, Some(clock.clone())).await;
-    let (_, cb) = authorize(&browser(), &app.base, "idp", "mode=api", &op.issuer, "alice").await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "idp", "mode=api", &op.issuer, "alice").await;
     clock.advance(11 * 60_000);
-    let (status, v) = finish(&cb).await;
+    let (status, v) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
 }
 
@@ -319,20 +330,23 @@ async fn forged_id_tokens_are_refused(b: Backend) {
         "unknown-kid",
         "hs256-with-public-key",
     ] {
-        let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, mode).await;
-        let (status, v) = finish(&callback).await;
+        let br = browser();
+        let (_, callback) = authorize(&br, &app.base, "forger", "mode=api", &forger.issuer, mode).await;
+        let (status, v) = finish(&br, &callback).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{mode}: {v}");
     }
     let (_, list) = app.get("/api/v1/users?q=forger.example").await;
     assert_eq!(list["total"], 0, "no forged identity became a user");
-    let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, "good").await;
-    let (status, v) = finish(&callback).await;
+    let br = browser();
+    let (_, callback) = authorize(&br, &app.base, "forger", "mode=api", &forger.issuer, "good").await;
+    let (status, v) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["emails"][0]["email"], "good@forger.example");
     // key rotation: a token signed with a key Kith has not seen yet, now published, is
     // accepted after the one JWKS refresh
-    let (_, callback) = authorize(&browser(), &app.base, "forger", "mode=api", &forger.issuer, "rotated").await;
-    let (status, v) = finish(&callback).await;
+    let br = browser();
+    let (_, callback) = authorize(&br, &app.base, "forger", "mode=api", &forger.issuer, "rotated").await;
+    let (status, v) = finish(&br, &callback).await;
     assert_eq!(status, StatusCode::OK, "after rotation: {v}");
 }
 
@@ -344,8 +358,9 @@ async fn claims_map_to_roles_and_organizations(b: Backend) {
     let (app, op) = setup(b, None).await;
     let (status, org) = app.post("/api/v1/organizations", json!({"name": "Acme Support"})).await;
     assert_eq!(status, StatusCode::CREATED, "{org}");
-    let (_, cb) = authorize(&browser(), &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
-    let (status, v) = finish(&cb).await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
+    let (status, v) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["is_agent"], true, "{v}");
     assert!(v["user"]["roles"].as_array().expect("roles").iter().any(|r| r == "Agent"));
@@ -353,8 +368,49 @@ async fn claims_map_to_roles_and_organizations(b: Backend) {
     assert_eq!(members["total"], 1, "{members}");
     assert_eq!(members["items"][0]["username"], "carol");
     // a second login changes nothing (no duplicate rule, same roles)
-    let (_, cb) = authorize(&browser(), &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
-    let (status, again) = finish(&cb).await;
+    let br = browser();
+    let (_, cb) = authorize(&br, &app.base, "grouped", "mode=api", &op.issuer, "carol").await;
+    let (status, again) = finish(&br, &cb).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["user"]["roles"], v["user"]["roles"]);
+}
+
+/// Security issue item 2 (RFC 9700 4.7): the pending login was keyed by `state` alone, so an
+/// attacker's callback URL opened in a victim's browser logged the victim in as the attacker.
+/// Now the login is bound to a cookie of the browser that started it. And starts are capped
+/// per client address (3,000 pending logins were made in 3.3 s).
+async fn a_login_finishes_only_in_the_browser_that_started_it(b: Backend) {
+    if !oidc_provider_available() {
+        return;
+    }
+    let (app, op) = setup(b, None).await;
+    let attacker = browser();
+    let (_, callback) = authorize(&attacker, &app.base, "idp", "return_to=/login", &op.issuer, "alice").await;
+    let victim = browser();
+    let res = victim.get(&callback).send().await.expect("callback");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+    assert!(!cookies.iter().any(|c| c.starts_with("kith_session=kith_s_")), "{cookies:?}");
+    let body = res.text().await.expect("body");
+    assert!(body.contains("another browser"), "{body}");
+    // the starting browser itself finishes a login of its own
+    let (_, callback) = authorize(&attacker, &app.base, "idp", "return_to=/login", &op.issuer, "alice").await;
+    let res = attacker.get(&callback).send().await.expect("callback");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("kith_session=kith_s_")), "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("kith_oidc=;") && c.contains("Max-Age=0")), "{cookies:?}");
+
+    // one address cannot pile up pending logins
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let r = client.get(format!("{}/api/v1/auth/oauth/idp/start", app.base)).send().await.expect("start");
+        statuses.push(r.status());
+    }
+    let started = statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(started <= 21 && limited >= 19, "{started} started, {limited} limited");
 }

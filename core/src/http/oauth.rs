@@ -17,6 +17,11 @@ use super::extract::{ApiQuery, ClientAddr};
 use crate::services::oidc_logins;
 use crate::web::{session_cookie_name, set_cookie};
 
+/// The cookie that binds a pending login to the browser that started it.
+fn binding_cookie_name(state: &AppState) -> &'static str {
+    if crate::web::over_https(&state) { "__Host-kith_oidc" } else { "kith_oidc" }
+}
+
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/auth/oauth/{id}/start", get(start)).route("/auth/oauth/{id}/callback", get(callback))
 }
@@ -36,10 +41,16 @@ pub struct StartQuery {
 pub async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ClientAddr(addr): ClientAddr,
     ApiQuery(q): ApiQuery<StartQuery>,
 ) -> ApiResult<Response> {
-    let url = oidc_logins::start(&state, &id, q.mode.as_deref(), q.return_to.as_deref()).await?;
-    Ok((StatusCode::SEE_OTHER, [(LOCATION, url), (CACHE_CONTROL, "no-store".into())]).into_response())
+    let started = oidc_logins::start(&state, &id, addr, q.mode.as_deref(), q.return_to.as_deref()).await?;
+    // binds the login to this browser; Lax, so the provider's redirect back (a top-level GET)
+    // carries it
+    let max_age = oidc_logins::PENDING_LIFETIME_MS / 1000;
+    let binding = set_cookie(&state, binding_cookie_name(&state), &started.binding, "Lax", Some(max_age));
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, started.url), (SET_COOKIE, binding), (CACHE_CONTROL, "no-store".into())])
+        .into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -62,6 +73,7 @@ pub async fn callback(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Response> {
     let answer = oidc_logins::Answer {
@@ -71,10 +83,15 @@ pub async fn callback(
         error: q.error.as_deref(),
         error_description: q.error_description.as_deref(),
     };
-    let done = oidc_logins::finish(&state, &id, addr, answer).await?;
+    let binding = crate::web::cookie(&headers, binding_cookie_name(&state));
+    let done = oidc_logins::finish(&state, &id, addr, binding.as_deref(), answer).await?;
+    // the binding has done its work
+    let spent = set_cookie(&state, binding_cookie_name(&state), "", "Lax", Some(0));
     if done.mode == oidc_logins::Mode::Api {
         let response: LoginResponse = done.session.into();
-        return Ok(([(CACHE_CONTROL, "no-store")], Json(response)).into_response());
+        let mut res = ([(CACHE_CONTROL, "no-store")], Json(response)).into_response();
+        crate::web::add_cookie(&mut res, &spent);
+        return Ok(res);
     }
     let cookie = set_cookie(
         &state,
@@ -83,6 +100,9 @@ pub async fn callback(
         "Lax",
         Some(state.config.auth.session_absolute_hours * 3600),
     );
-    Ok((StatusCode::SEE_OTHER, [(LOCATION, done.return_to), (SET_COOKIE, cookie), (CACHE_CONTROL, "no-store".into())])
-        .into_response())
+    let mut res =
+        (StatusCode::SEE_OTHER, [(LOCATION, done.return_to), (SET_COOKIE, cookie), (CACHE_CONTROL, "no-store".into())])
+            .into_response();
+    crate::web::add_cookie(&mut res, &spent);
+    Ok(res)
 }

@@ -319,9 +319,10 @@ impl Store {
     }
 
     /// Stores an OpenID Connect login in flight under the hash of its `state`.
-    pub async fn save_pending_login(&self, p: &PendingLogin, state_hash: &str) -> Result<()> {
+    /// Stores a pending login unless `max_pending` live ones exist already (then 503).
+    pub async fn save_pending_login(&self, p: &PendingLogin, state_hash: &str, max_pending: i64) -> Result<()> {
         let now = self.now();
-        dispatch!(self, logins::save_pending(p, state_hash, now))
+        dispatch!(self, logins::save_pending(p, state_hash, max_pending, now))
     }
 
     /// Takes the pending login of a `state` hash; a second take finds nothing.
@@ -790,6 +791,8 @@ pub struct PendingLogin {
     pub mode: String,
     pub return_to: String,
     pub created_at: Millis,
+    /// SHA-256 of the secret in the starting browser's binding cookie.
+    pub browser_hash: String,
 }
 
 pub use crate::domain::user::LoginEvent;

@@ -49,6 +49,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("accounts", include_str!("../../../../migrations/postgres/0009_accounts.sql")),
         ("tokens", include_str!("../../../../migrations/postgres/0010_tokens.sql")),
         ("username_skeleton", include_str!("../../../../migrations/postgres/0011_username_skeleton.sql")),
+        ("oauth_binding", include_str!("../../../../migrations/postgres/0012_oauth_binding.sql")),
     ])
 }
 

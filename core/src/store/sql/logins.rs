@@ -175,17 +175,31 @@ pub async fn login_events(conn: &mut Conn, user: UserId, limit: i64) -> Result<V
 }
 
 /// An OpenID Connect login between the redirect to the provider and its callback.
-pub async fn save_pending(pools: &Pools, p: &PendingLogin, state_hash: &str, now: Millis) -> Result<()> {
+pub async fn save_pending(
+    pools: &Pools,
+    p: &PendingLogin,
+    state_hash: &str,
+    max_pending: i64,
+    now: Millis,
+) -> Result<()> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    // logins abandoned for an hour go
+    // logins older than their 10 minutes can no longer finish: they go
     sqlx::query("DELETE FROM oauth_pending WHERE created_at < $1")
-        .bind(now - WINDOW_MS)
+        .bind(now - 10 * 60_000)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    // a flood of starts cannot fill the table: past the cap, new logins wait
+    let live: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM oauth_pending").fetch_one(&mut *tx).await.map_err(db_err)?;
+    if live >= max_pending {
+        tx.rollback().await.map_err(db_err)?;
+        tracing::warn!(live, "OIDC login refused: too many logins are pending");
+        return Err(crate::domain::Error::Unavailable("too many pending logins".into()));
+    }
     sqlx::query(
-        "INSERT INTO oauth_pending (state_hash, provider, nonce, pkce_verifier, mode, return_to, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO oauth_pending (state_hash, provider, nonce, pkce_verifier, mode, return_to, created_at, browser_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(state_hash)
     .bind(&p.provider)
@@ -194,6 +208,7 @@ pub async fn save_pending(pools: &Pools, p: &PendingLogin, state_hash: &str, now
     .bind(&p.mode)
     .bind(&p.return_to)
     .bind(now)
+    .bind(&p.browser_hash)
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
@@ -203,22 +218,23 @@ pub async fn save_pending(pools: &Pools, p: &PendingLogin, state_hash: &str, now
 /// Takes (and removes: a `state` is good once) the pending login `state_hash` names.
 pub async fn take_pending(pools: &Pools, state_hash: &str) -> Result<Option<PendingLogin>> {
     let mut tx = begin_write(pools).await.map_err(db_err)?;
-    let row: Option<(String, String, String, String, String, i64)> = sqlx::query_as(
+    let row: Option<(String, String, String, String, String, i64, String)> = sqlx::query_as(
         "DELETE FROM oauth_pending WHERE state_hash = $1
-         RETURNING provider, nonce, pkce_verifier, mode, return_to, created_at",
+         RETURNING provider, nonce, pkce_verifier, mode, return_to, created_at, browser_hash",
     )
     .bind(state_hash)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    Ok(row.map(|(provider, nonce, pkce_verifier, mode, return_to, created_at)| PendingLogin {
+    Ok(row.map(|(provider, nonce, pkce_verifier, mode, return_to, created_at, browser_hash)| PendingLogin {
         provider,
         nonce,
         pkce_verifier,
         mode,
         return_to,
         created_at,
+        browser_hash,
     }))
 }
 

@@ -76,6 +76,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("accounts", include_str!("../../../../migrations/sqlite/0009_accounts.sql")),
         ("tokens", include_str!("../../../../migrations/sqlite/0010_tokens.sql")),
         ("username_skeleton", include_str!("../../../../migrations/sqlite/0011_username_skeleton.sql")),
+        ("oauth_binding", include_str!("../../../../migrations/sqlite/0012_oauth_binding.sql")),
     ])
 }
 
