@@ -19,7 +19,7 @@ use crate::web::{session_cookie_name, set_cookie};
 
 /// The cookie that binds a pending login to the browser that started it.
 fn binding_cookie_name(state: &AppState) -> &'static str {
-    if crate::web::over_https(&state) { "__Host-kith_oidc" } else { "kith_oidc" }
+    if crate::web::over_https(state) { "__Host-kith_oidc" } else { "kith_oidc" }
 }
 
 pub fn router() -> axum::Router<AppState> {
