@@ -24,6 +24,11 @@ pub struct App {
     pub login_limiter: Arc<AddressLimiter>,
     /// OpenID Connect logins started per client address.
     pub oidc_start_limiter: Arc<AddressLimiter>,
+    /// Avatar uploads per user (10 in a burst, 10 a minute).
+    pub avatar_uploads: Arc<crate::auth::RateLimiter<crate::domain::UserId>>,
+    /// Images decoded at once (one per core): a flood of uploads queues here instead of
+    /// decoding in parallel and multiplying the memory it takes.
+    pub image_decodes: Arc<tokio::sync::Semaphore>,
     /// OpenID Connect: discovered providers and the no-redirect HTTP client.
     pub oidc: Arc<Oidc>,
     /// WebAssembly plugins (empty until `plugins.reload()`).
@@ -63,6 +68,10 @@ impl App {
         });
         App {
             oidc_start_limiter: Arc::new(AddressLimiter::new(20, 20)),
+            avatar_uploads: Arc::new(crate::auth::RateLimiter::new(10, 10)),
+            image_decodes: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
             plugins,
             mailer: Arc::new(mailer),
             mail_templates: Arc::new(crate::mail::MailTemplates::default()),

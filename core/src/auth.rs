@@ -237,22 +237,25 @@ pub fn generate_password() -> String {
     random_string(18)
 }
 
-/// Login attempts per client address: a token bucket per address (`burst` at once, then
+/// Attempts per key (a client address, a user): a token bucket per key (`burst` at once, then
 /// `per_minute`), kept in this process's memory. A successful login gives its token back, so an
 /// office behind one address is not slowed down by its own people, only by failures.
 #[derive(Debug)]
-pub struct AddressLimiter {
+pub struct RateLimiter<K> {
     burst: f64,
     per_ms: f64,
-    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, Millis)>>,
+    buckets: std::sync::Mutex<std::collections::HashMap<K, (f64, Millis)>>,
 }
 
-/// More addresses than this and full buckets are forgotten.
+/// Login attempts (and OIDC starts) per client address.
+pub type AddressLimiter = RateLimiter<std::net::IpAddr>;
+
+/// More keys than this and full buckets are forgotten.
 const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
-impl AddressLimiter {
+impl<K: std::hash::Hash + Eq + Copy> RateLimiter<K> {
     pub fn new(burst: u32, per_minute: u32) -> Self {
-        AddressLimiter {
+        RateLimiter {
             burst: f64::from(burst.max(1)),
             per_ms: f64::from(per_minute.max(1)) / 60_000.0,
             buckets: Default::default(),
@@ -260,7 +263,7 @@ impl AddressLimiter {
     }
 
     /// Takes one attempt for `addr`, or answers the milliseconds until one is free.
-    pub fn take(&self, addr: std::net::IpAddr, now: Millis) -> Result<()> {
+    pub fn take(&self, addr: K, now: Millis) -> Result<()> {
         let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_TRACKED_ADDRESSES {
             let (burst, per_ms) = (self.burst, self.per_ms);
@@ -279,7 +282,7 @@ impl AddressLimiter {
     }
 
     /// Gives back the attempt a successful login took.
-    pub fn give_back(&self, addr: std::net::IpAddr) {
+    pub fn give_back(&self, addr: K) {
         let mut map = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((tokens, _)) = map.get_mut(&addr) {
             *tokens = (*tokens + 1.0).min(self.burst);

@@ -29,11 +29,12 @@ pub const STALE_MS: Millis = 30 * 24 * 3600 * 1000;
 const TOUCH_EVERY_MS: Millis = 24 * 3600 * 1000;
 /// Largest image fetched from a provider.
 const MAX_FETCH_BYTES: usize = 1 << 20;
-/// Largest side of an image Kith decodes, px (a 12-megapixel phone photo fits), checked
-/// against the file's header before any pixel buffer is allocated.
-const MAX_SIDE_PX: u32 = 4096;
-/// Most memory one decode may allocate (a 4096 × 4096 RGBA image is 64 MiB).
-const MAX_DECODE_BYTES: u64 = 96 << 20;
+/// Largest side of an image Kith decodes, px — plenty for a 256 px avatar — checked against
+/// the file's header before any pixel buffer is allocated (a 55 KB PNG claiming 4096 × 4096
+/// took 1.2 s and 64 MiB to decode).
+const MAX_SIDE_PX: u32 = 2048;
+/// Most memory one decode may allocate (a 2048 × 2048 RGBA image is 16 MiB).
+const MAX_DECODE_BYTES: u64 = 24 << 20;
 
 /// Decodes an image (PNG, JPEG, GIF or WebP only, bounded in size and decoding memory),
 /// crops it square and scales it to at most `px`.
@@ -236,6 +237,7 @@ async fn from_provider(state: &App, id: &str, email: &str) -> Option<(Vec<u8>, &
             return None;
         }
     };
+    let _permit = state.image_decodes.acquire().await.ok()?;
     let out = tokio::task::spawn_blocking(move || normalize(&raw)).await.ok()?;
     match out {
         Ok(x) => Some(x),

@@ -34,6 +34,10 @@ pub async fn get(app: &App, caller: &Caller, id: UserId) -> Result<Served> {
 /// Answers the stored avatar.
 pub async fn upload(app: &App, caller: &Caller, id: UserId, body: Vec<u8>) -> Result<StoredAvatar> {
     may_change(app, caller, id).await?;
+    // each person uploads at most 10 in a burst and 10 a minute, whoever's avatar it is
+    app.avatar_uploads.take(caller.id, app.store.now())?;
+    // decoded one per core at a time, off the async workers
+    let _permit = app.image_decodes.acquire().await.map_err(|_| Error::Unavailable("shutting down".into()))?;
     let (image, content_type) = tokio::task::spawn_blocking(move || avatars::normalize(&body))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
