@@ -319,6 +319,8 @@ pub struct MembershipConfig {
     /// Public mail providers: a domain rule for one of these is refused unless the request
     /// confirms it, because it would lump strangers together.
     pub public_domains: Vec<String>,
+    /// Rules one organization may have; one more is refused (422).
+    pub max_rules_per_organization: usize,
 }
 
 impl Default for MembershipConfig {
@@ -352,7 +354,7 @@ impl Default for MembershipConfig {
             "fastmail.com",
             "t-online.de",
         ];
-        Self { public_domains: list.iter().map(|s| s.to_string()).collect() }
+        Self { public_domains: list.iter().map(|s| s.to_string()).collect(), max_rules_per_organization: 1000 }
     }
 }
 

@@ -234,6 +234,40 @@ async fn build(app: &TestApp, rng: &mut Rng) -> World {
         }
         w.orgs.push((oid, rules));
     }
+    // one organization with many rules: above 16, rules of a kind are matched together
+    let (status, v) = app.post("/api/v1/organizations", json!({"name": "many rules"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let oid = v["id"].as_i64().expect("id");
+    let mut wanted: Vec<(&'static str, String, bool, Option<i64>)> = Vec::new();
+    for d in DOMAINS {
+        wanted.push(("domain", d.to_string(), rng.chance(50), None));
+    }
+    for p in PHONES {
+        wanted.push(("phone", p.to_string(), false, None));
+    }
+    for _ in 0..10 {
+        wanted.push(("email", address(rng, &w), false, None));
+    }
+    for _ in 0..8 {
+        let u = rng.pick(&w.users);
+        wanted.push(("username", u.username.clone(), false, Some(u.id)));
+    }
+    let mut rules = Vec::new();
+    for (kind, value, sub, user) in wanted {
+        let (status, v) = app
+            .post(
+                &format!("/api/v1/organizations/{oid}/members"),
+                json!({"kind": kind, "value": value, "include_subdomains": sub}),
+            )
+            .await;
+        if status == StatusCode::CONFLICT {
+            continue;
+        }
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        rules.push(RRule { id: v["id"].as_i64().expect("id"), kind, value, sub, user });
+    }
+    assert!(rules.len() > 16, "{} rules", rules.len());
+    w.orgs.push((oid, rules));
     w
 }
 

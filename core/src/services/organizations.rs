@@ -96,6 +96,10 @@ fn check_rule(app: &App, input: &RuleInput, base: Option<&RuleSpec>) -> Result<R
 pub async fn add_rule(app: &App, caller: &Caller, id: OrganizationId, input: RuleInput) -> Result<Rule> {
     caller.require(Permission::OrganizationsEdit)?;
     let spec = check_rule(app, &input, None)?;
+    let max = app.config.membership.max_rules_per_organization;
+    if app.store.list_rules(id).await?.len() >= max {
+        return Err(Error::invalid("value", format!("an organization has at most {max} membership rules")));
+    }
     app.store.create_rule(id, &spec, &caller.actor()).await
 }
 

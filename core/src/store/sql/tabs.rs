@@ -160,6 +160,87 @@ fn predicate(tab: Tab, rule: &Rule, a: &mut Args) -> Option<String> {
     Some(format!("COALESCE(({sql}), FALSE)"))
 }
 
+/// Above this many rules, rules of one kind are queried together (one branch per kind with a
+/// list of values) instead of one branch each: the statements then grow linearly with the rules
+/// (one rule after another re-checked against every earlier one grows with their square, and
+/// SQLite refuses a compound of more than 500 selects).
+const GROUP_ABOVE: usize = 16;
+
+/// `$a, $b, ...` for `values`.
+fn list(a: &mut Args, values: &[String]) -> String {
+    values.iter().map(|v| a.text(v)).collect::<Vec<_>>().join(", ")
+}
+
+/// The ids and times of what `rules` pull into `tab`, one branch per rule kind (each without
+/// duplicates within itself; branches may overlap each other).
+fn grouped_branches(tab: Tab, rules: &[&Rule], a: &mut Args) -> Vec<String> {
+    let (t, at) = table(tab);
+    let values = |kind: RuleKind| -> Vec<String> {
+        let mut v: Vec<String> = rules.iter().filter(|r| r.kind == kind).map(|r| r.value.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut out = Vec::new();
+    let exact: Vec<String> =
+        rules.iter().filter(|r| r.kind == RuleKind::Domain && !r.include_subdomains).map(|r| r.value.clone()).collect();
+    let below: Vec<String> =
+        rules.iter().filter(|r| r.kind == RuleKind::Domain && r.include_subdomains).map(|r| r.value.clone()).collect();
+    if !exact.is_empty() || !below.is_empty() {
+        let k = a.int(tab.code());
+        let mut conds = Vec::new();
+        if !exact.is_empty() {
+            let l = list(a, &exact);
+            conds.push(format!("(d.domain IN ({l}) AND d.exact = {})", a.p(Arg::Bool(true))));
+        }
+        if !below.is_empty() {
+            conds.push(format!("d.domain IN ({})", list(a, &below)));
+        }
+        out.push(format!(
+            "SELECT DISTINCT d.record_id AS id, d.at AS at FROM record_domains d WHERE d.kind = {k} AND ({})",
+            conds.join(" OR ")
+        ));
+    }
+    let users: Vec<i64> = rules.iter().filter(|r| r.kind == RuleKind::Username).filter_map(|r| r.user_id).collect();
+    if !users.is_empty() {
+        let l = users.iter().map(|u| a.int(*u)).collect::<Vec<_>>().join(", ");
+        out.push(match tab {
+            Tab::Users => format!("SELECT r.id AS id, r.created_at AS at FROM users r WHERE r.id IN ({l})"),
+            Tab::Calls => format!(
+                "SELECT r.id AS id, r.at AS at FROM calls r WHERE r.email IN (SELECT e.email FROM user_emails e WHERE e.user_id IN ({l}))"
+            ),
+            _ => format!("SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.user_id IN ({l})"),
+        });
+    }
+    let emails = values(RuleKind::Email);
+    if !emails.is_empty() {
+        let l = list(a, &emails);
+        out.push(match tab {
+            Tab::Users => format!(
+                "SELECT DISTINCT r.id AS id, r.created_at AS at FROM user_emails e JOIN users r ON r.id = e.user_id WHERE e.email IN ({l})"
+            ),
+            Tab::Tickets => format!(
+                "SELECT DISTINCT ta.ticket_id AS id, ta.created_at AS at FROM ticket_addresses ta WHERE ta.email IN ({l})"
+            ),
+            _ => format!("SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.email IN ({l})"),
+        });
+    }
+    let phones = values(RuleKind::Phone);
+    if !phones.is_empty() {
+        let l = list(a, &phones);
+        out.push(match tab {
+            Tab::Users => format!(
+                "SELECT DISTINCT r.id AS id, r.created_at AS at FROM user_phones p JOIN users r ON r.id = p.user_id WHERE p.number IN ({l})"
+            ),
+            Tab::Calls => format!("SELECT r.id AS id, r.at AS at FROM calls r WHERE r.phone IN ({l})"),
+            _ => format!(
+                "SELECT r.id AS id, r.{at} AS at FROM {t} r WHERE r.user_id IN (SELECT p.user_id FROM user_phones p WHERE p.number IN ({l}))"
+            ),
+        });
+    }
+    out
+}
+
 /// Largest expected match sets first.
 fn by_expected_size(rules: &[Rule]) -> Vec<&Rule> {
     let mut v: Vec<&Rule> = rules.iter().collect();
@@ -185,6 +266,9 @@ fn state_condition(state: TicketState) -> &'static str {
 
 /// The exact number of distinct records the rules pull into `tab`.
 async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
+    if rules.len() > GROUP_ABOVE {
+        return count_grouped(conn, tab, rules, filter).await;
+    }
     let (t, _) = table(tab);
     let mut a = Args::default();
     let mut parts = Vec::new();
@@ -220,6 +304,46 @@ async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) ->
     bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
 }
 
+/// [`count`] for many rules, in one statement that grows linearly with them: the first (largest)
+/// domain rule from `domain_counts`, plus the distinct records the other rules pull in (queried
+/// by kind) that the first does not.
+async fn count_grouped(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
+    let (t, _) = table(tab);
+    let mut a = Args::default();
+    let sorted = by_expected_size(rules);
+    let mut conds = Vec::new();
+    let (first, rest): (Option<String>, &[&Rule]) = match sorted.first() {
+        Some(r) if filter.is_none() && r.kind == RuleKind::Domain => {
+            let column = if r.include_subdomains { "total" } else { "exact" };
+            let (k, d) = (a.int(tab.code()), a.text(&r.value));
+            if let Some(p) = predicate(tab, r, &mut a) {
+                conds.push(format!("NOT ({p})"));
+            }
+            let first =
+                format!("COALESCE((SELECT c.{column} FROM domain_counts c WHERE c.kind = {k} AND c.domain = {d}), 0)");
+            (Some(first), &sorted[1..])
+        }
+        _ => (None, &sorted[..]),
+    };
+    if let Some(f) = filter {
+        conds.push(f.to_string());
+    }
+    let branches = grouped_branches(tab, rest, &mut a);
+    let others = if branches.is_empty() {
+        "0".to_string()
+    } else {
+        let union =
+            branches.iter().map(|b| format!("SELECT g.id AS id FROM ({b}) g")).collect::<Vec<_>>().join(" UNION ");
+        if conds.is_empty() {
+            format!("(SELECT COUNT(*) FROM ({union}) u)")
+        } else {
+            format!("(SELECT COUNT(*) FROM ({union}) u JOIN {t} r ON r.id = u.id WHERE {})", conds.join(" AND "))
+        }
+    };
+    let sql = format!("SELECT CAST({} + {others} AS BIGINT)", first.unwrap_or_else(|| "0".into()));
+    bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+}
+
 /// The newest `limit` distinct (id, at) after `after`, newest first.
 async fn page_ids(
     conn: &mut Conn,
@@ -232,8 +356,12 @@ async fn page_ids(
     let (t, _) = table(tab);
     let mut a = Args::default();
     let mut selects = Vec::new();
-    for (i, rule) in rules.iter().enumerate() {
-        let Some(b) = branch(tab, rule, &mut a) else { continue };
+    let branches: Vec<String> = if rules.len() > GROUP_ABOVE {
+        grouped_branches(tab, &rules.iter().collect::<Vec<_>>(), &mut a)
+    } else {
+        rules.iter().filter_map(|rule| branch(tab, rule, &mut a)).collect()
+    };
+    for (i, b) in branches.into_iter().enumerate() {
         let mut conds = Vec::new();
         if let Some((at, id)) = after {
             let (pa, pi) = (a.int(at), a.int(id));
