@@ -44,7 +44,7 @@ async fn run(b: Backend, secs: u64) -> bool {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
                 let (op, method, path, body): (&'static str, Method, String, Option<Value>) = match (c + i as usize) % 8 {
                     0 => match rules.pop() {
-                        Some(r) if i % 2 == 0 => ("remove rule", Method::DELETE, format!("/api/v1/organizations/{org}/members/{r}"), None),
+                        Some(r) if i.is_multiple_of(2) => ("remove rule", Method::DELETE, format!("/api/v1/organizations/{org}/members/{r}"), None),
                         _ => (
                             "add rule",
                             Method::POST,

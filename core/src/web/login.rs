@@ -71,6 +71,8 @@ struct LoginView {
     status: StatusCode,
     error: Option<String>,
     username: String,
+    /// Where a successful login goes (a path on this site; the login page itself otherwise).
+    return_to: String,
     csrf: String,
     /// A new CSRF cookie to set (first visit).
     new_csrf: bool,
@@ -94,7 +96,7 @@ async fn render_login(state: &AppState, headers: &HeaderMap, uri: &Uri, v: Login
     if let Some(u) = &user {
         ctx.insert(
             "user",
-            &serde_json::json!({"display_name": u.display_name, "username": u.username, "auth_method": u.auth_method}),
+            &serde_json::json!({"display_name": u.display_name, "username": u.username, "auth_method": u.auth_method, "is_agent": u.is_agent}),
         );
     }
     let providers: Vec<_> = state
@@ -111,15 +113,39 @@ async fn render_login(state: &AppState, headers: &HeaderMap, uri: &Uri, v: Login
     ctx.insert("error", &v.error);
     ctx.insert("username", &v.username);
     ctx.insert("csrf", &v.csrf);
+    ctx.insert("return_to", &v.return_to);
     let response = render_page(state, Audience::Portal, &viewer, v.status, "login.html", ctx);
     finish(state, response, v.new_csrf.then_some(v.csrf.as_str()), v.retry_after)
 }
 
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    #[serde(default)]
+    return_to: String,
+}
+
+/// Only a path on this site (`/agent/users?q=x`), else nothing.
+fn safe_target(raw: &str) -> String {
+    if crate::oidc::safe_return_to(raw) { raw.to_string() } else { String::new() }
+}
+
 /// The login page (or, with a live session, who is logged in and a log-out button).
-pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<ReturnQuery>,
+) -> Response {
     let (csrf, new_csrf) = csrf_of(&state, &headers);
-    let view =
-        LoginView { status: StatusCode::OK, error: None, username: String::new(), csrf, new_csrf, retry_after: None };
+    let view = LoginView {
+        status: StatusCode::OK,
+        error: None,
+        username: String::new(),
+        return_to: safe_target(&q.return_to),
+        csrf,
+        new_csrf,
+        retry_after: None,
+    };
     render_login(&state, &headers, &uri, view).await
 }
 
@@ -131,6 +157,8 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    return_to: String,
 }
 
 impl CsrfForm for LoginForm {
@@ -148,7 +176,8 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
     };
     match accounts::password_login(&state, addr, &form.username, form.password).await {
         Ok(session) => {
-            let mut response = Redirect::to("/login").into_response();
+            let target = safe_target(&form.return_to);
+            let mut response = Redirect::to(if target.is_empty() { "/login" } else { &target }).into_response();
             let absolute = state.config.auth.session_absolute_hours * 3600;
             // a new session id, and a new CSRF token with it
             add_cookie(
@@ -179,6 +208,7 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
                 status,
                 error: Some(message),
                 username: form.username,
+                return_to: safe_target(&form.return_to),
                 csrf: form.csrf,
                 new_csrf: false,
                 retry_after,

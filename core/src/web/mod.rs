@@ -7,6 +7,7 @@
 //! this site, no inline code), `no-store`, `Vary: HX-Request` (the same URL answers a full page
 //! or, to htmx, a fragment) and the page's language.
 
+pub mod agent;
 pub mod forms;
 pub mod i18n;
 pub mod login;
@@ -280,7 +281,7 @@ pub fn page_for_error(state: &AppState, audience: Audience, viewer: &Viewer, e: 
 /// The pages' routes: static files, the login pages, and the 404 page for every other path a
 /// browser asks for.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/{*path}", get(static_file)).merge(login::router())
+    Router::new().route("/static/{*path}", get(static_file)).merge(login::router()).merge(agent::router())
 }
 
 /// A theme's static file by its content-hashed URL, cached for a year (its URL changes with it).

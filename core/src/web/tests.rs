@@ -30,9 +30,44 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
         base.insert(key, PAYLOAD);
     }
     base.insert("min_length", &8);
+    base.insert("return_to", PAYLOAD);
+    base.insert("me", PAYLOAD);
+    let card = serde_json::json!({
+        "id": 7, "display_name": PAYLOAD, "username": PAYLOAD, "disabled": true,
+        "emails": [{"email": PAYLOAD, "primary": true, "verified": true}],
+        "phones": [{"kind": "cell", "number": PAYLOAD}], "roles": [PAYLOAD], "labels": [PAYLOAD],
+        "company": PAYLOAD, "website": PAYLOAD, "time_zone": PAYLOAD, "local_time": PAYLOAD, "language": "en",
+        "summary": PAYLOAD, "auth_method": PAYLOAD, "created": PAYLOAD, "created_iso": PAYLOAD,
+        "last_login": PAYLOAD, "last_login_iso": PAYLOAD, "href": "/agent/users/7",
+    });
+    base.insert("preview", &card);
+    base.insert("user", &card);
+    for key in ["q", "view", "sort", "order"] {
+        base.insert(key, PAYLOAD);
+    }
+    base.insert("nav", &serde_json::json!([{"label": PAYLOAD, "href": PAYLOAD, "current": true}, {"label": PAYLOAD, "href": PAYLOAD, "current": false}]));
+    base.insert(
+        "columns",
+        &serde_json::json!([{"key": "username", "label": PAYLOAD, "href": PAYLOAD, "sorted": "ascending"}]),
+    );
+    base.insert(
+        "rows",
+        &serde_json::json!([{"id": 7, "display_name": PAYLOAD, "username": PAYLOAD, "email": PAYLOAD,
+        "verified": true, "roles": PAYLOAD, "last_login": PAYLOAD, "created": PAYLOAD, "href": PAYLOAD,
+        "preview_href": PAYLOAD, "selected": true}]),
+    );
+    base.insert("total", &12);
+    base.insert("more_href", PAYLOAD);
+    base.insert("first_href", PAYLOAD);
+    base.insert("can_edit", &true);
+    base.insert(
+        "stats",
+        &serde_json::json!({"tickets_open": 1, "tickets_resolved": 2, "chats": 3, "calls": 4, "surveys": 5}),
+    );
     base.insert("providers", &serde_json::json!([{"id": PAYLOAD, "name": PAYLOAD}]));
     match template {
         "login.html" => {
+            base.remove("user");
             let mut logged_in = base.clone();
             logged_in.insert(
                 "user",

@@ -204,10 +204,12 @@ impl Theme {
 
     /// The names of every template this theme can render (for the test that renders them all).
     pub fn template_names(&self) -> Vec<String> {
+        // each layer's copies are also named `<layer>/<name>`: those are not listed again
+        let layers: Vec<&str> = self.layers.iter().map(|(l, _)| l.as_str()).collect();
         let mut names: Vec<String> = self.layers[0]
             .1
             .get_template_names()
-            .filter(|n| !n.contains('/') || n.starts_with("partials/") || n.starts_with("errors/"))
+            .filter(|n| !n.split_once('/').is_some_and(|(first, _)| layers.contains(&first)))
             .map(str::to_string)
             .collect();
         names.sort();

@@ -49,3 +49,45 @@ error-500-text = Der Server konnte diese Anfrage nicht beantworten. Versuchen Si
 error-reference = Wenn es wieder passiert, nennen Sie Ihrer Administration diese Referenz:
 error-csrf = Dieses Formular ist abgelaufen. Laden Sie die Seite neu und senden Sie es erneut.
 error-home = Zur Startseite
+
+## Agentenoberfläche: das Verzeichnis
+directory = Verzeichnis
+directory-users = Benutzer
+directory-views = Ansichten
+skip-to-list = Zur Liste springen
+view-everyone = Alle
+search-label = Benutzer suchen
+search-submit = Suchen
+result-count = { $count ->
+    [one] Ein Benutzer
+   *[other] { $count } Benutzer
+}
+col-display_name = Name
+col-username = Benutzername
+col-email = E-Mail
+col-verified = Bestätigt
+col-last_login = Letzte Anmeldung
+col-created = Angelegt
+yes = Ja
+no = Nein
+never = Nie
+no-users = Kein Benutzer passt.
+first-page = Zurück zur ersten Seite
+load-more = Mehr laden
+preview = Vorschau
+preview-empty = Wählen Sie einen Benutzer, um ihn hier zu sehen.
+disabled = Gesperrt
+primary = primär
+phones = Telefonnummern
+company = Firma
+roles = Rollen
+labels = Schlagwörter
+local-time = Ortszeit
+open-record = Ganzen Datensatz öffnen
+back-to-list = Zurück zur Liste
+statistics = Statistik
+tickets-open = Offene Tickets
+tickets-resolved = Gelöste Tickets
+chats = Live-Chats
+calls = Anrufe
+surveys = Umfragen

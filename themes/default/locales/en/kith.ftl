@@ -49,3 +49,45 @@ error-500-text = The server could not answer this request. Try again in a moment
 error-reference = If it keeps happening, tell your administrator this reference:
 error-csrf = This form has expired. Reload the page and send it again.
 error-home = Go to the start page
+
+## Agent UI: the directory
+directory = Directory
+directory-users = Users
+directory-views = Views
+skip-to-list = Skip to the list
+view-everyone = Everyone
+search-label = Search users
+search-submit = Search
+result-count = { $count ->
+    [one] One user
+   *[other] { $count } users
+}
+col-display_name = Name
+col-username = Username
+col-email = Email
+col-verified = Verified
+col-last_login = Last login
+col-created = Created
+yes = Yes
+no = No
+never = Never
+no-users = No user matches.
+first-page = Back to the first page
+load-more = Load more
+preview = Preview
+preview-empty = Choose a user to see them here.
+disabled = Disabled
+primary = primary
+phones = Phones
+company = Company
+roles = Roles
+labels = Labels
+local-time = Local time
+open-record = Open the full record
+back-to-list = Back to the list
+statistics = Statistics
+tickets-open = Open tickets
+tickets-resolved = Resolved tickets
+chats = Live chats
+calls = Calls
+surveys = Surveys

@@ -1,0 +1,300 @@
+//! The agent UI (SPEC 11), first slice: the user directory `/agent/users` (navigation by role,
+//! a search form, sortable columns, keyset paging, a preview of `?selected=`) and a user's page
+//! `/agent/users/{id}`. Every page works with JavaScript off; every rule is the services' (a
+//! portal user gets the 403 page, anyone logged out is sent to log in and brought back).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::{Audience, Viewer, page_for_error, render_page};
+use crate::domain::UserId;
+use crate::domain::role::{DERIVED_ROLES, Permission};
+use crate::domain::user::User;
+use crate::http::AppState;
+use crate::services::Caller;
+use crate::services::{roles, users};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(home)).route("/agent/users", get(directory)).route("/agent/users/{id}", get(record))
+}
+
+/// The caller of an agent page: logged out → the login page (coming back here afterwards); not an
+/// agent → the 403 page.
+async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, User), Response> {
+    let viewer = || Viewer::of(state, headers, Some(uri), None);
+    let caller = match super::session_caller(state, headers).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let back = uri.path_and_query().map_or("/", |p| p.as_str());
+            let target = if crate::oidc::safe_return_to(back) { back } else { "/" };
+            let to = format!(
+                "/login?return_to={}",
+                url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+            );
+            return Err(Redirect::to(&to).into_response());
+        }
+        Err(e) => return Err(page_for_error(state, Audience::Agent, &viewer(), e)),
+    };
+    if !caller.is_agent {
+        let why = crate::domain::Error::Forbidden("the agent pages are for agents".into());
+        return Err(page_for_error(state, Audience::Agent, &viewer(), why));
+    }
+    match users::me(state, &caller).await {
+        Ok(me) => Ok((caller, me)),
+        Err(e) => Err(page_for_error(state, Audience::Agent, &viewer(), e)),
+    }
+}
+
+/// `/`: agents to the directory, everyone else to the login page (the portal arrives later).
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match super::session_caller(&state, &headers).await {
+        Ok(Some(c)) if c.is_agent => Redirect::to("/agent/users").into_response(),
+        _ => Redirect::to("/login").into_response(),
+    }
+}
+
+/// The directory's query string: every state of the list is a URL.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct DirectoryQuery {
+    #[serde(default)]
+    pub q: String,
+    /// `role:<name>` or empty (everyone).
+    #[serde(default)]
+    pub view: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub order: String,
+    #[serde(default)]
+    pub cursor: String,
+    #[serde(default)]
+    pub selected: String,
+}
+
+impl DirectoryQuery {
+    /// This list's URL with some parameters changed (empty ones left out).
+    fn url(&self, change: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("q", self.q.clone()),
+            ("view", self.view.clone()),
+            ("sort", self.sort.clone()),
+            ("order", self.order.clone()),
+            ("cursor", self.cursor.clone()),
+            ("selected", self.selected.clone()),
+        ];
+        for (k, v) in change {
+            if let Some(p) = pairs.iter_mut().find(|(name, _)| name == k) {
+                p.1 = v.to_string();
+            }
+        }
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()))
+            .finish();
+        if query.is_empty() { "/agent/users".into() } else { format!("/agent/users?{query}") }
+    }
+}
+
+#[derive(Serialize)]
+struct Column {
+    key: &'static str,
+    label: &'static str,
+    href: String,
+    /// `ascending`, `descending` or `none` (aria-sort).
+    sorted: &'static str,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: i64,
+    display_name: String,
+    username: String,
+    email: String,
+    verified: bool,
+    roles: String,
+    last_login: Option<String>,
+    created: String,
+    href: String,
+    preview_href: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+/// Formats a time in the viewer's zone (`2026-12-07 14:05`) and as RFC 3339 for `<time>`.
+fn local(ms: i64, zone: &str) -> (String, String) {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    (utc.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(), crate::clock::to_rfc3339(ms))
+}
+
+async fn directory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DirectoryQuery>,
+) -> Response {
+    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let role = q.view.strip_prefix("role:").map(str::to_string);
+    let params = users::ListParams {
+        q: Some(q.q.clone()),
+        role: role.clone(),
+        sort: Some(q.sort.clone()).filter(|s| !s.is_empty()),
+        order: Some(q.order.clone()).filter(|s| !s.is_empty()),
+        limit: Some("50".into()),
+        cursor: Some(q.cursor.clone()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let page = match users::list(&state, &caller, &params).await {
+        Ok(p) => p,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let all_roles = roles::list(&state, &caller).await.unwrap_or_default();
+    let mut nav = vec![NavItem {
+        label: "Everyone".into(),
+        href: q.url(&[("view", ""), ("cursor", ""), ("selected", "")]),
+        current: q.view.is_empty(),
+    }];
+    for r in all_roles.iter().filter(|r| !DERIVED_ROLES[..1].contains(&r.name.as_str())) {
+        let view = format!("role:{}", r.name);
+        nav.push(NavItem {
+            label: r.name.clone(),
+            href: q.url(&[("view", &view), ("cursor", ""), ("selected", "")]),
+            current: q.view == view,
+        });
+    }
+    let sort = if q.sort.is_empty() { "display_name" } else { q.sort.as_str() };
+    let descending = q.order == "desc";
+    let columns: Vec<Column> = [
+        ("display_name", "Name"),
+        ("username", "Username"),
+        ("email", "Email"),
+        ("verified", "Verified"),
+        ("last_login", "Last login"),
+        ("created", "Created"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        let is = sort == key;
+        let next = if is && !descending { "desc" } else { "asc" };
+        Column {
+            key,
+            label,
+            href: q.url(&[("sort", key), ("order", next), ("cursor", "")]),
+            sorted: if !is {
+                "none"
+            } else if descending {
+                "descending"
+            } else {
+                "ascending"
+            },
+        }
+    })
+    .collect();
+    let rows: Vec<Row> = page
+        .items
+        .iter()
+        .map(|u| {
+            let primary = u.emails.iter().find(|e| e.primary);
+            Row {
+                id: u.id.0,
+                display_name: u.display_name.clone(),
+                username: u.username.clone(),
+                email: primary.map(|e| e.email.clone()).unwrap_or_default(),
+                verified: primary.is_some_and(|e| e.verified),
+                roles: u.roles.join(", "),
+                // dates only in the list; the preview has the times
+                last_login: u.last_login_at.map(|t| local(t.0, &viewer.time_zone).0[..10].to_string()),
+                created: local(u.created_at.0, &viewer.time_zone).0[..10].to_string(),
+                href: format!("/agent/users/{}", u.id.0),
+                preview_href: q.url(&[("selected", &u.id.0.to_string())]),
+                selected: q.selected == u.id.0.to_string(),
+            }
+        })
+        .collect();
+    let preview = match q.selected.parse::<i64>() {
+        Ok(id) if id > 0 => users::get(&state, &caller, UserId(id)).await.ok(),
+        _ => None,
+    };
+    let mut ctx = tera::Context::new();
+    ctx.insert("me", &me.display_name);
+    ctx.insert("q", &q.q);
+    ctx.insert("view", &q.view);
+    ctx.insert("sort", &q.sort);
+    ctx.insert("order", &q.order);
+    ctx.insert("nav", &nav);
+    ctx.insert("columns", &columns);
+    ctx.insert("rows", &rows);
+    ctx.insert("total", &page.total);
+    ctx.insert("more_href", &page.next_cursor.as_ref().map(|c| q.url(&[("cursor", c)])));
+    ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| q.url(&[("cursor", "")])));
+    ctx.insert("preview", &preview.as_ref().map(|u| user_card(u, &viewer.time_zone)));
+    ctx.insert("can_edit", &caller.has(Permission::UsersEdit));
+    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/users.html", ctx)
+}
+
+/// What the preview and the record page show of a user.
+fn user_card(u: &User, zone: &str) -> serde_json::Value {
+    let (created, created_iso) = local(u.created_at.0, zone);
+    let last_login = u.last_login_at.map(|t| local(t.0, zone));
+    let local_now = {
+        let tz: chrono_tz::Tz = u.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        chrono::Utc::now().with_timezone(&tz).format("%H:%M").to_string()
+    };
+    serde_json::json!({
+        "id": u.id.0,
+        "display_name": u.display_name,
+        "username": u.username,
+        "emails": u.emails,
+        "phones": u.phones.iter().map(|p| serde_json::json!({"kind": p.kind.as_str(), "number": p.number})).collect::<Vec<_>>(),
+        "roles": u.roles,
+        "labels": u.labels,
+        "company": u.company,
+        "website": u.website,
+        "time_zone": u.time_zone,
+        "local_time": local_now,
+        "language": u.language,
+        "summary": u.summary,
+        "disabled": u.disabled,
+        "auth_method": u.auth_method,
+        "created": created,
+        "created_iso": created_iso,
+        "last_login": last_login.as_ref().map(|l| &l.0),
+        "last_login_iso": last_login.as_ref().map(|l| &l.1),
+        "href": format!("/agent/users/{}", u.id.0),
+    })
+}
+
+async fn record(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
+    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let id = match crate::services::params::parse_id(&id) {
+        Ok(id) => UserId(id),
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let user = match users::get(&state, &caller, id).await {
+        Ok(u) => u,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let stats = users::stats(&state, &caller, id).await.ok();
+    let mut ctx = tera::Context::new();
+    ctx.insert("me", &me.display_name);
+    ctx.insert("user", &user_card(&user, &viewer.time_zone));
+    ctx.insert("stats", &stats);
+    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/user.html", ctx)
+}
