@@ -242,7 +242,12 @@ async fn directory(
     ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| q.url(&[("cursor", "")])));
     ctx.insert("preview", &preview.as_ref().map(|u| user_card(u, &viewer.time_zone)));
     ctx.insert("can_edit", &caller.has(Permission::UsersEdit));
-    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/users.html", ctx)
+    // htmx's search as you type replaces only the results (the same template the page includes)
+    let fragment = headers.get("hx-request").is_some()
+        && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
+    ctx.insert("fragment", &fragment);
+    let template = if fragment { "agent/users_results.html" } else { "agent/users.html" };
+    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, template, ctx)
 }
 
 /// What the preview and the record page show of a user.

@@ -60,6 +60,7 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("more_href", PAYLOAD);
     base.insert("first_href", PAYLOAD);
     base.insert("can_edit", &true);
+    base.insert("fragment", &true);
     base.insert(
         "stats",
         &serde_json::json!({"tickets_open": 1, "tickets_resolved": 2, "chats": 3, "calls": 4, "surveys": 5}),

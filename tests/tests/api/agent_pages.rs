@@ -107,6 +107,21 @@ async fn an_agent_finds_and_opens_users_without_javascript(b: Backend) {
         .await
         .expect("html");
     assert!(rest.contains("Walker 54") && !rest.contains("Walker 00<"), "the second page has the rest");
+    // htmx's search as you type gets the results alone, the same rows
+    let res = client
+        .get(format!("{}/agent/users?q=walker0", app.base))
+        .header("hx-request", "true")
+        .header("hx-target", "list-results")
+        .send()
+        .await
+        .expect("fragment");
+    assert!(res.headers()["vary"].to_str().expect("vary").contains("HX-Request"));
+    let fragment = res.text().await.expect("html");
+    assert!(!fragment.contains("<html") && !fragment.contains("<nav"), "only the results: {fragment}");
+    assert!(
+        fragment.contains("10 users") && fragment.contains("Walker 09") && !fragment.contains("Walker 10"),
+        "{fragment}"
+    );
     // sorting by username, descending
     let html = client
         .get(format!("{}/agent/users?q=walker&sort=username&order=desc", app.base))
