@@ -17,11 +17,6 @@ use super::extract::{ApiQuery, ClientAddr};
 use crate::services::oidc_logins;
 use crate::web::{session_cookie_name, set_cookie};
 
-/// The cookie that binds a pending login to the browser that started it.
-fn binding_cookie_name(state: &AppState) -> &'static str {
-    if crate::web::over_https(state) { "__Host-kith_oidc" } else { "kith_oidc" }
-}
-
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/auth/oauth/{id}/start", get(start)).route("/auth/oauth/{id}/callback", get(callback))
 }
@@ -48,7 +43,8 @@ pub async fn start(
     // binds the login to this browser; Lax, so the provider's redirect back (a top-level GET)
     // carries it
     let max_age = oidc_logins::PENDING_LIFETIME_MS / 1000;
-    let binding = set_cookie(&state, binding_cookie_name(&state), &started.binding, "Lax", Some(max_age));
+    let binding =
+        set_cookie(&state, crate::web::oidc_binding_cookie_name(&state), &started.binding, "Lax", Some(max_age));
     Ok((StatusCode::SEE_OTHER, [(LOCATION, started.url), (SET_COOKIE, binding), (CACHE_CONTROL, "no-store".into())])
         .into_response())
 }
@@ -83,10 +79,10 @@ pub async fn callback(
         error: q.error.as_deref(),
         error_description: q.error_description.as_deref(),
     };
-    let binding = crate::web::cookie(&headers, binding_cookie_name(&state));
+    let binding = crate::web::cookie(&headers, crate::web::oidc_binding_cookie_name(&state));
     let done = oidc_logins::finish(&state, &id, addr, binding.as_deref(), answer).await?;
     // the binding has done its work
-    let spent = set_cookie(&state, binding_cookie_name(&state), "", "Lax", Some(0));
+    let spent = set_cookie(&state, crate::web::oidc_binding_cookie_name(&state), "", "Lax", Some(0));
     if done.mode == oidc_logins::Mode::Api {
         let response: LoginResponse = done.session.into();
         let mut res = ([(CACHE_CONTROL, "no-store")], Json(response)).into_response();

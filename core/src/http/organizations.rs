@@ -43,17 +43,7 @@ pub fn org_id(raw: &str) -> Result<OrganizationId> {
     parse_id(raw).map(OrganizationId)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListOrganizationsQuery {
-    /// A fragment of the name, website or phone number, any letter case.
-    pub q: Option<String>,
-    /// name (default), website or phone.
-    pub sort: Option<String>,
-    /// asc (default) or desc.
-    pub order: Option<String>,
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
+pub use crate::services::organizations::ListParams as ListOrganizationsQuery;
 
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", params(ListOrganizationsQuery),
     responses((status = 200, body = Page<Organization>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -62,8 +52,7 @@ pub async fn list_organizations(
     caller: Caller,
     ApiQuery(p): ApiQuery<ListOrganizationsQuery>,
 ) -> ApiResult<Json<Page<Organization>>> {
-    let params = organizations::ListParams { q: p.q, sort: p.sort, order: p.order, limit: p.limit, cursor: p.cursor };
-    Ok(Json(organizations::list(&state, &caller, &params).await?))
+    Ok(Json(organizations::list(&state, &caller, &p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = OrganizationInput,

@@ -30,21 +30,8 @@ pub fn router() -> Router<AppState> {
 
 pub(crate) use crate::services::params::parse_id;
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListUsersQuery {
-    /// A fragment of a name, username, e-mail address, phone number, company or label.
-    pub q: Option<String>,
-    /// A role name (assigned or derived).
-    pub role: Option<String>,
-    /// A label, any letter case.
-    pub label: Option<String>,
-    /// display_name (default), username, email, verified, last_login, created.
-    pub sort: Option<String>,
-    /// asc (default) or desc.
-    pub order: Option<String>,
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
+/// The list parameters are the service's own.
+pub use crate::services::users::ListParams as ListUsersQuery;
 
 /// Searches and lists users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListUsersQuery),
@@ -54,16 +41,7 @@ pub async fn list_users(
     caller: Caller,
     ApiQuery(p): ApiQuery<ListUsersQuery>,
 ) -> ApiResult<Json<Page<User>>> {
-    let params = users::ListParams {
-        q: p.q,
-        role: p.role,
-        label: p.label,
-        sort: p.sort,
-        order: p.order,
-        limit: p.limit,
-        cursor: p.cursor,
-    };
-    Ok(Json(users::list(&state, &caller, &params).await?))
+    Ok(Json(users::list(&state, &caller, &p).await?))
 }
 
 /// Creates a user; with an agent role (`roles: ["Agent"]`) the user is an agent.

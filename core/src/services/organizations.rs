@@ -18,10 +18,13 @@ use crate::domain::{Error, Result};
 use crate::store::{Comment, OrgQuery, OrgSort, Page, TabCounts};
 
 /// An organization list as asked for (text as it came).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
+    /// A fragment of the name, website or phone number, any letter case.
     pub q: Option<String>,
+    /// name (default), website or phone.
     pub sort: Option<String>,
+    /// asc (default) or desc.
     pub order: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,

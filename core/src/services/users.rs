@@ -25,13 +25,18 @@ use crate::domain::user::{EmailInput, User, UserFields, UserHistory, UserInput, 
 use crate::domain::{Error, Result, UserId};
 use crate::store::{Page, RoleFilter, UserQuery, UserSort};
 
-/// A user list as asked for (text as it came: a query string or a form).
-#[derive(Debug, Default, Clone)]
+/// A user list as asked for (text as it came: the API's query string, a page's parameters).
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
+    /// A fragment of a name, username, e-mail address, phone number, company or label.
     pub q: Option<String>,
+    /// A role name (assigned or derived).
     pub role: Option<String>,
+    /// A label, any letter case.
     pub label: Option<String>,
+    /// display_name (default), username, email, verified, last_login, created.
     pub sort: Option<String>,
+    /// asc (default) or desc.
     pub order: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,

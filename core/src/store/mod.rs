@@ -7,6 +7,23 @@
 //! dispatches each call to it. SQL is written in the common dialect (`$1` parameters work on
 //! both); the rare differences are constants in the backend modules (e.g. `FOR_UPDATE`).
 
+/// Binds [`Val`]s to a query in order (the SQL of both backends uses it: user rows, bulk rows).
+macro_rules! bind_vals {
+    ($q:expr, $vals:expr) => {{
+        let mut q = $q;
+        for v in $vals {
+            q = match v {
+                Val::I(n) => q.bind(*n),
+                Val::T(s) => q.bind(s.as_str()),
+                Val::B(b) => q.bind(*b),
+                Val::NullI => q.bind(None::<i64>),
+                Val::NullT => q.bind(None::<String>),
+            };
+        }
+        q
+    }};
+}
+
 mod constraints;
 pub mod postgres;
 pub mod sqlite;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Audience, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
-use crate::domain::role::{DERIVED_ROLES, Permission};
+use crate::domain::role::DERIVED_ROLES;
 use crate::domain::user::User;
 use crate::http::AppState;
 use crate::services::Caller;
@@ -241,7 +241,6 @@ async fn directory(
     ctx.insert("more_href", &page.next_cursor.as_ref().map(|c| q.url(&[("cursor", c)])));
     ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| q.url(&[("cursor", "")])));
     ctx.insert("preview", &preview.as_ref().map(|u| user_card(u, &viewer.time_zone)));
-    ctx.insert("can_edit", &caller.has(Permission::UsersEdit));
     // htmx's search as you type replaces only the results (the same template the page includes)
     let fragment = headers.get("hx-request").is_some()
         && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");

@@ -102,6 +102,11 @@ pub(crate) fn csrf_cookie_name(app: &App) -> &'static str {
     if over_https(app) { "__Host-kith_csrf" } else { "kith_csrf" }
 }
 
+/// The cookie that binds a pending OpenID Connect login to the browser that started it.
+pub fn oidc_binding_cookie_name(app: &App) -> &'static str {
+    if over_https(app) { "__Host-kith_oidc" } else { "kith_oidc" }
+}
+
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {

@@ -59,7 +59,6 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("total", &12);
     base.insert("more_href", PAYLOAD);
     base.insert("first_href", PAYLOAD);
-    base.insert("can_edit", &true);
     base.insert("fragment", &true);
     base.insert(
         "stats",

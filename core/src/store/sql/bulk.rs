@@ -24,18 +24,7 @@ pub async fn insert_rows(pools: &Pools, table: &str, cols: &[&str], rows: &[Vec<
             .map(|i| format!("({})", super::bulk_placeholders(i * cols.len() + 1, cols.len())))
             .collect();
         let sql = format!("INSERT INTO {table} ({}) VALUES {}", cols.join(", "), values.join(", "));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    Val::I(n) => q.bind(*n),
-                    Val::T(s) => q.bind(s.as_str()),
-                    Val::B(b) => q.bind(*b),
-                    Val::NullI => q.bind(None::<i64>),
-                    Val::NullT => q.bind(None::<String>),
-                };
-            }
-        }
+        let q = bind_vals!(sqlx::query(AssertSqlSafe(sql)), chunk.iter().flatten());
         q.execute(&mut *tx).await.map_err(db_err)?;
     }
     tx.commit().await.map_err(db_err)

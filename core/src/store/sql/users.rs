@@ -204,23 +204,6 @@ async fn check_emails_free(conn: &mut Conn, emails: &[Email], except: Option<i64
     Ok(())
 }
 
-/// Binds `vals` in order.
-macro_rules! bind_vals {
-    ($q:expr, $vals:expr) => {{
-        let mut q = $q;
-        for v in $vals {
-            q = match v {
-                Val::I(n) => q.bind(*n),
-                Val::T(s) => q.bind(s.as_str()),
-                Val::B(b) => q.bind(*b),
-                Val::NullI => q.bind(None::<i64>),
-                Val::NullT => q.bind(None::<String>),
-            };
-        }
-        q
-    }};
-}
-
 pub async fn create_user(
     pools: &Pools,
     f: &UserFields,
