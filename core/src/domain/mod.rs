@@ -32,6 +32,10 @@ pub enum Error {
     /// A unique value is already taken (409).
     #[error("conflict on {field}: {message}")]
     Conflict { field: String, message: String },
+    /// The record changed since the version the edit was made over (409; 412 when the version
+    /// came in `If-Match`). Nothing was written.
+    #[error("stale: the record is at version {current}")]
+    Stale { current: i64 },
     /// No such record, or one the caller may not see (404).
     #[error("not found")]
     NotFound,

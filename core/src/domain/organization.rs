@@ -318,6 +318,9 @@ pub struct Organization {
     pub comment_count: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Raised by every edit of the fields above; send it back (`version` or `If-Match`) to
+    /// make an edit apply only if nobody changed the organization meanwhile.
+    pub version: i64,
 }
 
 /// The writable fields of an organization, normalized.
@@ -409,6 +412,9 @@ pub struct OrganizationInput {
     pub labels: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<serde_json::Map<String, Value>>,
+    /// The version this edit was made over (as read in `version`): if the organization has
+    /// changed since, the edit is refused with 409 and nothing is written. Same as `If-Match`.
+    pub version: Option<i64>,
 }
 
 impl OrganizationInput {

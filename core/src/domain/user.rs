@@ -99,7 +99,14 @@ pub struct UserFields {
     /// Names of assigned roles (derived roles are never here).
     pub roles: Vec<String>,
     pub custom_fields: serde_json::Map<String, Value>,
+    /// The person's colour scheme in Kith's pages: `system` (follow the device), `light`, `dark`.
+    pub ui_theme: String,
+    /// Whether single-key shortcuts work in the agent pages (WCAG 2.1.4: they can be switched off).
+    pub keyboard_shortcuts: bool,
 }
+
+/// The colour schemes a person may choose for Kith's pages.
+pub const UI_THEMES: [&str; 3] = ["system", "light", "dark"];
 
 impl UserFields {
     /// A new user's starting point before the caller's input is applied.
@@ -132,6 +139,8 @@ impl UserFields {
             disabled: false,
             roles: Vec::new(),
             custom_fields: serde_json::Map::new(),
+            ui_theme: "system".into(),
+            keyboard_shortcuts: true,
         }
     }
 
@@ -274,6 +283,13 @@ pub struct UserInput {
     pub roles: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<serde_json::Map<String, Value>>,
+    /// `system`, `light` or `dark`: the colour scheme of Kith's pages for this person.
+    pub ui_theme: Option<String>,
+    /// Single-key shortcuts in the agent pages on (default) or off.
+    pub keyboard_shortcuts: Option<bool>,
+    /// The version this edit was made over (as read in `version`): if the record has changed
+    /// since, the edit is refused with 409 and nothing is written. Same as `If-Match`.
+    pub version: Option<i64>,
 }
 
 impl UserInput {
@@ -385,9 +401,16 @@ impl UserInput {
             (self.banned, &mut u.banned),
             (self.auto_responder, &mut u.auto_responder),
             (self.disabled, &mut u.disabled),
+            (self.keyboard_shortcuts, &mut u.keyboard_shortcuts),
         ] {
             if let Some(v) = input {
                 *slot = v;
+            }
+        }
+        if let Some(v) = &self.ui_theme {
+            match UI_THEMES.iter().find(|t| t.eq_ignore_ascii_case(v.trim())) {
+                Some(t) => u.ui_theme = t.to_string(),
+                None => c.fail("ui_theme", "must be system, light or dark"),
             }
         }
         if let Some(v) = &self.signature_html {
@@ -751,9 +774,14 @@ pub struct User {
     pub is_agent: bool,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Map<String, Value>,
+    pub ui_theme: String,
+    pub keyboard_shortcuts: bool,
     pub last_login_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Raised by every edit of the fields above; send it back (`version` or `If-Match`) to
+    /// make an edit apply only if nobody changed the record meanwhile.
+    pub version: i64,
 }
 
 impl User {
@@ -787,6 +815,8 @@ impl User {
             disabled: self.disabled,
             roles: self.roles.iter().filter(|r| !is_derived(r)).cloned().collect(),
             custom_fields: self.custom_fields.clone(),
+            ui_theme: self.ui_theme.clone(),
+            keyboard_shortcuts: self.keyboard_shortcuts,
         }
     }
 }

@@ -10,11 +10,18 @@ use crate::domain::{Error, FieldErrors};
 
 /// A failed request, as the client sees it.
 #[derive(Debug)]
-pub struct ApiError(pub Error);
+pub struct ApiError(pub Error, bool);
+
+impl ApiError {
+    /// 412: an `If-Match` edit over a version the record has moved past.
+    pub fn precondition_failed(current: i64) -> Self {
+        ApiError(Error::Stale { current }, true)
+    }
+}
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(e)
+        ApiError(e, false)
     }
 }
 
@@ -33,6 +40,7 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let precondition = self.1;
         let (status, code, message, fields) = match self.0 {
             Error::Invalid(fields) => {
                 let message = match fields.iter().next() {
@@ -50,6 +58,12 @@ impl IntoResponse for ApiError {
                 let m = format!("{field}: {message}");
                 (StatusCode::CONFLICT, "conflict", m, FieldErrors::from([(field, message)]))
             }
+            Error::Stale { current } => (
+                if precondition { StatusCode::PRECONDITION_FAILED } else { StatusCode::CONFLICT },
+                if precondition { "precondition_failed" } else { "version_conflict" },
+                format!("version: the record was changed meanwhile and is at version {current} now; read it again"),
+                FieldErrors::from([("version".to_string(), format!("is {current} now"))]),
+            ),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such record".into(), FieldErrors::new()),
             Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, FieldErrors::new()),
             Error::Unauthenticated => (

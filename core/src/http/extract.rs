@@ -220,3 +220,55 @@ impl FromRequestParts<super::AppState> for ClientAddr {
         Ok(ClientAddr(client))
     }
 }
+
+/// `If-Match` on an edit (RFC 9110 section 13.1.1) with the record's version as its entity
+/// tag (`"7"`; `W/"7"` and a bare `7` are taken too; `*` or no header: no precondition). A
+/// malformed header is 400. See [`IfMatch::apply`].
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(raw) = parts.headers.get(axum::http::header::IF_MATCH) else { return Ok(IfMatch(None)) };
+        let bad = || Error::BadRequest("If-Match: send the record's version as an entity tag, e.g. \"7\"".into());
+        let text = raw.to_str().map_err(|_| bad())?.trim();
+        if text == "*" {
+            return Ok(IfMatch(None));
+        }
+        let tag = text.strip_prefix("W/").unwrap_or(text);
+        let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
+        tag.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| bad().into())
+    }
+}
+
+impl IfMatch {
+    /// Puts the header's version into the edit (`version` in the body means the same; both
+    /// given and different is 400).
+    pub fn apply(&self, version: &mut Option<i64>) -> Result<(), ApiError> {
+        match (self.0, *version) {
+            (Some(h), Some(b)) if h != b => {
+                Err(Error::BadRequest(format!("If-Match says version {h} but the body says {b}")).into())
+            }
+            (Some(h), _) => {
+                *version = Some(h);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A stale edit is 412 Precondition Failed when the version came in `If-Match` (409 when
+    /// it came in the body).
+    pub fn answer(&self, e: Error) -> ApiError {
+        match e {
+            Error::Stale { current } if self.0.is_some() => ApiError::precondition_failed(current),
+            other => other.into(),
+        }
+    }
+}
+
+/// The `ETag` of a record at `version` (what `If-Match` takes back).
+pub fn etag(version: i64) -> [(axum::http::HeaderName, String); 1] {
+    [(axum::http::header::ETAG, format!("\"{version}\""))]
+}

@@ -95,7 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(custom_fields::router())
         .merge(avatars::router(state.config.avatars.max_upload_bytes))
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
-        .fallback(|| async { error::ApiError(crate::domain::Error::NotFound) })
+        .fallback(|| async { error::ApiError::from(crate::domain::Error::NotFound) })
         // answers about people are never kept by browsers or proxies (RELIABILITY S10)
         .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
@@ -111,7 +111,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
-            error::ApiError(crate::domain::Error::Internal("panic".into())).into_response()
+            error::ApiError::from(crate::domain::Error::Internal("panic".into())).into_response()
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::custom_fields::with_display;
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, IfMatch, etag};
 use super::users::{ChangesQuery, parse_id};
 use crate::domain::Result;
 use crate::domain::change::Change;
@@ -72,21 +73,24 @@ pub async fn get_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<impl IntoResponse> {
     let org = organizations::get(&state, &caller, org_id(&id)?).await?;
-    Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
+    Ok((etag(org.version), Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = OrganizationInput,
-    responses((status = 200, body = Organization), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("If-Match" = Option<String>, Header, description = "the version the edit was made over, as \"7\"")),
+    responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<OrganizationInput>,
-) -> ApiResult<Json<Value>> {
-    let org = organizations::update(&state, &caller, org_id(&id)?, input).await?;
-    Ok(Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?))
+    if_match: IfMatch,
+    ApiJson(mut input): ApiJson<OrganizationInput>,
+) -> ApiResult<impl IntoResponse> {
+    if_match.apply(&mut input.version)?;
+    let org = organizations::update(&state, &caller, org_id(&id)?, input).await.map_err(|e| if_match.answer(e))?;
+    Ok((etag(org.version), Json(with_display(&state, Entity::Organization, &org, &org.custom_fields).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = i64, Path)),

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::custom_fields::with_display;
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, parse_json};
+use super::extract::{ApiJson, ApiQuery, IfMatch, etag, parse_json};
 use crate::domain::UserId;
 use crate::domain::change::Change;
 use crate::domain::custom_field::Entity;
@@ -58,22 +59,29 @@ pub async fn create_user(
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let user = users::get(&state, &caller, UserId(parse_id(&id)?)).await?;
-    Ok(Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?))
+    Ok((etag(user.version), Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?)))
 }
 
 /// Edits a user: only the fields sent change; `null` clears a clearable field.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserInput,
-    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("If-Match" = Option<String>, Header, description = "the version the edit was made over, as \"7\"")),
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<UserInput>,
-) -> ApiResult<Json<Value>> {
-    let user = users::update(&state, &caller, UserId(parse_id(&id)?), input).await?;
-    Ok(Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?))
+    if_match: IfMatch,
+    ApiJson(mut input): ApiJson<UserInput>,
+) -> ApiResult<impl IntoResponse> {
+    if_match.apply(&mut input.version)?;
+    let user = users::update(&state, &caller, UserId(parse_id(&id)?), input).await.map_err(|e| if_match.answer(e))?;
+    Ok((etag(user.version), Json(with_display(&state, Entity::User, &user, &user.custom_fields).await?)))
 }
 
 /// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.

@@ -73,7 +73,10 @@ pub async fn update(
     if let Some(given) = input.custom_fields.take() {
         input.custom_fields = Some(check_values(app, Entity::Organization, &given, false).await?);
     }
-    let edit = move |current: &Organization| input.apply(current.to_fields());
+    let edit = move |current: &Organization| {
+        super::users::check_version(input.version, current.version)?;
+        input.apply(current.to_fields())
+    };
     app.store.update_org(id, edit, &caller.actor()).await
 }
 

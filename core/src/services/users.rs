@@ -161,6 +161,7 @@ pub async fn update(app: &App, caller: &Caller, id: UserId, mut input: UserInput
     let who = caller.clone();
     let edit = move |current: &User| {
         check_may_edit(&who, current)?;
+        check_version(input.version, current.version)?;
         let new = input.apply(current.to_fields(), &rules)?;
         check_agent_roles(&who, &kinds, &current.to_fields().roles, &new.roles)?;
         if new.disabled && !current.disabled && current.id == who.id {
@@ -169,6 +170,29 @@ pub async fn update(app: &App, caller: &Caller, id: UserId, mut input: UserInput
         Ok(new)
     };
     app.store.update_user(id, edit, hash.as_deref(), &caller.actor()).await
+}
+
+/// An edit made over `expected` applies only if the record is still at that version (checked
+/// under the record's write lock, so two saves of one version cannot both pass).
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
+    match expected {
+        Some(v) if v != current => Err(Error::Stale { current }),
+        _ => Ok(()),
+    }
+}
+
+/// A person's own display preferences (colour scheme, single-key shortcuts): anyone logged
+/// in sets their own, whatever their permissions. Other fields in `input` are refused.
+pub async fn set_preferences(
+    app: &App,
+    caller: &Caller,
+    ui_theme: Option<String>,
+    shortcuts: Option<bool>,
+) -> Result<User> {
+    let input = UserInput { ui_theme, keyboard_shortcuts: shortcuts, ..Default::default() };
+    let rules = app.rules.clone();
+    let edit = move |current: &User| input.apply(current.to_fields(), &rules);
+    app.store.update_user(caller.id, edit, None, &caller.actor()).await
 }
 
 /// Deletes a user. Their tickets, chats, calls and surveys stay, keeping their addresses.

@@ -855,7 +855,7 @@ pub enum Val {
 
 /// The `users` columns a user's fields are stored in — written once, used by creating,
 /// editing and `kith demo-data` alike — in the order [`user_values`] gives their values.
-pub const USER_COLUMNS: [&str; 30] = [
+pub const USER_COLUMNS: [&str; 32] = [
     "username",
     "username_key",
     "username_skeleton",
@@ -886,6 +886,8 @@ pub const USER_COLUMNS: [&str; 30] = [
     "has_verified_email",
     "search_text",
     "disabled",
+    "ui_theme",
+    "keyboard_shortcuts",
 ];
 
 /// The values of [`USER_COLUMNS`] for `f`: its fields and what is derived from them (the
@@ -925,6 +927,8 @@ pub fn user_values(f: &UserFields) -> Vec<Val> {
         Val::B(d.has_verified_email),
         Val::T(d.search_text),
         Val::B(f.disabled),
+        t(&f.ui_theme),
+        Val::B(f.keyboard_shortcuts),
     ]
 }
 

@@ -4,13 +4,13 @@
 //! portal user gets the 403 page, anyone logged out is sent to log in and brought back).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{Audience, Viewer, page_for_error, render_page};
+use super::{Audience, Viewer, page_for_error};
 use crate::domain::UserId;
 use crate::domain::role::DERIVED_ROLES;
 use crate::domain::user::User;
@@ -19,12 +19,12 @@ use crate::services::Caller;
 use crate::services::{roles, users};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/agent/users", get(directory)).route("/agent/users/{id}", get(record))
+    Router::new().route("/", get(home)).route("/agent/users", get(directory)).merge(super::users::router())
 }
 
 /// The caller of an agent page: logged out → the login page (coming back here afterwards); not an
 /// agent → the 403 page.
-async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, User), Response> {
+pub(super) async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, User), Response> {
     let viewer = || Viewer::of(state, headers, Some(uri), None);
     let caller = match super::session_caller(state, headers).await {
         Ok(Some(c)) => c,
@@ -130,7 +130,7 @@ struct NavItem {
 }
 
 /// Formats a time in the viewer's zone (`2026-12-07 14:05`) and as RFC 3339 for `<time>`.
-fn local(ms: i64, zone: &str) -> (String, String) {
+pub(super) fn local(ms: i64, zone: &str) -> (String, String) {
     let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
     let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     (utc.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(), crate::clock::to_rfc3339(ms))
@@ -240,65 +240,14 @@ async fn directory(
     ctx.insert("total", &page.total);
     ctx.insert("more_href", &page.next_cursor.as_ref().map(|c| q.url(&[("cursor", c)])));
     ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| q.url(&[("cursor", "")])));
-    ctx.insert("preview", &preview.as_ref().map(|u| user_card(u, &viewer.time_zone)));
+    ctx.insert("preview", &preview.as_ref().map(|u| super::users::card(u, &viewer.time_zone)));
     // htmx's search as you type replaces only the results (the same template the page includes)
     let fragment = headers.get("hx-request").is_some()
         && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
     ctx.insert("fragment", &fragment);
     let template = if fragment { "agent/users_results.html" } else { "agent/users.html" };
-    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, template, ctx)
-}
-
-/// What the preview and the record page show of a user.
-fn user_card(u: &User, zone: &str) -> serde_json::Value {
-    let (created, created_iso) = local(u.created_at.0, zone);
-    let last_login = u.last_login_at.map(|t| local(t.0, zone));
-    let local_now = {
-        let tz: chrono_tz::Tz = u.time_zone.parse().unwrap_or(chrono_tz::UTC);
-        chrono::Utc::now().with_timezone(&tz).format("%H:%M").to_string()
-    };
-    serde_json::json!({
-        "id": u.id.0,
-        "display_name": u.display_name,
-        "username": u.username,
-        "emails": u.emails,
-        "phones": u.phones.iter().map(|p| serde_json::json!({"kind": p.kind.as_str(), "number": p.number})).collect::<Vec<_>>(),
-        "roles": u.roles,
-        "labels": u.labels,
-        "company": u.company,
-        "website": u.website,
-        "time_zone": u.time_zone,
-        "local_time": local_now,
-        "language": u.language,
-        "summary": u.summary,
-        "disabled": u.disabled,
-        "auth_method": u.auth_method,
-        "created": created,
-        "created_iso": created_iso,
-        "last_login": last_login.as_ref().map(|l| &l.0),
-        "last_login_iso": last_login.as_ref().map(|l| &l.1),
-        "href": format!("/agent/users/{}", u.id.0),
-    })
-}
-
-async fn record(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Path(id): Path<String>) -> Response {
-    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
-    let id = match crate::services::params::parse_id(&id) {
-        Ok(id) => UserId(id),
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
-    };
-    let user = match users::get(&state, &caller, id).await {
-        Ok(u) => u,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
-    };
-    let stats = users::stats(&state, &caller, id).await.ok();
-    let mut ctx = tera::Context::new();
-    ctx.insert("me", &me.display_name);
-    ctx.insert("user", &user_card(&user, &viewer.time_zone));
-    ctx.insert("stats", &stats);
-    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/user.html", ctx)
+    let csrf = super::forms::csrf_of(&state, &headers);
+    ctx.insert("csrf", &csrf.0);
+    ctx.insert("return_to", &q.url(&[]));
+    super::users::agent_page(&state, &viewer, StatusCode::OK, template, ctx, csrf)
 }

@@ -12,6 +12,7 @@ pub mod forms;
 pub mod i18n;
 pub mod login;
 pub mod theme;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -169,6 +170,8 @@ pub struct Viewer {
     pub time_zone: String,
     /// The request's id (`x-request-id`), shown on the 500 page.
     pub request_id: String,
+    /// Single-key shortcuts on (the person's own setting; on when logged out).
+    pub shortcuts: bool,
 }
 
 impl Viewer {
@@ -190,13 +193,15 @@ impl Viewer {
         wanted.extend(i18n::accept_language(accept));
         let lang = i18n::pick(wanted, &web.languages)
             .unwrap_or_else(|| web.languages.first().cloned().unwrap_or_else(|| "en".into()));
-        let theme_pref = match cookie(headers, "kith_scheme").as_deref() {
+        // the person's own choice (stored on the server), else the browser's cookie
+        let theme_pref = match user.map(|u| u.ui_theme.as_str()).or(cookie(headers, "kith_scheme").as_deref()) {
             Some(p @ ("light" | "dark")) => p.to_string(),
             _ => "system".to_string(),
         };
         let time_zone = user_zone.map(str::to_string).unwrap_or_else(|| app.config.i18n.default_time_zone.clone());
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-        Viewer { dir: i18n::direction(&lang), lang, theme_pref, time_zone, request_id }
+        let shortcuts = user.is_none_or(|u| u.keyboard_shortcuts);
+        Viewer { dir: i18n::direction(&lang), lang, theme_pref, time_zone, request_id, shortcuts }
     }
 }
 
@@ -225,6 +230,7 @@ pub fn render_page(
     ctx.insert("dir", viewer.dir);
     ctx.insert("theme_pref", &viewer.theme_pref);
     ctx.insert("time_zone", &viewer.time_zone);
+    ctx.insert("shortcuts", &viewer.shortcuts);
     match theme.render(template, &ctx) {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -259,6 +265,7 @@ pub fn error_page(
     ctx.insert("dir", viewer.dir);
     ctx.insert("theme_pref", &viewer.theme_pref);
     ctx.insert("time_zone", &viewer.time_zone);
+    ctx.insert("shortcuts", &viewer.shortcuts);
     let theme = theme_for(state, audience);
     let html = theme.render("error.html", &ctx).unwrap_or_else(|e| {
         tracing::error!(error = %e, "the error page failed to render");

@@ -35,10 +35,11 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     let card = serde_json::json!({
         "id": 7, "display_name": PAYLOAD, "username": PAYLOAD, "disabled": true,
         "emails": [{"email": PAYLOAD, "primary": true, "verified": true}],
-        "phones": [{"kind": "cell", "number": PAYLOAD}], "roles": [PAYLOAD], "labels": [PAYLOAD],
+        "phones": [{"kind": "cell", "number": PAYLOAD, "raw": PAYLOAD}], "roles": [PAYLOAD], "labels": [PAYLOAD],
         "company": PAYLOAD, "website": PAYLOAD, "time_zone": PAYLOAD, "local_time": PAYLOAD, "language": "en",
         "summary": PAYLOAD, "auth_method": PAYLOAD, "created": PAYLOAD, "created_iso": PAYLOAD,
         "last_login": PAYLOAD, "last_login_iso": PAYLOAD, "href": "/agent/users/7",
+        "initials": PAYLOAD, "primary_email": PAYLOAD, "is_agent": true, "version": 3,
     });
     base.insert("preview", &card);
     base.insert("user", &card);
@@ -65,6 +66,73 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
         &serde_json::json!({"tickets_open": 1, "tickets_resolved": 2, "chats": 3, "calls": 4, "surveys": 5}),
     );
     base.insert("providers", &serde_json::json!([{"id": PAYLOAD, "name": PAYLOAD}]));
+    base.insert("shortcuts", &true);
+    for key in ["base", "saved", "ticket_state"] {
+        base.insert(key, PAYLOAD);
+    }
+    for key in ["may_edit", "may_delete", "may_merge", "full_page"] {
+        base.insert(key, &true);
+    }
+    base.insert("version", &3);
+    // what a partial is included with (a loop's variables)
+    base.insert("act", "remove");
+    base.insert("e", &serde_json::json!({"email": PAYLOAD, "primary": false, "verified": true}));
+    base.insert("call_minutes", &4);
+    base.insert("tabs", &super::users::TABS);
+    base.insert("tab", "details");
+    base.insert("notice", &serde_json::json!({"for": "emails", "text": PAYLOAD}));
+    let field = |kind: &str, label_is_key: bool| {
+        serde_json::json!({"name": PAYLOAD, "label": if label_is_key { "field-company" } else { PAYLOAD },
+            "label_is_key": label_is_key, "kind": kind, "value": PAYLOAD, "checked": true,
+            "options": [[PAYLOAD, PAYLOAD, true], [PAYLOAD, PAYLOAD, false]], "hint_key": "hint-labels",
+            "autocomplete": "name", "error": PAYLOAD, "empty": false})
+    };
+    let fields: Vec<serde_json::Value> = ["text", "textarea", "select", "checkbox", "checkboxes", "url"]
+        .iter()
+        .flat_map(|k| [field(k, true), field(k, false)])
+        .collect();
+    let group = |name: &str, editing: bool, theirs: bool| {
+        serde_json::json!({"name": name, "tab": "details", "fields": fields, "editing": editing, "saved": true,
+            "may_edit": true, "form_error": PAYLOAD, "version": 3,
+            "theirs": if theirs { serde_json::json!([[PAYLOAD, "field-company", PAYLOAD], [PAYLOAD, PAYLOAD, ""]]) } else { serde_json::json!([]) },
+            "edit_href": PAYLOAD, "view_href": PAYLOAD, "action": PAYLOAD, "empty_count": 2})
+    };
+    base.insert(
+        "groups",
+        &serde_json::json!([
+            group("identity", false, false),
+            group("custom", false, false),
+            group("contact", true, false),
+            group("roles", true, true)
+        ]),
+    );
+    base.insert("g", &group("identity", true, true));
+    base.insert("orgs", &serde_json::json!([{"id": 1, "name": PAYLOAD, "ticket_count": 3, "matched_by": [{"rule_id": 1, "kind": "domain", "value": PAYLOAD}]}]));
+    let when = serde_json::json!({"text": PAYLOAD, "iso": PAYLOAD});
+    base.insert(
+        "history",
+        &serde_json::json!({"last_login": when, "last_ticket": null, "last_chat": when, "last_call": null,
+        "last_survey": when, "logins": [{"at": when, "method": PAYLOAD}]}),
+    );
+    base.insert("changes", &serde_json::json!([{"at": when, "actor": PAYLOAD, "source": PAYLOAD, "field": PAYLOAD, "old": PAYLOAD, "new": PAYLOAD}]));
+    let record_rows = serde_json::json!([{"id": 1, "subject": PAYLOAD, "status": PAYLOAD, "emails": PAYLOAD, "email": PAYLOAD,
+        "phone": PAYLOAD, "direction": PAYLOAD, "duration": PAYLOAD, "name": PAYLOAD, "score": 3, "at": when}]);
+    match template {
+        "agent/user.html" | "agent/user_tabs.html" | "agent/user_panel.html" => {
+            return super::users::TABS
+                .iter()
+                .map(|tab| {
+                    let mut c = base.clone();
+                    c.insert("tab", tab);
+                    if ["tickets", "chats", "calls", "surveys"].contains(tab) {
+                        c.insert("rows", &record_rows);
+                    }
+                    c
+                })
+                .collect();
+        }
+        _ => {}
+    }
     match template {
         "login.html" => {
             base.remove("user");

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod agent_pages;
+mod agent_record;
 mod auth;
 mod hardening;
 mod login_hardening;

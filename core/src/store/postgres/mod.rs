@@ -50,6 +50,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("tokens", include_str!("../../../../migrations/postgres/0010_tokens.sql")),
         ("username_skeleton", include_str!("../../../../migrations/postgres/0011_username_skeleton.sql")),
         ("oauth_binding", include_str!("../../../../migrations/postgres/0012_oauth_binding.sql")),
+        ("versions_preferences", include_str!("../../../../migrations/postgres/0013_versions_preferences.sql")),
     ])
 }
 

@@ -33,6 +33,7 @@ struct OrgRow {
     comment_count: i64,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 /// Organizations by id, in the order given, with labels and comment counts.
@@ -45,7 +46,7 @@ pub async fn load_orgs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Organization>
         "SELECT o.id, o.name, o.website, o.phone, o.employees, o.address1, o.address2, o.city, o.state, o.zip,
                 o.country, o.summary, o.custom_fields,
                 (SELECT COUNT(*) FROM organization_comments c WHERE c.organization_id = o.id) AS comment_count,
-                o.created_at, o.updated_at
+                o.created_at, o.updated_at, o.version
          FROM organizations o WHERE o.id IN ({list})"
     )));
     for id in ids {
@@ -83,6 +84,7 @@ pub async fn load_orgs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Organization>
                 comment_count: r.comment_count,
                 created_at: Timestamp(r.created_at),
                 updated_at: Timestamp(r.updated_at),
+                version: r.version,
             };
             (r.id, o)
         })
@@ -175,7 +177,8 @@ where
     sqlx::query(
         "UPDATE organizations SET name = $1, name_key = $2, website = $3, website_key = $4, phone = $5, phone_key = $6,
             employees = $7, address1 = $8, address2 = $9, city = $10, state = $11, zip = $12, country = $13,
-            summary = $14, custom_fields = $15, search_text = $16, updated_at = $17
+            summary = $14, custom_fields = $15, search_text = $16, updated_at = $17,
+            version = version + 1
          WHERE id = $18",
     )
     .bind(&f.name)

@@ -43,15 +43,19 @@ struct UserRow {
     auto_responder: bool,
     disabled: bool,
     custom_fields: String,
+    ui_theme: String,
+    keyboard_shortcuts: bool,
     last_login_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    version: i64,
 }
 
 const USER_SELECT: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
     u.address, u.website, u.company, u.im, u.twitter, u.linkedin, u.facebook, u.avatar_provider,
     u.subscribe_community, u.email_summaries, u.email_conversations, u.banned, u.signature_html, u.summary,
-    u.auto_responder, u.disabled, u.custom_fields, u.last_login_at, u.created_at, u.updated_at";
+    u.auto_responder, u.disabled, u.custom_fields, u.ui_theme, u.keyboard_shortcuts, u.last_login_at, u.created_at,
+    u.updated_at, u.version";
 
 /// Loads whole users (with addresses, phones, labels, roles) in the order of `ids`; missing
 /// ids are skipped. Five queries whatever the number of users.
@@ -153,9 +157,12 @@ fn user_from_row(r: UserRow) -> User {
         roles: Vec::new(),
         is_agent: false,
         custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
+        ui_theme: r.ui_theme,
+        keyboard_shortcuts: r.keyboard_shortcuts,
         last_login_at: r.last_login_at.map(Timestamp),
         created_at: Timestamp(r.created_at),
         updated_at: Timestamp(r.updated_at),
+        version: r.version,
     }
 }
 
@@ -388,7 +395,12 @@ async fn write_update(
     let vals = user_values(&new);
     let n = USER_COLUMNS.len();
     let sets: Vec<String> = USER_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-    let sql = format!("UPDATE users SET {}, updated_at = ${} WHERE id = ${}", sets.join(", "), n + 1, n + 2);
+    let sql = format!(
+        "UPDATE users SET {}, updated_at = ${}, version = version + 1 WHERE id = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2
+    );
     bind_vals!(sqlx::query(AssertSqlSafe(sql)), &vals)
         .bind(now)
         .bind(id.0)

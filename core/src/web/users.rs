@@ -1,0 +1,975 @@
+//! A user's record in the agent UI: `/agent/users/{id}` and `/agent/users/{id}/{tab}`, the
+//! same record in the directory's preview, and its editing.
+//!
+//! The record is a header and the SPEC's tabs (WAI-ARIA tabs, manual activation). Only the
+//! chosen tab is loaded; with htmx a tab switch fetches the tab list and panel alone
+//! (`HX-Target: record-tabs`) and replaces the URL. Editing is per field group (click to edit):
+//! `?edit=<group>` is the edit state as a URL, the form posts to `/agent/users/{id}/edit/<group>`
+//! with the record's `version`, and the answer is the group again (htmx) or a redirect back
+//! (plain form). A save over a newer version answers 409 with "Keep mine / Take theirs"; a
+//! refused value answers 422 with the message by its field. Addresses and phones are edited one
+//! change per request. Every rule is the services'.
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::agent::{agent_caller, local};
+use super::forms::{CsrfForm, checked_form, csrf_of};
+use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
+use crate::domain::custom_field::Entity;
+use crate::domain::organization::{Tab, TabRecord};
+use crate::domain::records::{AnyRecord, TicketState};
+use crate::domain::role::{DERIVED_ROLES, Permission};
+use crate::domain::user::{EmailInput, PhoneInput, PhoneKind, User, UserInput};
+use crate::domain::{Error, FieldErrors, UserId};
+use crate::http::AppState;
+use crate::services::{Caller, custom_fields, roles, users};
+
+/// The tabs of a user's record, in order (SPEC 11). Comments, notes, billing and the activity
+/// stream arrive with the API that holds them.
+pub const TABS: [&str; 13] = [
+    "details",
+    "contact",
+    "portal",
+    "roles",
+    "custom-fields",
+    "tickets",
+    "chats",
+    "calls",
+    "surveys",
+    "organizations",
+    "stats",
+    "history",
+    "changes",
+];
+
+/// The field groups edited as one, and the tab each is on.
+const GROUPS: [(&str, &str); 6] = [
+    ("identity", "details"),
+    ("labels", "details"),
+    ("contact", "contact"),
+    ("portal", "portal"),
+    ("roles", "roles"),
+    ("custom", "custom-fields"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agent/users/{id}", get(record_default))
+        .route("/agent/users/{id}/{tab}", get(record_tab))
+        .route("/agent/users/{id}/edit/{group}", post(save_group))
+        .route("/agent/users/{id}/emails", post(edit_emails))
+        .route("/agent/users/{id}/phones", post(edit_phones))
+        .route("/agent/users/{id}/state", post(set_state))
+        .route("/agent/users/{id}/delete", post(delete))
+        .route("/agent/settings", post(save_settings))
+}
+
+/// The record's query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct RecordQuery {
+    /// The group shown as a form.
+    #[serde(default)]
+    pub edit: String,
+    /// The group just saved ("Saved" is announced by it).
+    #[serde(default)]
+    pub saved: String,
+    /// Tickets: `open` (default) or `resolved`.
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// One field of a group, as the view and the form show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    pub name: String,
+    /// A catalog key, or the custom field's own label.
+    pub label: String,
+    pub label_is_key: bool,
+    /// `text`, `textarea`, `select`, `checkbox`, `checkboxes`, `url`.
+    pub kind: &'static str,
+    pub value: String,
+    pub checked: bool,
+    /// `(value, label, chosen)`.
+    pub options: Vec<(String, String, bool)>,
+    pub hint_key: Option<&'static str>,
+    pub autocomplete: Option<&'static str>,
+    pub error: Option<String>,
+    pub empty: bool,
+}
+
+impl Field {
+    fn text(name: &str, value: &str) -> Field {
+        Field {
+            name: name.into(),
+            label: format!("field-{name}"),
+            label_is_key: true,
+            kind: "text",
+            value: value.to_string(),
+            checked: false,
+            options: Vec::new(),
+            hint_key: None,
+            autocomplete: None,
+            error: None,
+            empty: value.trim().is_empty(),
+        }
+    }
+    fn kind(mut self, kind: &'static str) -> Field {
+        self.kind = kind;
+        self
+    }
+    fn check(name: &str, on: bool) -> Field {
+        let mut f = Field::text(name, if on { "on" } else { "" });
+        f.kind = "checkbox";
+        f.checked = on;
+        f.empty = false;
+        f
+    }
+    fn hint(mut self, key: &'static str) -> Field {
+        self.hint_key = Some(key);
+        self
+    }
+    fn auto(mut self, a: &'static str) -> Field {
+        self.autocomplete = Some(a);
+        self
+    }
+}
+
+/// A field group: its fields, and whether it is shown as a form.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: &'static str,
+    pub tab: &'static str,
+    pub fields: Vec<Field>,
+    pub editing: bool,
+    pub saved: bool,
+    pub may_edit: bool,
+    /// The message above the form (409's "changed meanwhile", a summary of 422's).
+    pub form_error: Option<String>,
+    /// The record's version the form was rendered at.
+    pub version: i64,
+    /// On a 409: what the record holds now, field by field (`name`, label key, value).
+    pub theirs: Vec<(String, String, String)>,
+    pub edit_href: String,
+    pub view_href: String,
+    pub action: String,
+    /// Custom fields: how many are empty (hidden behind "Show N empty fields").
+    pub empty_count: usize,
+}
+
+/// Everything the record template needs besides the groups.
+struct Record {
+    user: User,
+    tab: &'static str,
+    may_edit: bool,
+    may_delete: bool,
+}
+
+impl Record {
+    /// The user as `caller` may see them, with what the caller may do to them.
+    async fn load(state: &AppState, caller: &Caller, id: UserId, tab: &'static str) -> crate::domain::Result<Record> {
+        let user = users::get(state, caller, id).await?;
+        Ok(Record {
+            may_edit: caller.has(Permission::UsersEdit) && users::check_may_edit(caller, &user).is_ok(),
+            may_delete: caller.has(Permission::UsersDelete) && user.id != caller.id,
+            tab,
+            user,
+        })
+    }
+}
+
+/// A form posted to a user's record: checked to be this site's own (CSRF), from an agent,
+/// about a well-formed user id. Anything else is already the answer (`Err`).
+struct Posted {
+    form: Pairs,
+    headers: HeaderMap,
+    caller: Caller,
+    me: User,
+    viewer: Viewer,
+    id: UserId,
+}
+
+impl Posted {
+    async fn read(state: &AppState, id: Option<&str>, request: Request) -> Result<Posted, Response> {
+        let uri = request.uri().clone();
+        let (form, headers) = checked_form::<Pairs>(state, request).await?;
+        let (caller, me) = agent_caller(state, &headers, &uri).await?;
+        let viewer = Viewer::of(state, &headers, Some(&uri), Some(&me));
+        let id = match id.map(crate::services::params::parse_id) {
+            None => me.id,
+            Some(Ok(id)) => UserId(id),
+            Some(Err(e)) => return Err(page_for_error(state, Audience::Agent, &viewer, e)),
+        };
+        Ok(Posted { form, headers, caller, me, viewer, id })
+    }
+
+    fn fail(&self, state: &AppState, e: Error) -> Response {
+        page_for_error(state, Audience::Agent, &self.viewer, e)
+    }
+}
+
+fn tab_of(raw: &str) -> Option<&'static str> {
+    TABS.iter().copied().find(|t| *t == raw)
+}
+
+async fn record_default(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<RecordQuery>,
+) -> Response {
+    show(state, headers, uri, id, "details".into(), q).await
+}
+
+async fn record_tab(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((id, tab)): Path<(String, String)>,
+    Query(q): Query<RecordQuery>,
+) -> Response {
+    show(state, headers, uri, id, tab, q).await
+}
+
+/// The record page (or, for htmx, the part it asked for) on `tab`.
+async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: String, q: RecordQuery) -> Response {
+    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let Some(tab) = tab_of(&tab) else {
+        return page_for_error(&state, Audience::Agent, &viewer, Error::NotFound);
+    };
+    let id = match crate::services::params::parse_id(&id) {
+        Ok(id) => UserId(id),
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let rec = match Record::load(&state, &caller, id, tab).await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let mut groups = match groups_for(&state, &caller, &rec, &viewer).await {
+        Ok(g) => g,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    for g in &mut groups {
+        g.editing = rec.may_edit && q.edit == g.name;
+        g.saved = q.saved == g.name;
+    }
+    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, StatusCode::OK, None).await
+}
+
+/// Renders the record: the whole page, or for htmx the tabs (`HX-Target: record-tabs`) or one
+/// group (`HX-Target: group-<name>`).
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    state: &AppState,
+    caller: &Caller,
+    me: &User,
+    headers: &HeaderMap,
+    viewer: &Viewer,
+    rec: Record,
+    groups: Vec<Group>,
+    q: &RecordQuery,
+    status: StatusCode,
+    notice: Option<Value>,
+) -> Response {
+    let target = headers
+        .get("hx-request")
+        .and_then(|_| headers.get("hx-target"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (csrf, new_csrf) = csrf_of(state, headers);
+    let mut ctx = tera::Context::new();
+    ctx.insert("me", &me.display_name);
+    ctx.insert("csrf", &csrf);
+    ctx.insert("return_to", &format!("/agent/users/{}", rec.user.id.0));
+    ctx.insert("user", &card(&rec.user, &viewer.time_zone));
+    ctx.insert("tab", rec.tab);
+    ctx.insert("tabs", &TABS);
+    ctx.insert("base", &format!("/agent/users/{}", rec.user.id.0));
+    ctx.insert("may_edit", &rec.may_edit);
+    ctx.insert("may_delete", &rec.may_delete);
+    ctx.insert("may_merge", &caller.has(Permission::UsersMerge));
+    ctx.insert("version", &rec.user.version);
+    ctx.insert("notice", &notice);
+    ctx.insert("saved", &q.saved);
+    ctx.insert("full_page", &true);
+    ctx.insert("groups", &groups.iter().filter(|g| g.tab == rec.tab).collect::<Vec<_>>());
+    if let Err(e) = tab_data(state, caller, &rec, q, viewer, &mut ctx).await {
+        return page_for_error(state, Audience::Agent, viewer, e);
+    }
+    let template = if target == "record-tabs" {
+        "agent/user_tabs.html"
+    } else if let Some(name) = target.strip_prefix("group-") {
+        match groups.iter().find(|g| g.name == name) {
+            Some(g) => {
+                ctx.insert("g", g);
+                "agent/group_fragment.html"
+            }
+            None => "agent/user.html",
+        }
+    } else if target == "emails" || target == "phones" {
+        ctx.insert("announce", &true);
+        "agent/contact_points.html"
+    } else {
+        "agent/user.html"
+    };
+    agent_page(state, viewer, status, template, ctx, (csrf, new_csrf))
+}
+
+/// Renders an agent page whose forms carry `csrf` (setting the cookie when it is new).
+pub(super) fn agent_page(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    template: &str,
+    ctx: tera::Context,
+    (csrf, new_csrf): (String, bool),
+) -> Response {
+    let mut response = render_page(state, Audience::Agent, viewer, status, template, ctx);
+    if new_csrf {
+        add_cookie(&mut response, &set_cookie(state, csrf_cookie_name(state), &csrf, "Strict", None));
+    }
+    response
+}
+
+/// What the header and the preview show of a user.
+pub fn card(u: &User, zone: &str) -> Value {
+    let (created, created_iso) = local(u.created_at.0, zone);
+    let last_login = u.last_login_at.map(|t| local(t.0, zone));
+    let local_now = {
+        let tz: chrono_tz::Tz = u.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        chrono::Utc::now().with_timezone(&tz).format("%H:%M").to_string()
+    };
+    let initials: String = u
+        .display_name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    json!({
+        "id": u.id.0,
+        "display_name": u.display_name,
+        "initials": if initials.is_empty() { "?".to_string() } else { initials },
+        "username": u.username,
+        "primary_email": u.emails.iter().find(|e| e.primary).map(|e| e.email.clone()),
+        "emails": u.emails,
+        "phones": u.phones.iter().map(|p| json!({"kind": p.kind.as_str(), "number": p.number, "raw": p.raw})).collect::<Vec<_>>(),
+        "roles": u.roles,
+        "labels": u.labels,
+        "company": u.company,
+        "time_zone": u.time_zone,
+        "local_time": local_now,
+        "disabled": u.disabled,
+        "is_agent": u.is_agent,
+        "created": created,
+        "created_iso": created_iso,
+        "last_login": last_login.as_ref().map(|l| &l.0),
+        "last_login_iso": last_login.as_ref().map(|l| &l.1),
+        "href": format!("/agent/users/{}", u.id.0),
+        "version": u.version,
+    })
+}
+
+/// The groups of the record with their current values.
+async fn groups_for(
+    state: &AppState,
+    caller: &Caller,
+    rec: &Record,
+    viewer: &Viewer,
+) -> crate::domain::Result<Vec<Group>> {
+    let u = &rec.user;
+    let base = format!("/agent/users/{}", u.id.0);
+    let group = |name: &'static str, tab: &'static str, fields: Vec<Field>| {
+        let tab_href = if tab == "details" { base.clone() } else { format!("{base}/{tab}") };
+        Group {
+            name,
+            tab,
+            fields,
+            editing: false,
+            saved: false,
+            may_edit: rec.may_edit,
+            form_error: None,
+            version: u.version,
+            theirs: Vec::new(),
+            edit_href: format!("{tab_href}?edit={name}#group-{name}"),
+            view_href: format!("{tab_href}#group-{name}"),
+            action: format!("{base}/edit/{name}"),
+            empty_count: 0,
+        }
+    };
+    let mut languages: Vec<(String, String, bool)> =
+        state.rules.languages.iter().map(|l| (l.clone(), l.clone(), *l == u.language)).collect();
+    if !languages.iter().any(|l| l.2) {
+        languages.push((u.language.clone(), u.language.clone(), true));
+    }
+    let mut language = Field::text("language", &u.language).kind("select");
+    language.options = languages;
+    let mut out = vec![
+        group(
+            "identity",
+            "details",
+            vec![
+                Field::text("display_name", &u.display_name).auto("name"),
+                Field::text("username", &u.username).auto("username"),
+                Field::text("time_zone", &u.time_zone).hint("hint-time_zone"),
+                language,
+                Field::text("summary", &u.summary).kind("textarea"),
+                Field::check("auto_responder", u.auto_responder),
+            ],
+        ),
+        group("labels", "details", vec![Field::text("labels", &u.labels.join(", ")).hint("hint-labels")]),
+        group(
+            "contact",
+            "contact",
+            vec![
+                Field::text("company", &u.company).auto("organization"),
+                Field::text("website", &u.website).kind("url").auto("url"),
+                Field::text("address", &u.address).kind("textarea").auto("street-address"),
+                Field::text("im", &u.im),
+                Field::text("twitter", &u.twitter),
+                Field::text("linkedin", &u.linkedin),
+                Field::text("facebook", &u.facebook),
+            ],
+        ),
+        group(
+            "portal",
+            "portal",
+            vec![
+                Field::text("avatar_provider", u.avatar_provider.as_deref().unwrap_or_default()),
+                Field::check("subscribe_community", u.subscribe_community),
+                Field::check("email_summaries", u.email_summaries),
+                Field::check("email_conversations", u.email_conversations),
+                Field::check("banned", u.banned),
+                Field::text("signature_html", &u.signature_html).kind("textarea"),
+            ],
+        ),
+    ];
+    if rec.tab == "roles" || rec.tab == "details" {
+        let all = roles::list(state, caller).await.unwrap_or_default();
+        let mut f = Field::text("roles", "").kind("checkboxes");
+        f.options = all
+            .iter()
+            .filter(|r| !DERIVED_ROLES.contains(&r.name.as_str()))
+            .map(|r| (r.name.clone(), r.name.clone(), u.roles.iter().any(|x| x.eq_ignore_ascii_case(&r.name))))
+            .collect();
+        f.value =
+            u.roles.iter().filter(|r| !DERIVED_ROLES.contains(&r.as_str())).cloned().collect::<Vec<_>>().join(", ");
+        f.empty = f.value.is_empty();
+        out.push(group("roles", "roles", vec![f]));
+    } else {
+        out.push(group("roles", "roles", Vec::new()));
+    }
+    let mut custom = Vec::new();
+    if rec.tab == "custom-fields" {
+        let shown = custom_fields::display(state, Entity::User, &u.custom_fields).await.unwrap_or_default();
+        let defs = custom_fields::list(state, caller, Some("user")).await.unwrap_or_default();
+        for d in defs {
+            let raw = u.custom_fields.get(&d.key).cloned().unwrap_or(Value::Null);
+            let as_text = |v: &Value| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let mut f = Field::text(&format!("custom.{}", d.key), &as_text(&raw));
+            f.label = d.label.clone();
+            f.label_is_key = false;
+            f.empty = raw.is_null() || as_text(&raw).is_empty();
+            if let Some(v) = shown.get(&d.key) {
+                f.value = as_text(v);
+            }
+            custom.push(f);
+        }
+    }
+    let mut g = group("custom", "custom-fields", custom);
+    g.empty_count = g.fields.iter().filter(|f| f.empty).count();
+    out.push(g);
+    let _ = viewer;
+    Ok(out)
+}
+
+/// Loads what the chosen tab lists (only the chosen one: SPEC's "non-visible tabs are never
+/// loaded").
+async fn tab_data(
+    state: &AppState,
+    caller: &Caller,
+    rec: &Record,
+    q: &RecordQuery,
+    viewer: &Viewer,
+    ctx: &mut tera::Context,
+) -> crate::domain::Result<()> {
+    let id = rec.user.id;
+    let zone = &viewer.time_zone;
+    let when = |ms: i64| {
+        let (text, iso) = local(ms, zone);
+        json!({"text": text, "iso": iso})
+    };
+    let list_tab = match rec.tab {
+        "tickets" => Some(Tab::Tickets),
+        "chats" => Some(Tab::Chats),
+        "calls" => Some(Tab::Calls),
+        "surveys" => Some(Tab::Surveys),
+        _ => None,
+    };
+    if let Some(t) = list_tab {
+        let ticket_state =
+            (t == Tab::Tickets).then(|| if q.state == "resolved" { TicketState::Resolved } else { TicketState::Open });
+        let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
+        let page = users::tab(state, caller, id, t, ticket_state, Some("25"), cursor).await?;
+        let rows: Vec<Value> = page
+            .items
+            .iter()
+            .filter_map(|item| match &item.record {
+                TabRecord::Record(r) => Some(record_row(r, &when)),
+                TabRecord::User(_) => None,
+            })
+            .collect();
+        let base = format!("/agent/users/{}/{}", id.0, rec.tab);
+        let state_q = if q.state == "resolved" { "state=resolved&" } else { "" };
+        ctx.insert("rows", &rows);
+        ctx.insert("total", &page.total);
+        ctx.insert("ticket_state", &if q.state == "resolved" { "resolved" } else { "open" });
+        ctx.insert("more_href", &page.next_cursor.as_ref().map(|c| format!("{base}?{state_q}cursor={c}")));
+    }
+    match rec.tab {
+        "organizations" => {
+            let list = users::organizations_of(state, caller, id).await?;
+            let rows: Vec<Value> = list
+                .iter()
+                .map(|m| {
+                    json!({
+                        "id": m.organization.id.0,
+                        "name": m.organization.name,
+                        "ticket_count": m.ticket_count,
+                        "matched_by": m.matched_by,
+                    })
+                })
+                .collect();
+            ctx.insert("orgs", &rows);
+        }
+        "stats" | "details" => {
+            let stats = users::stats(state, caller, id).await?;
+            ctx.insert("call_minutes", &(stats.call_seconds / 60));
+            ctx.insert("stats", &stats);
+        }
+        "history" => {
+            let h = users::history(state, caller, id).await?;
+            let opt = |t: Option<crate::clock::Timestamp>| t.map(|t| when(t.0));
+            ctx.insert(
+                "history",
+                &json!({
+                    "last_login": opt(h.last_login_at),
+                    "last_ticket": opt(h.last_ticket_at),
+                    "last_chat": opt(h.last_chat_at),
+                    "last_call": opt(h.last_call_at),
+                    "last_survey": opt(h.last_survey_at),
+                    "logins": h.logins.iter().map(|l| json!({"at": when(l.at.0), "method": l.method})).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        "changes" => {
+            let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
+            let page = users::changes(state, caller, id, Some("50"), cursor).await?;
+            let show = |v: &Value| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let rows: Vec<Value> = page
+                .items
+                .iter()
+                .map(|c| {
+                    json!({"at": when(c.at.0), "actor": c.actor.name, "source": c.actor.kind, "field": c.field,
+                           "old": show(&c.old), "new": show(&c.new)})
+                })
+                .collect();
+            ctx.insert("changes", &rows);
+            ctx.insert(
+                "more_href",
+                &page.next_cursor.as_ref().map(|c| format!("/agent/users/{}/changes?cursor={c}", id.0)),
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn record_row(r: &AnyRecord, when: &dyn Fn(i64) -> Value) -> Value {
+    match r {
+        AnyRecord::Ticket(t) => {
+            json!({"id": t.id, "subject": t.subject, "status": t.status, "emails": t.emails.join(", "), "at": when(t.created_at.0)})
+        }
+        AnyRecord::Chat(c) => json!({"id": c.id, "email": c.email, "at": when(c.started_at.0)}),
+        AnyRecord::Call(c) => {
+            json!({"id": c.id, "email": c.email, "phone": c.phone, "direction": c.direction, "duration": format!("{}:{:02}", c.duration_secs / 60, c.duration_secs % 60), "at": when(c.at.0)})
+        }
+        AnyRecord::Survey(s) => {
+            json!({"id": s.id, "name": s.name, "email": s.email, "score": s.score, "at": when(s.at.0)})
+        }
+    }
+}
+
+/// A posted form as its name/value pairs (repeated names kept: the roles' checkboxes).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct Pairs(Vec<(String, String)>);
+
+impl CsrfForm for Pairs {
+    fn csrf(&self) -> &str {
+        self.get("csrf").unwrap_or_default()
+    }
+}
+
+impl Pairs {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+    fn version(&self) -> Option<i64> {
+        self.get("version").and_then(|v| v.parse().ok())
+    }
+    fn text(&self, name: &str) -> Option<Option<String>> {
+        Some(Some(self.get(name).unwrap_or_default().to_string()))
+    }
+    fn on(&self, name: &str) -> Option<bool> {
+        Some(self.get(name).is_some())
+    }
+}
+
+/// The edit a group's form asks for.
+async fn input_for(state: &AppState, caller: &Caller, group: &str, form: &Pairs) -> crate::domain::Result<UserInput> {
+    let mut input = UserInput { version: form.version(), ..Default::default() };
+    match group {
+        "identity" => {
+            input.display_name = form.get("display_name").map(str::to_string);
+            input.username = form.get("username").map(str::to_string);
+            input.time_zone = form.get("time_zone").map(str::to_string);
+            input.language = form.get("language").map(str::to_string);
+            input.summary = form.text("summary");
+            input.auto_responder = form.on("auto_responder");
+        }
+        "labels" => {
+            let raw = form.get("labels").unwrap_or_default();
+            input.labels = Some(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect());
+        }
+        "contact" => {
+            input.company = form.text("company");
+            input.website = form.text("website");
+            input.address = form.text("address");
+            input.im = form.text("im");
+            input.twitter = form.text("twitter");
+            input.linkedin = form.text("linkedin");
+            input.facebook = form.text("facebook");
+        }
+        "portal" => {
+            input.avatar_provider = form.text("avatar_provider");
+            input.subscribe_community = form.on("subscribe_community");
+            input.email_summaries = form.on("email_summaries");
+            input.email_conversations = form.on("email_conversations");
+            input.banned = form.on("banned");
+            input.signature_html = form.text("signature_html");
+        }
+        "roles" => {
+            input.roles = Some(form.all("roles"));
+        }
+        "custom" => {
+            let defs = custom_fields::list(state, caller, Some("user")).await?;
+            let mut map = serde_json::Map::new();
+            for d in defs {
+                if let Some(v) = form.get(&format!("custom.{}", d.key)) {
+                    let v = v.trim();
+                    let value = if v.is_empty() {
+                        Value::Null
+                    } else {
+                        // numbers and booleans as the definitions' types take them
+                        serde_json::from_str::<Value>(v)
+                            .ok()
+                            .filter(|x| x.is_number() || x.is_boolean())
+                            .unwrap_or_else(|| Value::String(v.to_string()))
+                    };
+                    map.insert(d.key.clone(), value);
+                }
+            }
+            input.custom_fields = Some(map);
+        }
+        _ => return Err(Error::NotFound),
+    }
+    Ok(input)
+}
+
+/// `POST /agent/users/{id}/edit/{group}`: saves one group.
+async fn save_group(
+    State(state): State<AppState>,
+    Path((id, group)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(&(group, tab)) = GROUPS.iter().find(|(g, _)| *g == group) else {
+        return p.fail(&state, Error::NotFound);
+    };
+    let input = match input_for(&state, &p.caller, group, &p.form).await {
+        Ok(i) => i,
+        Err(e) => return p.fail(&state, e),
+    };
+    let result = users::update(&state, &p.caller, p.id, input).await;
+    after_save(state, p, tab, group, result).await
+}
+
+/// The answer to a save: the group saved (htmx) or a redirect to it; the form again with the
+/// messages by the fields (422); the conflict (409).
+async fn after_save(
+    state: AppState,
+    p: Posted,
+    tab: &'static str,
+    group: &'static str,
+    result: crate::domain::Result<User>,
+) -> Response {
+    let Posted { form, headers, caller, me, viewer, id } = p;
+    let form = &form;
+    let htmx = headers.get("hx-request").is_some();
+    let tab_href =
+        if tab == "details" { format!("/agent/users/{}", id.0) } else { format!("/agent/users/{}/{tab}", id.0) };
+    let (status, errors, stale) = match result {
+        Ok(_) if !htmx => return Redirect::to(&format!("{tab_href}?saved={group}#group-{group}")).into_response(),
+        Ok(_) => (StatusCode::OK, FieldErrors::new(), false),
+        Err(Error::Invalid(f)) => (StatusCode::UNPROCESSABLE_ENTITY, f, false),
+        Err(Error::Conflict { field, message }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::from([(field, message)]), false)
+        }
+        Err(Error::Stale { .. }) => (StatusCode::CONFLICT, FieldErrors::new(), true),
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let rec = match Record::load(&state, &caller, id, tab).await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let mut groups = match groups_for(&state, &caller, &rec, &viewer).await {
+        Ok(g) => g,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;
+    if let Some(g) = groups.iter_mut().find(|g| g.name == group) {
+        if status == StatusCode::OK {
+            g.saved = true;
+        } else {
+            g.editing = true;
+            if stale {
+                // what the record holds now, beside what this agent typed
+                g.theirs = g.fields.iter().map(|f| (f.name.clone(), f.label.clone(), f.value.clone())).collect();
+                g.form_error = Some(catalogs.text(&viewer.lang, "conflict-text"));
+            } else {
+                g.form_error = Some(catalogs.text(&viewer.lang, "form-errors"));
+                // the form again for correction: the new version, then what was typed
+            }
+            // the form shows what was typed, and (on a conflict) posts over the current version
+            g.version = if stale { rec.user.version } else { form.version().unwrap_or(rec.user.version) };
+            for f in &mut g.fields {
+                if f.kind == "checkbox" {
+                    f.checked = form.get(&f.name).is_some();
+                } else if f.kind == "checkboxes" {
+                    let chosen = form.all(&f.name);
+                    for o in &mut f.options {
+                        o.2 = chosen.iter().any(|c| c.eq_ignore_ascii_case(&o.0));
+                    }
+                } else if let Some(v) = form.get(&f.name) {
+                    f.value = v.to_string();
+                }
+                f.error = errors.iter().find(|(k, _)| error_is_for(k, &f.name)).map(|(_, why)| why.clone());
+            }
+            // errors for fields this group does not show still reach the agent
+            let unplaced: Vec<String> = errors
+                .iter()
+                .filter(|(k, _)| !g.fields.iter().any(|f| error_is_for(k, &f.name)))
+                .map(|(k, why)| format!("{}: {why}", k.replace('_', " ")))
+                .collect();
+            if !unplaced.is_empty() && !stale {
+                g.form_error = Some(unplaced.join(" "));
+            }
+        }
+    }
+    let q = RecordQuery::default();
+    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, None).await
+}
+
+/// Whether the service's error under `key` belongs to the form field `field` (`phones[1].number`
+/// to `phones`, `custom_fields.size` to `custom.size`).
+fn error_is_for(key: &str, field: &str) -> bool {
+    key == field
+        || key.strip_prefix(field).is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+        || (key.strip_prefix("custom_fields.").is_some()
+            && key.strip_prefix("custom_fields.") == field.strip_prefix("custom."))
+}
+
+/// `POST /agent/users/{id}/emails`: one change to the addresses (`action` = `add` with
+/// `email`; `remove`, `primary`, `verify`, `unverify` with `email`).
+async fn edit_emails(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    contact_point(state, id, request, "emails").await
+}
+
+/// `POST /agent/users/{id}/phones`: `action` = `add` with `kind` and `number`, or `remove` with
+/// `number`.
+async fn edit_phones(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    contact_point(state, id, request, "phones").await
+}
+
+async fn contact_point(state: AppState, id: String, request: Request, what: &'static str) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let current = match users::get(&state, &p.caller, p.id).await {
+        Ok(u) => u,
+        Err(e) => return p.fail(&state, e),
+    };
+    let input = match point_edit(&current, &p.form, what) {
+        Ok(i) => i,
+        Err(e) => return p.fail(&state, e),
+    };
+    let result = users::update(&state, &p.caller, p.id, input).await;
+    let Posted { headers, caller, me, viewer, id, .. } = p;
+    let htmx = headers.get("hx-request").is_some();
+    let (status, message) = match result {
+        Ok(_) if !htmx => {
+            return Redirect::to(&format!("/agent/users/{}/contact?saved={what}#{what}", id.0)).into_response();
+        }
+        Ok(_) => (StatusCode::OK, None),
+        Err(Error::Invalid(f)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(f.values().cloned().collect::<Vec<_>>().join(" ")))
+        }
+        Err(Error::Conflict { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, Some(message)),
+        Err(Error::Stale { .. }) => {
+            let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;
+            (StatusCode::CONFLICT, Some(catalogs.text(&viewer.lang, "conflict-reloaded")))
+        }
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let rec = match Record::load(&state, &caller, id, "contact").await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let groups = match groups_for(&state, &caller, &rec, &viewer).await {
+        Ok(g) => g,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let q =
+        RecordQuery { saved: if status == StatusCode::OK { what.into() } else { String::new() }, ..Default::default() };
+    let notice = message.map(|text| json!({"for": what, "text": text}));
+    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, notice).await
+}
+
+/// The whole new list of addresses or phones that one posted change makes of `current`'s.
+fn point_edit(current: &User, form: &Pairs, what: &str) -> crate::domain::Result<UserInput> {
+    let action = form.get("action").unwrap_or_default();
+    let mut input = UserInput { version: form.version(), ..Default::default() };
+    let unknown = || Error::invalid("action", "unknown action");
+    if what == "emails" {
+        let target = form.get("email").unwrap_or_default().trim().to_lowercase();
+        let mut list: Vec<EmailInput> = current
+            .emails
+            .iter()
+            .map(|e| EmailInput { email: e.email.clone(), primary: e.primary, verified: e.verified })
+            .collect();
+        match action {
+            "add" => list.push(EmailInput { email: target, primary: list.is_empty(), verified: false }),
+            "remove" => list.retain(|e| e.email != target),
+            "primary" => list.iter_mut().for_each(|e| e.primary = e.email == target),
+            "verify" | "unverify" => {
+                list.iter_mut().filter(|e| e.email == target).for_each(|e| e.verified = action == "verify")
+            }
+            _ => return Err(unknown()),
+        }
+        if action == "remove"
+            && !list.iter().any(|e| e.primary)
+            && let Some(first) = list.first_mut()
+        {
+            first.primary = true;
+        }
+        input.emails = Some(list);
+    } else {
+        let mut list: Vec<PhoneInput> =
+            current.phones.iter().map(|p| PhoneInput { kind: p.kind, number: p.raw.clone() }).collect();
+        match action {
+            "add" => {
+                let kind = match form.get("kind").unwrap_or("other") {
+                    "home" => PhoneKind::Home,
+                    "cell" => PhoneKind::Cell,
+                    "work" => PhoneKind::Work,
+                    _ => PhoneKind::Other,
+                };
+                list.push(PhoneInput { kind, number: form.get("number").unwrap_or_default().to_string() });
+            }
+            "remove" => {
+                let number = form.get("number").unwrap_or_default();
+                let keep: Vec<bool> = current.phones.iter().map(|p| p.number != number).collect();
+                list = list.into_iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| p).collect();
+            }
+            _ => return Err(unknown()),
+        }
+        input.phones = Some(list);
+    }
+    Ok(input)
+}
+
+/// `POST /agent/users/{id}/state`: `disabled=true|false` (disable or enable the account).
+async fn set_state(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let disabled = p.form.get("disabled") == Some("true");
+    let input = UserInput { disabled: Some(disabled), version: p.form.version(), ..Default::default() };
+    match users::update(&state, &p.caller, p.id, input).await {
+        // a stale click shows the record as it is now
+        Ok(_) | Err(Error::Stale { .. }) => Redirect::to(&format!("/agent/users/{}", p.id.0)).into_response(),
+        Err(e) => p.fail(&state, e),
+    }
+}
+
+/// `POST /agent/users/{id}/delete`: deletes the user (the form names them and asks first).
+async fn delete(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match users::delete(&state, &p.caller, p.id).await {
+        Ok(()) => Redirect::to("/agent/users").into_response(),
+        Err(e) => p.fail(&state, e),
+    }
+}
+
+/// `POST /agent/settings`: the agent's own colour scheme and shortcuts, then back where they
+/// were (`return_to`, a path on this site).
+async fn save_settings(State(state): State<AppState>, request: Request) -> Response {
+    let p = match Posted::read(&state, None, request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    // the settings form always sends the scheme; an unticked box sends nothing
+    let theme = p.form.get("ui_theme").map(str::to_string);
+    let shortcuts = Some(p.form.get("keyboard_shortcuts").is_some());
+    if let Err(e) = users::set_preferences(&state, &p.caller, theme, shortcuts).await {
+        return p.fail(&state, e);
+    }
+    if p.headers.get("hx-request").is_some() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let back = p.form.get("return_to").filter(|r| crate::oidc::safe_return_to(r)).unwrap_or("/agent/users");
+    Redirect::to(back).into_response()
+}

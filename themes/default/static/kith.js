@@ -1,0 +1,161 @@
+// Kith's own behaviour on top of the server's pages, all of it additive: every page works
+// without it. Four small controllers (UI.md section 4):
+//  - the keyboard map: one table drives the handlers, and the ? overlay lists the same keys;
+//    single-key shortcuts are off inside form fields and when the agent switched them off
+//    (<html data-shortcuts="off">, stored on the server; WCAG 2.1.4);
+//  - the list: j/k or arrows move through the rows, Enter previews, Shift+Enter opens;
+//  - the record's tabs: roving tabindex, arrows/Home/End move, Enter/Space activates (APG
+//    tabs with manual activation), [ and ] switch;
+//  - focus after every swap lands somewhere on purpose (the tab, the form's first field, the
+//    pencil after a save), never on the page body.
+(function () {
+  "use strict";
+  var d = document, root = d.documentElement;
+  root.classList.add("js");
+
+  function typing(el) {
+    if (!el) return false;
+    var t = el.tagName;
+    return t === "INPUT" || t === "TEXTAREA" || t === "SELECT" || el.isContentEditable;
+  }
+  function rows() { return Array.prototype.slice.call(d.querySelectorAll("#list-results tbody tr a.row-link")); }
+  function currentRow() {
+    var list = rows(), i = list.indexOf(d.activeElement);
+    return { list: list, i: i };
+  }
+  function move(step) {
+    var c = currentRow();
+    if (!c.list.length) return;
+    var i = c.i < 0 ? (step > 0 ? 0 : c.list.length - 1) : Math.min(c.list.length - 1, Math.max(0, c.i + step));
+    c.list[i].focus();
+    c.list[i].scrollIntoView({ block: "nearest" });
+  }
+  function preview(link) {
+    var p = link && link.closest("tr") && link.closest("tr").querySelector("a.preview-link");
+    if (p) p.click();
+  }
+  function tabs() { return Array.prototype.slice.call(d.querySelectorAll('[role="tablist"] [role="tab"]')); }
+  function switchTab(step) {
+    var list = tabs(), i = list.findIndex(function (t) { return t.getAttribute("aria-selected") === "true"; });
+    if (i < 0) return;
+    var next = list[(i + step + list.length) % list.length];
+    next.focus();
+    next.click();
+  }
+  function firstPencil() {
+    var inFocus = d.activeElement && d.activeElement.closest && d.activeElement.closest(".group");
+    var p = (inFocus && inFocus.querySelector("a.pencil")) || d.querySelector("#tabpanel a.pencil, a.pencil");
+    if (p) p.click();
+  }
+
+  // the keyboard map: key → [action, needs no modifier]
+  var keys = {
+    "/": function () { var q = d.getElementById("q"); if (q) { q.focus(); q.select(); return true; } },
+    "s": function () { return keys["/"](); },
+    "j": function () { move(1); return true; },
+    "k": function () { move(-1); return true; },
+    "[": function () { switchTab(-1); return true; },
+    "]": function () { switchTab(1); return true; },
+    "e": function () { firstPencil(); return true; },
+    "?": function () { var h = d.getElementById("shortcut-help"); if (h && h.showModal) { h.showModal(); return true; } }
+  };
+
+  d.addEventListener("keydown", function (ev) {
+    var el = d.activeElement;
+    // Ctrl/Cmd+Enter saves the form being edited, Esc cancels it
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && el && el.form) {
+      ev.preventDefault();
+      el.form.requestSubmit();
+      return;
+    }
+    if (ev.key === "Escape" && el && el.form) {
+      var cancel = el.form.querySelector("[data-cancel]");
+      if (cancel) { ev.preventDefault(); cancel.click(); return; }
+    }
+    // arrows and Enter in the list (the row links have focus)
+    if (el && el.classList && el.classList.contains("row-link") && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); move(1); return; }
+      if (ev.key === "ArrowUp") { ev.preventDefault(); move(-1); return; }
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); preview(el); return; }
+      if (ev.key === "Enter" && ev.shiftKey) { ev.preventDefault(); window.location.href = el.href; return; }
+    }
+    // from the search field, ↓ goes to the first result
+    if (el && el.id === "q" && ev.key === "ArrowDown") { ev.preventDefault(); move(1); return; }
+    // tabs: arrows move focus, Home/End, Enter/Space activate (the link's own click)
+    if (el && el.getAttribute && el.getAttribute("role") === "tab") {
+      var list = tabs(), i = list.indexOf(el), to = -1;
+      if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
+        var step = (ev.key === "ArrowRight") === (root.dir !== "rtl") ? 1 : -1;
+        to = (i + step + list.length) % list.length;
+      } else if (ev.key === "Home") to = 0;
+      else if (ev.key === "End") to = list.length - 1;
+      else if (ev.key === " ") { ev.preventDefault(); el.click(); return; }
+      if (to >= 0) {
+        ev.preventDefault();
+        list.forEach(function (t, n) { t.tabIndex = n === to ? 0 : -1; });
+        list[to].focus();
+        return;
+      }
+    }
+    // single-key shortcuts: not in form fields, not with Alt/Ctrl/Meta, not when switched off
+    if (root.getAttribute("data-shortcuts") === "off" || typing(el) || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    var k = ev.key === "ArrowDown" ? "j" : ev.key === "ArrowUp" ? "k" : ev.key;
+    if ((k === "j" || k === "k") && !rows().length) return;
+    var action = keys[k];
+    if (action && action()) ev.preventDefault();
+  });
+
+  // double-click on a row opens the full record
+  d.addEventListener("dblclick", function (ev) {
+    var row = ev.target.closest && ev.target.closest("#list-results tbody tr");
+    var link = row && row.querySelector("a.row-link");
+    if (link) window.location.href = link.href;
+  });
+  // a plain click on a row's name previews it (Ctrl/Cmd/middle click still opens a tab)
+  d.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("a.row-link");
+    if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    if (!d.getElementById("preview-pane")) return;
+    ev.preventDefault();
+    link.focus();
+    preview(link);
+  });
+  // copy buttons
+  d.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest("[data-copy]");
+    if (b && navigator.clipboard) navigator.clipboard.writeText(b.getAttribute("data-copy"));
+    var help = ev.target.closest && ev.target.closest("[data-shortcut-help]");
+    if (help) keys["?"]();
+  });
+
+  // focus after swaps: a tab switch keeps focus on the (new) selected tab; an edit form puts
+  // it in its first field; a saved or cancelled group puts it back on its pencil
+  var lastTrigger = null;
+  d.addEventListener("htmx:beforeRequest", function (ev) { lastTrigger = ev.detail.elt; });
+  d.addEventListener("htmx:afterSwap", function (ev) {
+    var t = ev.detail.target;
+    if (!t || !t.id) return;
+    var fresh = d.getElementById(t.id) || t;
+    if (fresh.id === "record-tabs") {
+      var sel = fresh.querySelector('[role="tab"][aria-selected="true"]');
+      if (sel) sel.focus();
+    } else if (fresh.id.indexOf("group-") === 0) {
+      var field = fresh.querySelector("[aria-invalid=true], form input:not([type=hidden]), form select, form textarea");
+      var pencil = fresh.querySelector("a.pencil");
+      (field || pencil || fresh).focus();
+    } else if (fresh.id === "emails" || fresh.id === "phones") {
+      var input = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=email], input[type=tel]");
+      if (input) input.focus();
+    } else if (fresh.id === "preview-pane" && lastTrigger && lastTrigger.classList.contains("preview-link")) {
+      var row = lastTrigger.closest("tr");
+      var link = row && row.querySelector("a.row-link");
+      if (link) link.focus();
+    }
+  });
+  d.addEventListener("DOMContentLoaded", function () {
+    d.querySelectorAll("[data-copy], [data-shortcut-help]").forEach(function (b) { b.hidden = false; });
+  });
+  d.addEventListener("htmx:load", function (ev) {
+    ev.detail.elt.querySelectorAll && ev.detail.elt.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
+  });
+})();
