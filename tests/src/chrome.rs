@@ -29,8 +29,41 @@ pub fn chrome_available() -> bool {
     false
 }
 
+/// WebDriver's codes for the keys a test presses besides letters.
+pub mod key {
+    pub const ENTER: &str = "\u{e007}";
+    pub const ESCAPE: &str = "\u{e00c}";
+    pub const DOWN: &str = "\u{e015}";
+    pub const SHIFT: &str = "\u{e008}";
+    pub const CONTROL: &str = "\u{e009}";
+}
+
+/// Where axe-core is (npm, `tests/browser`); under `CI=true` its absence fails.
+pub fn axe_source() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{} is missing: run `npm ci` in tests/browser (scripts/test-all does)", path.display())
+        }
+        Err(_) => {
+            eprintln!("\n!!! SKIPPING the axe checks: run `npm ci` in tests/browser !!!\n");
+            None
+        }
+    }
+}
+
 impl Chrome {
     pub async fn start() -> Chrome {
+        Self::start_with(true).await
+    }
+
+    /// A browser with JavaScript switched off (the pages must work without it).
+    pub async fn start_without_javascript() -> Chrome {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(javascript: bool) -> Chrome {
         let port = crate::free_port();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
@@ -53,10 +86,13 @@ impl Chrome {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = std::env::temp_dir().join(format!("kith-chrome-{}", crate::random_suffix()));
+        let prefs =
+            if javascript { json!({}) } else { json!({"profile.managed_default_content_settings.javascript": 2}) };
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     format!("--user-data-dir={}", profile.display())]
+                     "--window-size=1440,1000", format!("--user-data-dir={}", profile.display())],
+            "prefs": prefs
         }}}});
         let v: Value = client
             .post(format!("{base}/session"))
@@ -140,6 +176,77 @@ impl Chrome {
             assert!(Instant::now() < deadline, "the page never showed {text:?}: {} {page}", self.current_url().await);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Runs `script` in the page and answers what it returns.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await
+    }
+
+    /// Runs `script`, which calls its last argument with the answer.
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Presses `keys` in turn (each a character or a [`key`] code) while holding `modifiers`,
+    /// as the keyboard does: to whatever has focus.
+    pub async fn press(&self, keys: &[&str], modifiers: &[&str]) {
+        let mut actions: Vec<Value> = modifiers.iter().map(|m| json!({"type": "keyDown", "value": m})).collect();
+        for k in keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        actions.extend(modifiers.iter().map(|m| json!({"type": "keyUp", "value": m})));
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.cmd(reqwest::Method::POST, "/actions", Some(body)).await;
+    }
+
+    /// Types `text` into whatever has focus.
+    pub async fn type_text(&self, text: &str) {
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        self.press(&chars.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    }
+
+    /// A short description of the focused element: `tag#id.class text`.
+    pub async fn focused(&self) -> String {
+        let script = "var a = document.activeElement; return a.tagName + '#' + a.id + '.' + a.className + ' ' + (a.textContent || '').trim().slice(0, 60);";
+        self.execute(script, json!([])).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits (up to 10 s) until `script` returns true.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.execute(script, json!([])).await != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "never: {what} ({})", self.focused().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn set_width(&self, width: u32) {
+        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": 1000}))).await;
+    }
+
+    pub async fn back(&self) {
+        self.cmd(reqwest::Method::POST, "/back", Some(json!({}))).await;
+    }
+
+    /// The page as a PNG.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("png")
+    }
+
+    /// axe-core's violations of WCAG 2.0/2.1/2.2 A and AA on the page as it is now, one line each.
+    pub async fn axe(&self, axe_source: &str) -> Vec<String> {
+        self.execute(axe_source, json!([])).await;
+        let script = "var done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']}})
+              .then(function (r) { done(r.violations.map(function (v) {
+                  return v.id + ': ' + v.nodes.slice(0, 3).map(function (n) { return n.target.join(' ') + ' ' + (n.failureSummary || ''); }).join(' | ');
+              })); });";
+        let v = self.execute_async(script).await;
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
     }
 
     pub async fn quit(mut self) {

@@ -1,15 +1,23 @@
-//! A person in a real browser (headless Chromium): logs in on `/login` with a directory
-//! password (OpenLDAP slapd), logs out, then logs in with the identity provider's button
-//! (oidc-provider) — the two ways issue 5 promises, end to end, on SQLite and PostgreSQL.
+//! People in a real browser (headless Chromium), on SQLite and PostgreSQL:
+//! - logging in on `/login` with a directory password (OpenLDAP slapd), logging out, then in
+//!   with the identity provider's button (oidc-provider);
+//! - an agent finding, opening and editing a user with the keyboard alone, with axe-core
+//!   finding no WCAG 2.2 AA violation on any agent page, tab or edit state, light and dark, at
+//!   1440 and 390 px (screenshots of the main screens go to `target/screenshots/`);
+//! - the same agent with JavaScript switched off: search, sort, open, edit.
 
 use kith::config::{LdapProvider, OAuthProvider};
-use kith_tests::chrome::{Chrome, chrome_available};
+use kith_tests::chrome::{Chrome, axe_source, chrome_available, key};
 use kith_tests::oidc_provider::{OidcProvider, free_port, oidc_provider_available};
 use kith_tests::slapd::{ADMIN_DN, ADMIN_PASSWORD, BASE, Slapd, slapd_available};
 use kith_tests::{Backend, TestApp, backend_tests};
 use serde_json::json;
 
-backend_tests!(a_person_logs_in_through_the_directory_and_the_identity_provider);
+backend_tests!(
+    a_person_logs_in_through_the_directory_and_the_identity_provider,
+    an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing,
+    an_agent_works_with_javascript_off,
+);
 
 async fn a_person_logs_in_through_the_directory_and_the_identity_provider(b: Backend) {
     if !(chrome_available() && slapd_available() && oidc_provider_available()) {
@@ -60,5 +68,197 @@ async fn a_person_logs_in_through_the_directory_and_the_identity_provider(b: Bac
     let page = chrome.wait_for_text("Logged in as").await;
     assert!(page.contains("Dana Browser") && page.contains("oauth:idp"), "{page}");
     assert!(chrome.current_url().await.ends_with("/login"));
+    chrome.quit().await;
+}
+
+/// An agent, a customer with two addresses and a phone, a ticket; answers the customer's id.
+async fn agent_desk(app: &TestApp) -> i64 {
+    app.create_user(json!({"username": "agent.ann", "display_name": "Ann Agent", "emails": [{"email": "ann@desk.example"}], "roles": ["Agent"], "password": "a long agent passphrase"}))
+        .await;
+    for i in 0..12 {
+        app.create_user(json!({"username": format!("walker{i:02}"), "display_name": format!("Walker {i:02}"), "emails": [{"email": format!("walker{i:02}@walk.example")}]}))
+            .await;
+    }
+    let id = app
+        .create_user(json!({"username": "zoe.quist", "display_name": "Zoe Quist", "company": "Quist & Daughters",
+            "emails": [{"email": "zoe@quist.example", "primary": true}, {"email": "zoe.q@home.example"}],
+            "phones": [{"kind": "cell", "number": "+1 201 555 0142"}]}))
+        .await;
+    let (s, _) = app
+        .post("/api/v1/tickets", json!({"subject": "Invoice missing", "user_id": id, "emails": ["zoe@quist.example"]}))
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED);
+    id
+}
+
+async fn log_in(chrome: &Chrome, app: &TestApp, to: &str) {
+    chrome.goto(&format!("{}/login?return_to={}", app.base, to.replace('/', "%2F"))).await;
+    chrome.type_into("input[name=username]", "agent.ann").await;
+    chrome.type_into("input[name=password]", "a long agent passphrase").await;
+    chrome.click("form[action='/login'] button").await;
+    chrome.wait_until(&format!("return location.pathname === '{to}'"), "logged in").await;
+}
+
+fn screenshot_dir() -> std::path::PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend) {
+    if !chrome_available() {
+        return;
+    }
+    let app = TestApp::start(b).await;
+    let zoe = agent_desk(&app).await;
+    let chrome = Chrome::start().await;
+    log_in(&chrome, &app, "/agent/users").await;
+
+    // `/` → type part of the name → ↓ → Enter previews → Shift+Enter opens the record
+    chrome.press(&["/"], &[]).await;
+    assert!(chrome.focused().await.starts_with("INPUT#q"), "{}", chrome.focused().await);
+    chrome.type_text("quis").await;
+    chrome.wait_until("return location.search === '?q=quis'", "the search is in the URL").await;
+    chrome
+        .wait_until("return document.getElementById('result-count').textContent.trim() === 'One user'", "the count")
+        .await;
+    chrome.press(&[key::DOWN], &[]).await;
+    assert!(chrome.focused().await.contains("Zoe Quist"), "{}", chrome.focused().await);
+    chrome.press(&[key::ENTER], &[]).await;
+    chrome
+        .wait_until(&format!("return location.search.indexOf('selected={zoe}') >= 0 && !!document.querySelector('#preview-pane #record-title')"), "the preview")
+        .await;
+    assert!(chrome.focused().await.contains("Zoe Quist"), "focus stays on the row: {}", chrome.focused().await);
+    chrome.press(&[key::ENTER], &[key::SHIFT]).await;
+    chrome.wait_until(&format!("return location.pathname === '/agent/users/{zoe}'"), "the full record").await;
+    // `]` → the next tab, the URL replaced, focus on the tab
+    chrome.press(&["]"], &[]).await;
+    chrome.wait_until(&format!("return location.pathname === '/agent/users/{zoe}/contact'"), "the contact tab").await;
+    assert!(chrome.focused().await.starts_with("A#tab-contact"), "{}", chrome.focused().await);
+    assert!(chrome.source().await.contains("zoe.q@home.example"));
+    // `e` edits the first group; type; Ctrl+Enter saves; "Saved" announced; focus on the pencil
+    chrome.press(&["e"], &[]).await;
+    chrome.wait_until("return document.activeElement.id === 'f-contact-1'", "the form's first field").await;
+    chrome.execute("document.activeElement.select()", json!([])).await;
+    chrome.type_text("Quist Holdings").await;
+    chrome.press(&[key::ENTER], &[key::CONTROL]).await;
+    chrome
+        .wait_until(
+            "return document.getElementById('announce').textContent === 'Saved: Contact details'",
+            "Saved announced",
+        )
+        .await;
+    assert!(chrome.focused().await.starts_with("A#.pencil"), "focus back on the pencil: {}", chrome.focused().await);
+    let (_, user) = app.get(&format!("/api/v1/users/{zoe}")).await;
+    assert_eq!(user["company"], "Quist Holdings");
+    // Esc cancels an edit and returns to the pencil
+    chrome.press(&["e"], &[]).await;
+    chrome.wait_until("return document.activeElement.id === 'f-contact-1'", "editing again").await;
+    chrome.press(&[key::ESCAPE], &[]).await;
+    chrome.wait_until("return document.activeElement.classList.contains('pencil')", "cancelled to the pencil").await;
+    // shortcuts are inert in a field; `?` opens the overlay
+    chrome.press(&["?"], &[]).await;
+    chrome.wait_until("return document.getElementById('shortcut-help').open", "the overlay").await;
+    chrome.press(&[key::ESCAPE], &[]).await;
+    // Back returns to the directory with the record selected (the tab switch replaced the URL)
+    chrome.back().await;
+    chrome.wait_until(&format!("return location.search === '?q=quis&selected={zoe}'"), "back to the preview").await;
+
+    // axe on every page type, light and dark, wide and narrow; screenshots of the main ones
+    let Some(axe) = axe_source() else { return chrome.quit().await };
+    let mut pages: Vec<(String, String)> = vec![
+        ("directory".into(), "/agent/users".into()),
+        ("preview".into(), format!("/agent/users?q=quis&selected={zoe}")),
+        ("record-edit".into(), format!("/agent/users/{zoe}?edit=identity")),
+        ("contact-edit".into(), format!("/agent/users/{zoe}/contact?edit=contact")),
+    ];
+    for tab in [
+        "details",
+        "contact",
+        "portal",
+        "roles",
+        "custom-fields",
+        "tickets",
+        "chats",
+        "calls",
+        "surveys",
+        "organizations",
+        "stats",
+        "history",
+        "changes",
+    ] {
+        pages.push((format!("tab-{tab}"), format!("/agent/users/{zoe}/{tab}")));
+    }
+    let shots = screenshot_dir();
+    let mut problems = Vec::new();
+    for width in [1440, 390] {
+        chrome.set_width(width).await;
+        for (name, path) in &pages {
+            chrome.goto(&format!("{}{path}", app.base)).await;
+            for scheme in ["light", "dark"] {
+                chrome
+                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
+                    .await;
+                for v in chrome.axe(&axe).await {
+                    problems.push(format!("{path} {width}px {scheme}: {v}"));
+                }
+                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets"].contains(&name.as_str()) {
+                    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
+                    let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
+                    std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
+    chrome.quit().await;
+}
+
+async fn an_agent_works_with_javascript_off(b: Backend) {
+    if !chrome_available() {
+        return;
+    }
+    let app = TestApp::start(b).await;
+    let zoe = agent_desk(&app).await;
+    let chrome = Chrome::start_without_javascript().await;
+    log_in(&chrome, &app, "/agent/users").await;
+    assert_eq!(chrome.execute("return 1", json!([])).await, json!(1), "WebDriver's own scripts still run");
+    // search with Enter (the plain form)
+    chrome.type_into("#q", "walker").await;
+    chrome.type_into("#q", key::ENTER).await;
+    chrome.wait_for_text("12 users").await;
+    assert!(
+        !chrome
+            .execute("return document.documentElement.classList.contains('js')", json!([]))
+            .await
+            .as_bool()
+            .unwrap_or(true)
+    );
+    // sort by username, descending (two clicks on the header link)
+    chrome.click("th[aria-sort] a[href*='sort=username']").await;
+    chrome.wait_until("return location.search.indexOf('sort=username&order=asc') >= 0", "sorted").await;
+    chrome.click("th[aria-sort] a[href*='sort=username']").await;
+    chrome.wait_until("return location.search.indexOf('order=desc') >= 0", "descending").await;
+    let page = chrome.source().await;
+    assert!(page.find("walker11").expect("11") < page.find("walker10").expect("10"), "descending");
+    // open a record and edit a field
+    chrome.goto(&format!("{}/agent/users?q=quist", app.base)).await;
+    chrome.click("a.row-link").await;
+    chrome.wait_until(&format!("return location.pathname === '/agent/users/{zoe}'"), "the record").await;
+    chrome.click("#group-identity a.pencil").await;
+    chrome.wait_until("return location.search === '?edit=identity'", "the edit state").await;
+    chrome.execute("document.getElementById('f-identity-1').value = ''", json!([])).await;
+    chrome.type_into("#f-identity-1", "Zoë Quist").await;
+    chrome.click("#group-identity button[type=submit]").await;
+    chrome.wait_for_text("✓ Saved").await;
+    assert!(chrome.current_url().await.ends_with("?saved=identity#group-identity"));
+    let (_, user) = app.get(&format!("/api/v1/users/{zoe}")).await;
+    assert_eq!(user["display_name"], "Zoë Quist");
+    // a tab is a link
+    chrome.click("#tab-tickets").await;
+    chrome.wait_for_text("Invoice missing").await;
     chrome.quit().await;
 }

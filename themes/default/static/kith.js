@@ -129,10 +129,12 @@
   });
 
   // focus after swaps: a tab switch keeps focus on the (new) selected tab; an edit form puts
-  // it in its first field; a saved or cancelled group puts it back on its pencil
+  // it in its first field; a saved or cancelled group puts it back on its pencil. After the
+  // settle, not the swap: only then has htmx wired the new content (a key pressed at once must
+  // reach an enhanced link, not follow the plain one).
   var lastTrigger = null;
   d.addEventListener("htmx:beforeRequest", function (ev) { lastTrigger = ev.detail.elt; });
-  d.addEventListener("htmx:afterSwap", function (ev) {
+  d.addEventListener("htmx:afterSettle", function (ev) {
     var t = ev.detail.target;
     if (!t || !t.id) return;
     var fresh = d.getElementById(t.id) || t;
