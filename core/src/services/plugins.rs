@@ -276,6 +276,20 @@ pub async fn run_action(app: &App, caller: &Caller, id: &str, name: &str, body: 
     }
 }
 
+/// The organization tabs enabled plugins supply, as `(tab id, title)`, in plugin order.
+pub async fn org_tabs(app: &App, caller: &Caller) -> Result<Vec<(String, String)>> {
+    caller.require(Permission::OrganizationsView)?;
+    let settings = settings(app).await?;
+    let all = app.plugins.all();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for p in all.values() {
+        if settings.get(p.manifest.id()).is_some_and(|s| s.enabled) {
+            out.extend(p.manifest.tabs.iter().map(|t| (t.id.clone(), t.title.clone())));
+        }
+    }
+    Ok(out)
+}
+
 /// A tab an organization-tab plugin supplies (e.g. Forms), as JSON: `tab`, `title`, `plugin`,
 /// `page`, `per_page` and either the content (`kind` `table` with `columns`, `rows`, `total`, or
 /// `html`, sanitized) or `error` when the plugin failed — so the page around it still renders.

@@ -19,7 +19,11 @@ use crate::services::Caller;
 use crate::services::{roles, users};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/agent/users", get(directory)).merge(super::users::router())
+    Router::new()
+        .route("/", get(home))
+        .route("/agent/users", get(directory))
+        .merge(super::users::router())
+        .merge(super::organizations::router())
 }
 
 /// The caller of an agent page: logged out → the login page (coming back here afterwards); not an
@@ -78,6 +82,11 @@ pub struct DirectoryQuery {
 impl DirectoryQuery {
     /// This list's URL with some parameters changed (empty ones left out).
     fn url(&self, change: &[(&str, &str)]) -> String {
+        self.url_at("/agent/users", change)
+    }
+
+    /// The same for the list at `path` (the organizations take all but `view`).
+    pub(super) fn url_at(&self, path: &str, change: &[(&str, &str)]) -> String {
         let mut pairs: Vec<(&str, String)> = vec![
             ("q", self.q.clone()),
             ("view", self.view.clone()),
@@ -94,7 +103,7 @@ impl DirectoryQuery {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()))
             .finish();
-        if query.is_empty() { "/agent/users".into() } else { format!("/agent/users?{query}") }
+        if query.is_empty() { path.into() } else { format!("{path}?{query}") }
     }
 }
 

@@ -11,6 +11,8 @@ pub mod agent;
 pub mod forms;
 pub mod i18n;
 pub mod login;
+pub(crate) mod organizations;
+mod record;
 pub mod theme;
 mod users;
 

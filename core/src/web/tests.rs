@@ -76,9 +76,15 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("version", &3);
     // what a partial is included with (a loop's variables)
     base.insert("act", "remove");
+    base.insert("delete_text", "delete-confirm");
+    base.insert("delete_name", PAYLOAD);
     base.insert("e", &serde_json::json!({"email": PAYLOAD, "primary": false, "verified": true}));
     base.insert("call_minutes", &4);
-    base.insert("tabs", &super::users::TABS);
+    base.insert(
+        "tab_list",
+        &serde_json::json!([{"id": "details", "href": PAYLOAD, "key": "tab-details"}, {"id": "tabs-x", "href": PAYLOAD, "key": null, "label": PAYLOAD, "count": 3}]),
+    );
+    base.insert("record_kind", "user");
     base.insert("tab", "details");
     base.insert("notice", &serde_json::json!({"for": "emails", "text": PAYLOAD}));
     let field = |kind: &str, label_is_key: bool| {
@@ -117,8 +123,61 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("changes", &serde_json::json!([{"at": when, "actor": PAYLOAD, "source": PAYLOAD, "field": PAYLOAD, "old": PAYLOAD, "new": PAYLOAD}]));
     let record_rows = serde_json::json!([{"id": 1, "subject": PAYLOAD, "status": PAYLOAD, "emails": PAYLOAD, "email": PAYLOAD,
         "phone": PAYLOAD, "direction": PAYLOAD, "duration": PAYLOAD, "name": PAYLOAD, "score": 3, "at": when}]);
+    base.insert(
+        "org",
+        &serde_json::json!({"id": 3, "name": PAYLOAD, "initials": PAYLOAD, "website": PAYLOAD, "phone": PAYLOAD,
+            "employees": PAYLOAD, "place": PAYLOAD, "labels": [PAYLOAD], "summary": PAYLOAD, "comment_count": 2,
+            "created": PAYLOAD, "created_iso": PAYLOAD, "href": PAYLOAD, "version": 2}),
+    );
+    base.insert("may_create", &true);
+    base.insert("may_comment", &true);
+    base.insert("list_kind", "users");
+    base.insert("rules", &serde_json::json!([{"id": 1, "organization_id": 3, "kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true}]));
+    base.insert("rule_form", &serde_json::json!({"typed": {"kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true},
+        "errors": {"value": PAYLOAD}, "confirm": true, "preview": {"users": 1, "tickets": 2, "chats": 3, "calls": 4, "surveys": 5}}));
+    base.insert("comment_form", &serde_json::json!({"body": PAYLOAD, "errors": {"body": PAYLOAD}}));
+    base.insert("comments", &serde_json::json!([{"id": 1, "author": PAYLOAD, "body": PAYLOAD, "at": when}]));
     match template {
-        "agent/user.html" | "agent/user_tabs.html" | "agent/user_panel.html" => {
+        "agent/org.html" | "agent/org_panel.html" | "agent/org_rows.html" => {
+            let org_rows = serde_json::json!([{"id": 1, "name": PAYLOAD, "email": PAYLOAD, "href": PAYLOAD, "subject": PAYLOAD,
+                "status": PAYLOAD, "emails": PAYLOAD, "phone": PAYLOAD, "direction": PAYLOAD, "at": when,
+                "matched_by": [{"rule_id": 1, "kind": "email", "value": PAYLOAD}]}]);
+            let plugins = [
+                serde_json::json!({"title": PAYLOAD, "error": {"message": PAYLOAD}}),
+                serde_json::json!({"title": PAYLOAD, "kind": "table", "columns": [PAYLOAD], "rows": [[PAYLOAD]], "total": 1}),
+                // a plugin's HTML is sanitized by the plugin service before it gets here
+                serde_json::json!({"title": PAYLOAD, "kind": "html", "html": "<p>cleaned</p>"}),
+            ];
+            let mut out = Vec::new();
+            for tab in super::organizations::TABS.iter().copied().chain(["tabs-forms"]) {
+                for (i, plugin) in plugins.iter().enumerate() {
+                    if i > 0 && tab != "tabs-forms" {
+                        continue;
+                    }
+                    let mut c = base.clone();
+                    c.insert("tab", tab);
+                    c.insert("record_kind", "organization");
+                    c.insert("rows", &org_rows);
+                    c.insert("list_kind", if tab == "details" || tab.starts_with("tabs-") { "users" } else { tab });
+                    c.insert("plugin", plugin);
+                    out.push(c);
+                }
+            }
+            return out;
+        }
+        "agent/orgs.html" | "agent/orgs_results.html" => {
+            base.insert(
+                "rows",
+                &serde_json::json!([{"id": 3, "name": PAYLOAD, "website": PAYLOAD, "phone": PAYLOAD, "labels": [PAYLOAD],
+                    "href": PAYLOAD, "preview_href": PAYLOAD, "selected": true}]),
+            );
+            base.insert(
+                "columns",
+                &serde_json::json!([{"key": "name", "href": PAYLOAD, "sorted": "descending"}, {"key": "website", "href": PAYLOAD, "sorted": "none"}]),
+            );
+            return vec![base];
+        }
+        "agent/user.html" | "agent/record_tabs.html" | "agent/user_panel.html" => {
             return super::users::TABS
                 .iter()
                 .map(|tab| {

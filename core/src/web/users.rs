@@ -15,11 +15,12 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::agent::{agent_caller, local};
-use super::forms::{CsrfForm, checked_form, csrf_of};
+use super::forms::csrf_of;
+use super::record::{Field, Group, Pairs, Posted};
 use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
 use crate::domain::custom_field::Entity;
 use crate::domain::organization::{Tab, TabRecord};
@@ -86,84 +87,6 @@ pub struct RecordQuery {
     pub cursor: String,
 }
 
-/// One field of a group, as the view and the form show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Field {
-    pub name: String,
-    /// A catalog key, or the custom field's own label.
-    pub label: String,
-    pub label_is_key: bool,
-    /// `text`, `textarea`, `select`, `checkbox`, `checkboxes`, `url`.
-    pub kind: &'static str,
-    pub value: String,
-    pub checked: bool,
-    /// `(value, label, chosen)`.
-    pub options: Vec<(String, String, bool)>,
-    pub hint_key: Option<&'static str>,
-    pub autocomplete: Option<&'static str>,
-    pub error: Option<String>,
-    pub empty: bool,
-}
-
-impl Field {
-    fn text(name: &str, value: &str) -> Field {
-        Field {
-            name: name.into(),
-            label: format!("field-{name}"),
-            label_is_key: true,
-            kind: "text",
-            value: value.to_string(),
-            checked: false,
-            options: Vec::new(),
-            hint_key: None,
-            autocomplete: None,
-            error: None,
-            empty: value.trim().is_empty(),
-        }
-    }
-    fn kind(mut self, kind: &'static str) -> Field {
-        self.kind = kind;
-        self
-    }
-    fn check(name: &str, on: bool) -> Field {
-        let mut f = Field::text(name, if on { "on" } else { "" });
-        f.kind = "checkbox";
-        f.checked = on;
-        f.empty = false;
-        f
-    }
-    fn hint(mut self, key: &'static str) -> Field {
-        self.hint_key = Some(key);
-        self
-    }
-    fn auto(mut self, a: &'static str) -> Field {
-        self.autocomplete = Some(a);
-        self
-    }
-}
-
-/// A field group: its fields, and whether it is shown as a form.
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    pub name: &'static str,
-    pub tab: &'static str,
-    pub fields: Vec<Field>,
-    pub editing: bool,
-    pub saved: bool,
-    pub may_edit: bool,
-    /// The message above the form (409's "changed meanwhile", a summary of 422's).
-    pub form_error: Option<String>,
-    /// The record's version the form was rendered at.
-    pub version: i64,
-    /// On a 409: what the record holds now, field by field (`name`, label key, value).
-    pub theirs: Vec<(String, String, String)>,
-    pub edit_href: String,
-    pub view_href: String,
-    pub action: String,
-    /// Custom fields: how many are empty (hidden behind "Show N empty fields").
-    pub empty_count: usize,
-}
-
 /// Everything the record template needs besides the groups.
 struct Record {
     user: User,
@@ -182,36 +105,6 @@ impl Record {
             tab,
             user,
         })
-    }
-}
-
-/// A form posted to a user's record: checked to be this site's own (CSRF), from an agent,
-/// about a well-formed user id. Anything else is already the answer (`Err`).
-struct Posted {
-    form: Pairs,
-    headers: HeaderMap,
-    caller: Caller,
-    me: User,
-    viewer: Viewer,
-    id: UserId,
-}
-
-impl Posted {
-    async fn read(state: &AppState, id: Option<&str>, request: Request) -> Result<Posted, Response> {
-        let uri = request.uri().clone();
-        let (form, headers) = checked_form::<Pairs>(state, request).await?;
-        let (caller, me) = agent_caller(state, &headers, &uri).await?;
-        let viewer = Viewer::of(state, &headers, Some(&uri), Some(&me));
-        let id = match id.map(crate::services::params::parse_id) {
-            None => me.id,
-            Some(Ok(id)) => UserId(id),
-            Some(Err(e)) => return Err(page_for_error(state, Audience::Agent, &viewer, e)),
-        };
-        Ok(Posted { form, headers, caller, me, viewer, id })
-    }
-
-    fn fail(&self, state: &AppState, e: Error) -> Response {
-        page_for_error(state, Audience::Agent, &self.viewer, e)
     }
 }
 
@@ -296,7 +189,16 @@ async fn respond(
     ctx.insert("return_to", &format!("/agent/users/{}", rec.user.id.0));
     ctx.insert("user", &card(&rec.user, &viewer.time_zone));
     ctx.insert("tab", rec.tab);
-    ctx.insert("tabs", &TABS);
+    let base = format!("/agent/users/{}", rec.user.id.0);
+    let tab_list: Vec<Value> = TABS
+        .iter()
+        .map(|t| {
+            let href = if *t == "details" { base.clone() } else { format!("{base}/{t}") };
+            json!({"id": t, "href": href, "key": format!("tab-{t}")})
+        })
+        .collect();
+    ctx.insert("tab_list", &tab_list);
+    ctx.insert("record_kind", "user");
     ctx.insert("base", &format!("/agent/users/{}", rec.user.id.0));
     ctx.insert("may_edit", &rec.may_edit);
     ctx.insert("may_delete", &rec.may_delete);
@@ -310,7 +212,7 @@ async fn respond(
         return page_for_error(state, Audience::Agent, viewer, e);
     }
     let template = if target == "record-tabs" {
-        "agent/user_tabs.html"
+        "agent/record_tabs.html"
     } else if let Some(name) = target.strip_prefix("group-") {
         match groups.iter().find(|g| g.name == name) {
             Some(g) => {
@@ -394,21 +296,7 @@ async fn groups_for(
     let base = format!("/agent/users/{}", u.id.0);
     let group = |name: &'static str, tab: &'static str, fields: Vec<Field>| {
         let tab_href = if tab == "details" { base.clone() } else { format!("{base}/{tab}") };
-        Group {
-            name,
-            tab,
-            fields,
-            editing: false,
-            saved: false,
-            may_edit: rec.may_edit,
-            form_error: None,
-            version: u.version,
-            theirs: Vec::new(),
-            edit_href: format!("{tab_href}?edit={name}#group-{name}"),
-            view_href: format!("{tab_href}#group-{name}"),
-            action: format!("{base}/edit/{name}"),
-            empty_count: 0,
-        }
+        Group::new(name, tab, fields, rec.may_edit, u.version, &tab_href, format!("{base}/edit/{name}"))
     };
     let mut languages: Vec<(String, String, bool)> =
         state.rules.languages.iter().map(|l| (l.clone(), l.clone(), *l == u.language)).collect();
@@ -582,19 +470,7 @@ async fn tab_data(
         "changes" => {
             let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
             let page = users::changes(state, caller, id, Some("50"), cursor).await?;
-            let show = |v: &Value| match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let rows: Vec<Value> = page
-                .items
-                .iter()
-                .map(|c| {
-                    json!({"at": when(c.at.0), "actor": c.actor.name, "source": c.actor.kind, "field": c.field,
-                           "old": show(&c.old), "new": show(&c.new)})
-                })
-                .collect();
+            let rows = change_rows(&page.items, &when);
             ctx.insert("changes", &rows);
             ctx.insert(
                 "more_href",
@@ -606,7 +482,50 @@ async fn tab_data(
     Ok(())
 }
 
-fn record_row(r: &AnyRecord, when: &dyn Fn(i64) -> Value) -> Value {
+/// A change log's rows as the pages show them.
+pub(super) fn change_rows(items: &[crate::domain::change::Change], when: &dyn Fn(i64) -> Value) -> Vec<Value> {
+    let show = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    items
+        .iter()
+        .map(|c| {
+            json!({"at": when(c.at.0), "actor": c.actor.name, "source": c.actor.kind, "field": c.field,
+                   "old": show(&c.old), "new": show(&c.new)})
+        })
+        .collect()
+}
+
+/// A custom-field group's posted values (`custom.<key>`), typed as the definitions take them.
+pub(super) async fn custom_values(
+    state: &AppState,
+    caller: &Caller,
+    entity: &str,
+    form: &Pairs,
+) -> crate::domain::Result<serde_json::Map<String, Value>> {
+    let defs = custom_fields::list(state, caller, Some(entity)).await?;
+    let mut map = serde_json::Map::new();
+    for d in defs {
+        if let Some(v) = form.get(&format!("custom.{}", d.key)) {
+            let v = v.trim();
+            let value = if v.is_empty() {
+                Value::Null
+            } else {
+                // numbers and booleans as the definitions' types take them
+                serde_json::from_str::<Value>(v)
+                    .ok()
+                    .filter(|x| x.is_number() || x.is_boolean())
+                    .unwrap_or_else(|| Value::String(v.to_string()))
+            };
+            map.insert(d.key.clone(), value);
+        }
+    }
+    Ok(map)
+}
+
+pub(super) fn record_row(r: &AnyRecord, when: &dyn Fn(i64) -> Value) -> Value {
     match r {
         AnyRecord::Ticket(t) => {
             json!({"id": t.id, "subject": t.subject, "status": t.status, "emails": t.emails.join(", "), "at": when(t.created_at.0)})
@@ -618,35 +537,6 @@ fn record_row(r: &AnyRecord, when: &dyn Fn(i64) -> Value) -> Value {
         AnyRecord::Survey(s) => {
             json!({"id": s.id, "name": s.name, "email": s.email, "score": s.score, "at": when(s.at.0)})
         }
-    }
-}
-
-/// A posted form as its name/value pairs (repeated names kept: the roles' checkboxes).
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-pub struct Pairs(Vec<(String, String)>);
-
-impl CsrfForm for Pairs {
-    fn csrf(&self) -> &str {
-        self.get("csrf").unwrap_or_default()
-    }
-}
-
-impl Pairs {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
-    }
-    fn version(&self) -> Option<i64> {
-        self.get("version").and_then(|v| v.parse().ok())
-    }
-    fn text(&self, name: &str) -> Option<Option<String>> {
-        Some(Some(self.get(name).unwrap_or_default().to_string()))
-    }
-    fn on(&self, name: &str) -> Option<bool> {
-        Some(self.get(name).is_some())
     }
 }
 
@@ -687,24 +577,7 @@ async fn input_for(state: &AppState, caller: &Caller, group: &str, form: &Pairs)
             input.roles = Some(form.all("roles"));
         }
         "custom" => {
-            let defs = custom_fields::list(state, caller, Some("user")).await?;
-            let mut map = serde_json::Map::new();
-            for d in defs {
-                if let Some(v) = form.get(&format!("custom.{}", d.key)) {
-                    let v = v.trim();
-                    let value = if v.is_empty() {
-                        Value::Null
-                    } else {
-                        // numbers and booleans as the definitions' types take them
-                        serde_json::from_str::<Value>(v)
-                            .ok()
-                            .filter(|x| x.is_number() || x.is_boolean())
-                            .unwrap_or_else(|| Value::String(v.to_string()))
-                    };
-                    map.insert(d.key.clone(), value);
-                }
-            }
-            input.custom_fields = Some(map);
+            input.custom_fields = Some(custom_values(state, caller, "user", form).await?);
         }
         _ => return Err(Error::NotFound),
     }
@@ -728,7 +601,7 @@ async fn save_group(
         Ok(i) => i,
         Err(e) => return p.fail(&state, e),
     };
-    let result = users::update(&state, &p.caller, p.id, input).await;
+    let result = users::update(&state, &p.caller, UserId(p.id), input).await;
     after_save(state, p, tab, group, result).await
 }
 
@@ -742,6 +615,7 @@ async fn after_save(
     result: crate::domain::Result<User>,
 ) -> Response {
     let Posted { form, headers, caller, me, viewer, id } = p;
+    let id = UserId(id);
     let form = &form;
     let htmx = headers.get("hx-request").is_some();
     let tab_href =
@@ -769,52 +643,17 @@ async fn after_save(
         if status == StatusCode::OK {
             g.saved = true;
         } else {
-            g.editing = true;
-            if stale {
-                // what the record holds now, beside what this agent typed
-                g.theirs = g.fields.iter().map(|f| (f.name.clone(), f.label.clone(), f.value.clone())).collect();
-                g.form_error = Some(catalogs.text(&viewer.lang, "conflict-text"));
-            } else {
-                g.form_error = Some(catalogs.text(&viewer.lang, "form-errors"));
-                // the form again for correction: the new version, then what was typed
-            }
-            // the form shows what was typed, and (on a conflict) posts over the current version
-            g.version = if stale { rec.user.version } else { form.version().unwrap_or(rec.user.version) };
-            for f in &mut g.fields {
-                if f.kind == "checkbox" {
-                    f.checked = form.get(&f.name).is_some();
-                } else if f.kind == "checkboxes" {
-                    let chosen = form.all(&f.name);
-                    for o in &mut f.options {
-                        o.2 = chosen.iter().any(|c| c.eq_ignore_ascii_case(&o.0));
-                    }
-                } else if let Some(v) = form.get(&f.name) {
-                    f.value = v.to_string();
-                }
-                f.error = errors.iter().find(|(k, _)| error_is_for(k, &f.name)).map(|(_, why)| why.clone());
-            }
-            // errors for fields this group does not show still reach the agent
-            let unplaced: Vec<String> = errors
-                .iter()
-                .filter(|(k, _)| !g.fields.iter().any(|f| error_is_for(k, &f.name)))
-                .map(|(k, why)| format!("{}: {why}", k.replace('_', " ")))
-                .collect();
-            if !unplaced.is_empty() && !stale {
-                g.form_error = Some(unplaced.join(" "));
-            }
+            g.fail(
+                form,
+                &errors,
+                stale,
+                rec.user.version,
+                &catalogs.text(&viewer.lang, if stale { "conflict-text" } else { "form-errors" }),
+            );
         }
     }
     let q = RecordQuery::default();
     respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, None).await
-}
-
-/// Whether the service's error under `key` belongs to the form field `field` (`phones[1].number`
-/// to `phones`, `custom_fields.size` to `custom.size`).
-fn error_is_for(key: &str, field: &str) -> bool {
-    key == field
-        || key.strip_prefix(field).is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
-        || (key.strip_prefix("custom_fields.").is_some()
-            && key.strip_prefix("custom_fields.") == field.strip_prefix("custom."))
 }
 
 /// `POST /agent/users/{id}/emails`: one change to the addresses (`action` = `add` with
@@ -834,7 +673,7 @@ async fn contact_point(state: AppState, id: String, request: Request, what: &'st
         Ok(p) => p,
         Err(r) => return r,
     };
-    let current = match users::get(&state, &p.caller, p.id).await {
+    let current = match users::get(&state, &p.caller, UserId(p.id)).await {
         Ok(u) => u,
         Err(e) => return p.fail(&state, e),
     };
@@ -842,8 +681,9 @@ async fn contact_point(state: AppState, id: String, request: Request, what: &'st
         Ok(i) => i,
         Err(e) => return p.fail(&state, e),
     };
-    let result = users::update(&state, &p.caller, p.id, input).await;
+    let result = users::update(&state, &p.caller, UserId(p.id), input).await;
     let Posted { headers, caller, me, viewer, id, .. } = p;
+    let id = UserId(id);
     let htmx = headers.get("hx-request").is_some();
     let (status, message) = match result {
         Ok(_) if !htmx => {
@@ -935,9 +775,9 @@ async fn set_state(State(state): State<AppState>, Path(id): Path<String>, reques
     };
     let disabled = p.form.get("disabled") == Some("true");
     let input = UserInput { disabled: Some(disabled), version: p.form.version(), ..Default::default() };
-    match users::update(&state, &p.caller, p.id, input).await {
+    match users::update(&state, &p.caller, UserId(p.id), input).await {
         // a stale click shows the record as it is now
-        Ok(_) | Err(Error::Stale { .. }) => Redirect::to(&format!("/agent/users/{}", p.id.0)).into_response(),
+        Ok(_) | Err(Error::Stale { .. }) => Redirect::to(&format!("/agent/users/{}", p.id)).into_response(),
         Err(e) => p.fail(&state, e),
     }
 }
@@ -948,7 +788,7 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, request: 
         Ok(p) => p,
         Err(r) => return r,
     };
-    match users::delete(&state, &p.caller, p.id).await {
+    match users::delete(&state, &p.caller, UserId(p.id)).await {
         Ok(()) => Redirect::to("/agent/users").into_response(),
         Err(e) => p.fail(&state, e),
     }

@@ -41,6 +41,34 @@ pub(crate) async fn login(
     client.post(format!("{}/login", app.base)).form(&form).send().await.expect("login")
 }
 
+pub(crate) async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let res = client.get(format!("{}{path}", app.base)).send().await.expect("get");
+    (res.status(), res.text().await.expect("html"))
+}
+
+/// Posts a page's form (the CSRF field taken from `page`).
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    page: &str,
+    fields: &[(&str, &str)],
+    htmx_target: Option<&str>,
+) -> reqwest::Response {
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf_field(page))];
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut req = client.post(format!("{}{path}", app.base)).form(&form);
+    if let Some(t) = htmx_target {
+        req = req.header("hx-request", "true").header("hx-target", t);
+    }
+    req.send().await.expect("post")
+}
+
+pub(crate) fn version_in(html: &str) -> String {
+    let at = html.find("name=\"version\" value=\"").expect("version field") + "name=\"version\" value=\"".len();
+    html[at..].split('"').next().expect("value").to_string()
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

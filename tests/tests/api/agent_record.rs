@@ -8,42 +8,14 @@ use kith_tests::{Backend, TestApp, backend_tests};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::agent_pages::login;
-use crate::pages::{browser, csrf_field};
+use crate::agent_pages::{get, login, post, version_in};
+use crate::pages::browser;
 
 backend_tests!(
     an_agent_reads_every_tab_and_edits_a_user_in_the_browser,
     two_agents_editing_one_user_meet_the_conflict,
     the_api_takes_a_version_and_if_match,
 );
-
-async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
-    let res = client.get(format!("{}{path}", app.base)).send().await.expect("get");
-    (res.status(), res.text().await.expect("html"))
-}
-
-/// Posts a page's form (the CSRF field taken from `page`).
-async fn post(
-    client: &reqwest::Client,
-    app: &TestApp,
-    path: &str,
-    page: &str,
-    fields: &[(&str, &str)],
-    htmx_target: Option<&str>,
-) -> reqwest::Response {
-    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf_field(page))];
-    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let mut req = client.post(format!("{}{path}", app.base)).form(&form);
-    if let Some(t) = htmx_target {
-        req = req.header("hx-request", "true").header("hx-target", t);
-    }
-    req.send().await.expect("post")
-}
-
-fn version_in(html: &str) -> String {
-    let at = html.find("name=\"version\" value=\"").expect("version field") + "name=\"version\" value=\"".len();
-    html[at..].split('"').next().expect("value").to_string()
-}
 
 async fn an_agent_reads_every_tab_and_edits_a_user_in_the_browser(b: Backend) {
     let app = TestApp::start(b).await;

@@ -145,6 +145,9 @@
       var field = fresh.querySelector("[aria-invalid=true], form input:not([type=hidden]), form select, form textarea");
       var pencil = fresh.querySelector("a.pencil");
       (field || pencil || fresh).focus();
+    } else if (fresh.id === "members" || fresh.id === "comments") {
+      var next = fresh.querySelector("input[name=confirm_public_domain], [aria-invalid=true], #rule-value, #comment-body");
+      if (next && lastTrigger && lastTrigger.id !== "rule-value") next.focus();
     } else if (fresh.id === "emails" || fresh.id === "phones") {
       var input = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=email], input[type=tel]");
       if (input) input.focus();

@@ -229,3 +229,62 @@ history-last_chat = Letzter Chat
 history-last_call = Letzter Anruf
 history-last_survey = Letzte Umfrage
 history-logins = Letzte Anmeldungen
+
+## Agent UI: organizations
+directory-orgs = Organisationen
+org-new = Neue Organisation
+search-orgs = Organisationen suchen
+org-count = { $count ->
+    [one] Eine Organisation
+   *[other] { $count } Organisationen
+}
+preview-empty-org = Wählen Sie eine Organisation, um sie hier zu sehen.
+no-orgs = Keine Organisation passt.
+col-name = Name
+col-website = Website
+back-to-orgs = Zurück zu den Organisationen
+delete-org-confirm = { $name } wird endgültig gelöscht, mit Mitgliedschaftsregeln und Kommentaren. Benutzer, Tickets, Chats, Anrufe und Umfragen bleiben.
+tab-members = Mitglieder
+tab-comments = Kommentare
+tab-users = Benutzer
+group-org = Organisation
+group-address = Adresse
+group-new = Die neue Organisation
+field-name = Name
+field-phone = Telefon
+field-employees = Mitarbeiter
+field-address1 = Adresszeile 1
+field-address2 = Adresszeile 2
+field-city = Ort
+field-state = Bundesland oder Region
+field-zip = Postleitzahl
+field-country = Land
+hint-employees = Ein Bereich wie 26-50 oder 1000+.
+conflict-text-org = Jemand hat diese Organisation geändert, während Sie bearbeitet haben. Die neuen Werte stehen unten, Ihre im Formular.
+first-members = { $count ->
+    [one] Ein Mitglied
+   *[other] { $count } Mitglieder
+}
+show-all-members = Alle { $count } Mitglieder zeigen
+rules-title = Mitgliedschaftsregeln
+rules-intro = Mitglied ist, wen eine Regel trifft, sofort und immer: Wer eine Adresse bei einer Domain bekommt, ist Mitglied, wer sie verliert, nicht mehr.
+rule-kind = Art
+rule-value = Wert
+rule-options = Optionen
+actions = Aktionen
+kind-domain = Domain
+kind-email = E-Mail-Adresse
+kind-username = Benutzername
+kind-phone = Telefonnummer
+field-include_subdomains = Auch Subdomains
+field-view_org_tickets = Mitglieder sehen die Tickets der Organisation
+hint-view_org_tickets = Nicht für Telefonregeln: Eine Telefonnummer beweist nicht, wer jemand ist. E-Mail- und Domainregeln brauchen eine bestätigte Adresse.
+no-rules = Noch keine Regeln: Die Organisation hat keine Mitglieder.
+add-rule = Regel hinzufügen
+preview-rule = Vorschau
+rule-would-pull = Diese Regel erfasst { $users } Benutzer, { $tickets } Tickets, { $chats } Chats, { $calls } Anrufe und { $surveys } Umfragen.
+confirm-public-domain = Ja, { $domain } trotzdem hinzufügen: Jeder mit einer Adresse dort wird Mitglied.
+comment-new = Neuer Kommentar (nur Agenten sehen Kommentare)
+comment-add = Kommentar hinzufügen
+no-comments = Noch keine Kommentare.
+public-domain-warning = { $domain } ist ein öffentlicher E-Mail-Anbieter oder eine öffentliche Endung: Eine Regel dafür machte Fremde zu Mitgliedern dieser Organisation. Setzen Sie unten das Häkchen, um sie trotzdem hinzuzufügen.

@@ -229,3 +229,62 @@ history-last_chat = Last chat
 history-last_call = Last call
 history-last_survey = Last survey
 history-logins = Recent logins
+
+## Agent UI: organizations
+directory-orgs = Organizations
+org-new = New organization
+search-orgs = Search organizations
+org-count = { $count ->
+    [one] One organization
+   *[other] { $count } organizations
+}
+preview-empty-org = Choose an organization to see it here.
+no-orgs = No organization matches.
+col-name = Name
+col-website = Website
+back-to-orgs = Back to the organizations
+delete-org-confirm = { $name } is deleted for good, with its membership rules and comments. Its users, tickets, chats, calls and surveys stay.
+tab-members = Members
+tab-comments = Comments
+tab-users = Users
+group-org = Organization
+group-address = Address
+group-new = The new organization
+field-name = Name
+field-phone = Phone
+field-employees = Employees
+field-address1 = Address line 1
+field-address2 = Address line 2
+field-city = City
+field-state = State or region
+field-zip = Postal code
+field-country = Country
+hint-employees = A range such as 26-50, or 1000+.
+conflict-text-org = Someone changed this organization while you were editing. Their values are below; yours are in the form.
+first-members = { $count ->
+    [one] One member
+   *[other] { $count } members
+}
+show-all-members = Show all { $count } members
+rules-title = Membership rules
+rules-intro = Members are everyone a rule matches, at once and always: a user who gains an address at a domain is a member, one who loses it is not.
+rule-kind = Kind
+rule-value = Value
+rule-options = Options
+actions = Actions
+kind-domain = Domain
+kind-email = E-mail address
+kind-username = Username
+kind-phone = Phone number
+field-include_subdomains = Subdomains too
+field-view_org_tickets = Members see the organization's tickets
+hint-view_org_tickets = Not for phone rules: a phone number does not prove who someone is. E-mail and domain rules need a verified address.
+no-rules = No rules yet: the organization has no members.
+add-rule = Add a rule
+preview-rule = Preview
+rule-would-pull = This rule pulls in { $users } users, { $tickets } tickets, { $chats } chats, { $calls } calls and { $surveys } surveys.
+confirm-public-domain = Yes, add { $domain } anyway: everyone with an address there becomes a member.
+comment-new = New comment (only agents see comments)
+comment-add = Add the comment
+no-comments = No comments yet.
+public-domain-warning = { $domain } is a public mail provider or suffix: a rule for it would make strangers members of this organization. Tick the box below to add it anyway.
