@@ -167,6 +167,25 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
     chrome.back().await;
     chrome.wait_until(&format!("return location.search === '?q=quis&selected={zoe}'"), "back to the preview").await;
 
+    // an organization: created, a domain rule previewed while typing (nothing saved yet) and
+    // added, then its ticket listed with the rule that matched it
+    chrome.goto(&format!("{}/agent/organizations/new", app.base)).await;
+    chrome.type_into("#f-new-1", "Quist Group").await;
+    chrome.click("#group-new button[type=submit]").await;
+    chrome.wait_until("return /\\/agent\\/organizations\\/\\d+\\/members$/.test(location.pathname)", "the new organization's members").await;
+    let org_base = chrome.current_url().await.trim_end_matches("/members").to_string();
+    chrome.type_into("#rule-value", "quist.example").await;
+    chrome
+        .wait_until("return document.getElementById('rule-preview').textContent.indexOf('pulls in 1 users, 1 tickets') >= 0", "the live preview")
+        .await;
+    assert!(chrome.source().await.contains("No rules yet"), "the preview saved nothing");
+    chrome.click(".rule-form button[value=add]").await;
+    chrome.wait_until("return document.getElementById('announce').textContent === 'Saved'", "the rule saved").await;
+    chrome.goto(&format!("{org_base}/tickets")).await;
+    let page = chrome.wait_for_text("Invoice missing").await;
+    assert!(page.contains("Domain: quist.example"), "the matched rule is named");
+    let org_path = org_base.trim_start_matches(&app.base).to_string();
+
     // axe on every page type, light and dark, wide and narrow; screenshots of the main ones
     let Some(axe) = axe_source() else { return chrome.quit().await };
     let mut pages: Vec<(String, String)> = vec![
@@ -205,7 +224,7 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
                 for v in chrome.axe(&axe).await {
                     problems.push(format!("{path} {width}px {scheme}: {v}"));
                 }
-                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets"].contains(&name.as_str()) {
+                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets", "org-members", "org-tickets"].contains(&name.as_str()) {
                     let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
                     let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
                     std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
