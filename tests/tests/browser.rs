@@ -172,11 +172,19 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
     chrome.goto(&format!("{}/agent/organizations/new", app.base)).await;
     chrome.type_into("#f-new-1", "Quist Group").await;
     chrome.click("#group-new button[type=submit]").await;
-    chrome.wait_until("return /\\/agent\\/organizations\\/\\d+\\/members$/.test(location.pathname)", "the new organization's members").await;
+    chrome
+        .wait_until(
+            "return /\\/agent\\/organizations\\/\\d+\\/members$/.test(location.pathname)",
+            "the new organization's members",
+        )
+        .await;
     let org_base = chrome.current_url().await.trim_end_matches("/members").to_string();
     chrome.type_into("#rule-value", "quist.example").await;
     chrome
-        .wait_until("return document.getElementById('rule-preview').textContent.indexOf('pulls in 1 users, 1 tickets') >= 0", "the live preview")
+        .wait_until(
+            "return document.getElementById('rule-preview').textContent.indexOf('pulls in 1 users, 1 tickets') >= 0",
+            "the live preview",
+        )
         .await;
     assert!(chrome.source().await.contains("No rules yet"), "the preview saved nothing");
     chrome.click(".rule-form button[value=add]").await;
@@ -224,7 +232,9 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
                 for v in chrome.axe(&axe).await {
                     problems.push(format!("{path} {width}px {scheme}: {v}"));
                 }
-                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets", "org-members", "org-tickets"].contains(&name.as_str()) {
+                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets", "org-members", "org-tickets"]
+                    .contains(&name.as_str())
+                {
                     let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
                     let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
                     std::fs::write(&file, chrome.screenshot().await).expect("screenshot");

@@ -350,6 +350,21 @@ pub async fn history(app: &App, caller: &Caller, id: UserId) -> Result<UserHisto
     app.store.user_history(id).await
 }
 
+/// The caller's own record and, when the caller may read users, `other` (`None` when it does
+/// not exist), loaded together: a page about a user needs both.
+pub async fn me_and(app: &App, caller: &Caller, other: UserId) -> Result<(User, Option<User>)> {
+    let may_read = caller.has(Permission::UsersView);
+    let ids: Vec<UserId> = if may_read && other != caller.id { vec![caller.id, other] } else { vec![caller.id] };
+    let mut found = app.store.get_users(&ids).await?.into_iter();
+    let me = found.next().filter(|u| u.id == caller.id).ok_or(Error::Unauthenticated)?;
+    let other = match (may_read, other == caller.id) {
+        (false, _) => return Err(Error::Forbidden("reading users needs the `users_view` permission".into())),
+        (true, true) => Some(me.clone()),
+        (true, false) => found.next(),
+    };
+    Ok((me, other))
+}
+
 /// The caller's own record (anyone may read their own).
 pub async fn me(app: &App, caller: &Caller) -> Result<User> {
     app.store.get_user(caller.id).await

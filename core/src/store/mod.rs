@@ -219,6 +219,11 @@ impl Store {
         dispatch!(self, users::get_user(id))
     }
 
+    /// Several users in the order of `ids` (missing ones left out), in the statements one takes.
+    pub async fn get_users(&self, ids: &[UserId]) -> Result<Vec<User>> {
+        dispatch!(self, users::get_users(ids))
+    }
+
     /// Edits a user inside one transaction: `edit` sees the locked current record and returns
     /// the new fields (or refuses); the difference is written with one change-log entry per field.
     pub async fn update_user<F>(&self, id: UserId, edit: F, password_hash: Option<&str>, actor: &Actor) -> Result<User>

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{Audience, Viewer, page_for_error};
+use super::{Audience, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
 use crate::domain::role::DERIVED_ROLES;
 use crate::domain::user::User;
@@ -29,6 +29,16 @@ pub fn router() -> Router<AppState> {
 /// The caller of an agent page: logged out → the login page (coming back here afterwards); not an
 /// agent → the 403 page.
 pub(super) async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, User), Response> {
+    let caller = agent_session(state, headers, uri).await?;
+    match users::me(state, &caller).await {
+        Ok(me) => Ok((caller, me)),
+        Err(e) => Err(page_for_error(state, Audience::Agent, &Viewer::of(state, headers, Some(uri), None), e)),
+    }
+}
+
+/// [`agent_caller`] without loading the caller's own record (for a page that loads it along
+/// with what it shows).
+pub(super) async fn agent_session(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Caller, Response> {
     let viewer = || Viewer::of(state, headers, Some(uri), None);
     let caller = match super::session_caller(state, headers).await {
         Ok(Some(c)) => c,
@@ -47,10 +57,7 @@ pub(super) async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Ur
         let why = crate::domain::Error::Forbidden("the agent pages are for agents".into());
         return Err(page_for_error(state, Audience::Agent, &viewer(), why));
     }
-    match users::me(state, &caller).await {
-        Ok(me) => Ok((caller, me)),
-        Err(e) => Err(page_for_error(state, Audience::Agent, &viewer(), e)),
-    }
+    Ok(caller)
 }
 
 /// `/`: agents to the directory, everyone else to the login page (the portal arrives later).
@@ -166,6 +173,17 @@ async fn directory(
         cursor: Some(q.cursor.clone()).filter(|s| !s.is_empty()),
         ..Default::default()
     };
+    let target = headers.get("hx-request").and_then(|_| headers.get("hx-target")).and_then(|v| v.to_str().ok());
+    // a row chosen with htmx: the preview alone, without listing again
+    if target == Some("preview-pane") {
+        let preview = match q.selected.parse::<i64>() {
+            Ok(id) if id > 0 => users::get(&state, &caller, UserId(id)).await.ok(),
+            _ => None,
+        };
+        let mut ctx = tera::Context::new();
+        ctx.insert("preview", &preview.as_ref().map(|u| super::users::card(u, &viewer.time_zone)));
+        return render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/user_preview.html", ctx);
+    }
     let page = match users::list(&state, &caller, &params).await {
         Ok(p) => p,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),

@@ -73,6 +73,17 @@ async fn directory(
         limit: Some("50".into()),
         cursor: Some(q.cursor.clone()).filter(|s| !s.is_empty()),
     };
+    let target = headers.get("hx-request").and_then(|_| headers.get("hx-target")).and_then(|v| v.to_str().ok());
+    // a row chosen with htmx: the preview alone, without listing again
+    if target == Some("preview-pane") {
+        let preview = match q.selected.parse::<i64>() {
+            Ok(id) if id > 0 => organizations::get(&state, &caller, OrganizationId(id)).await.ok(),
+            _ => None,
+        };
+        let mut ctx = tera::Context::new();
+        ctx.insert("org", &preview.as_ref().map(|o| card(o, &viewer.time_zone)));
+        return super::render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/org_preview.html", ctx);
+    }
     let page = match organizations::list(&state, &caller, &params).await {
         Ok(p) => p,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::agent::{agent_caller, local};
+use super::agent::{agent_session, local};
 use super::forms::csrf_of;
 use super::record::{Field, Group, Pairs, Posted};
 use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
@@ -98,13 +98,16 @@ struct Record {
 impl Record {
     /// The user as `caller` may see them, with what the caller may do to them.
     async fn load(state: &AppState, caller: &Caller, id: UserId, tab: &'static str) -> crate::domain::Result<Record> {
-        let user = users::get(state, caller, id).await?;
-        Ok(Record {
+        Ok(Record::of(caller, users::get(state, caller, id).await?, tab))
+    }
+
+    fn of(caller: &Caller, user: User, tab: &'static str) -> Record {
+        Record {
             may_edit: caller.has(Permission::UsersEdit) && users::check_may_edit(caller, &user).is_ok(),
             may_delete: caller.has(Permission::UsersDelete) && user.id != caller.id,
             tab,
             user,
-        })
+        }
     }
 }
 
@@ -134,22 +137,26 @@ async fn record_tab(
 
 /// The record page (or, for htmx, the part it asked for) on `tab`.
 async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: String, q: RecordQuery) -> Response {
-    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
+    let caller = match agent_session(&state, &headers, &uri).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let anonymous = || Viewer::of(&state, &headers, Some(&uri), None);
     let Some(tab) = tab_of(&tab) else {
-        return page_for_error(&state, Audience::Agent, &viewer, Error::NotFound);
+        return page_for_error(&state, Audience::Agent, &anonymous(), Error::NotFound);
     };
     let id = match crate::services::params::parse_id(&id) {
         Ok(id) => UserId(id),
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+        Err(e) => return page_for_error(&state, Audience::Agent, &anonymous(), e),
     };
-    let rec = match Record::load(&state, &caller, id, tab).await {
-        Ok(r) => r,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    // the agent's own record and the one shown, in one load
+    let (me, user) = match users::me_and(&state, &caller, id).await {
+        Ok((me, Some(user))) => (me, user),
+        Ok((_, None)) => return page_for_error(&state, Audience::Agent, &anonymous(), Error::NotFound),
+        Err(e) => return page_for_error(&state, Audience::Agent, &anonymous(), e),
     };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let rec = Record::of(&caller, user, tab);
     let mut groups = match groups_for(&state, &caller, &rec, &viewer).await {
         Ok(g) => g,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
@@ -345,7 +352,7 @@ async fn groups_for(
             ],
         ),
     ];
-    if rec.tab == "roles" || rec.tab == "details" {
+    if rec.tab == "roles" {
         let all = roles::list(state, caller).await.unwrap_or_default();
         let mut f = Field::text("roles", "").kind("checkboxes");
         f.options = all

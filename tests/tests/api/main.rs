@@ -11,5 +11,6 @@ mod ops;
 mod organizations;
 mod pages;
 mod roles;
+mod statements;
 mod users;
 mod web;

@@ -272,8 +272,16 @@ async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) ->
     if rules.len() > GROUP_ABOVE {
         return count_grouped(conn, tab, rules, filter).await;
     }
-    let (t, _) = table(tab);
     let mut a = Args::default();
+    let Some(expr) = count_expr(tab, rules, filter, &mut a) else { return Ok(0) };
+    let sql = format!("SELECT CAST({expr} AS BIGINT)");
+    bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+}
+
+/// The SQL expression [`count`] evaluates (its parameters added to `a`), or `None` when no
+/// rule can match anything (the count is 0). For at most [`GROUP_ABOVE`] rules.
+fn count_expr(tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args) -> Option<String> {
+    let (t, _) = table(tab);
     let mut parts = Vec::new();
     let mut earlier: Vec<&Rule> = Vec::new();
     for rule in by_expected_size(rules) {
@@ -287,8 +295,8 @@ async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) ->
             earlier.push(rule);
             continue;
         }
-        let Some(b) = branch(tab, rule, &mut a) else { continue };
-        let mut conds: Vec<String> = earlier.iter().filter_map(|e| predicate(tab, e, &mut a)).collect();
+        let Some(b) = branch(tab, rule, a) else { continue };
+        let mut conds: Vec<String> = earlier.iter().filter_map(|e| predicate(tab, e, a)).collect();
         if let Some(f) = filter {
             conds.insert(0, format!("NOT ({f})"));
         }
@@ -300,11 +308,7 @@ async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) ->
         parts.push(sql);
         earlier.push(rule);
     }
-    if parts.is_empty() {
-        return Ok(0);
-    }
-    let sql = format!("SELECT CAST({} AS BIGINT)", parts.join(" + "));
-    bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+    (!parts.is_empty()).then(|| format!("({})", parts.join(" + ")))
 }
 
 /// [`count`] for many rules, in one statement that grows linearly with them: the first (largest)
@@ -619,18 +623,22 @@ struct Person {
 }
 
 impl Person {
+    /// The user's addresses and phones, in one statement (kind 0 says the user exists).
     async fn load(conn: &mut Conn, user: i64) -> Result<Person> {
-        let exists = sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        if exists.is_none() {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT CAST(0 AS BIGINT), '' FROM users WHERE id = $1
+             UNION ALL SELECT CAST(1 AS BIGINT), email FROM user_emails WHERE user_id = $1
+             UNION ALL SELECT CAST(2 AS BIGINT), number FROM user_phones WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if !rows.iter().any(|(k, _)| *k == 0) {
             return Err(Error::NotFound);
         }
-        let emails = emails_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
-        let phones = phones_of(conn, &[user]).await?.remove(&user).unwrap_or_default();
-        Ok(Person { id: user, emails, phones })
+        let of = |kind: i64| rows.iter().filter(|(k, _)| *k == kind).map(|(_, v)| v.clone()).collect();
+        Ok(Person { id: user, emails: of(1), phones: of(2) })
     }
 
     fn from_user(u: &crate::domain::user::User) -> Person {
@@ -747,38 +755,73 @@ pub async fn user_tab(
 pub async fn user_counts(pools: &Pools, user: UserId) -> Result<UserStats> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let person = Person::load(&mut conn, user.0).await?;
+    let rules: Vec<(Tab, Vec<Rule>)> = OWN_TABS.iter().map(|(tab, _)| (*tab, own_rules(&person, *tab))).collect();
+    if rules.iter().any(|(_, r)| r.len() > GROUP_ABOVE) {
+        return user_counts_apart(&mut conn, &rules).await;
+    }
+    // every count in one statement: each is a scalar subquery
+    let mut a = Args::default();
+    let mut cols: Vec<String> = Vec::new();
+    let mut expr = |tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args| {
+        cols.push(format!("CAST({} AS BIGINT)", count_expr(tab, rules, filter, a).unwrap_or_else(|| "0".into())));
+    };
+    for (tab, r) in &rules {
+        expr(*tab, r, None, &mut a);
+    }
+    let tickets = &rules[0].1;
+    expr(Tab::Tickets, tickets, Some(state_condition(TicketState::Open)), &mut a);
+    expr(Tab::Tickets, tickets, Some(state_condition(TicketState::Resolved)), &mut a);
+    cols.push(call_seconds_expr(&rules[2].1, &mut a));
+    let sql = format!("SELECT {}", cols.join(", "));
+    let row: (i64, i64, i64, i64, i64, i64, i64) =
+        bind_all!(sqlx::query_as(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)?;
+    Ok(UserStats {
+        tickets: row.0,
+        chats: row.1,
+        calls: row.2,
+        surveys: row.3,
+        tickets_open: row.4,
+        tickets_resolved: row.5,
+        call_seconds: row.6,
+    })
+}
+
+/// The seconds on calls a user's own rules pull in, as an SQL expression.
+fn call_seconds_expr(rules: &[Rule], a: &mut Args) -> String {
+    let branches: Vec<String> =
+        rules.iter().filter_map(|r| branch(Tab::Calls, r, a)).map(|b| format!("SELECT b.id FROM ({b}) b")).collect();
+    if branches.is_empty() {
+        return "CAST(0 AS BIGINT)".into();
+    }
+    format!(
+        "CAST((SELECT COALESCE(SUM(r.duration_secs), 0) FROM calls r WHERE r.id IN ({})) AS BIGINT)",
+        branches.join(" UNION ")
+    )
+}
+
+/// [`user_counts`] a statement per count, for a person with very many addresses and phones.
+async fn user_counts_apart(conn: &mut Conn, rules: &[(Tab, Vec<Rule>)]) -> Result<UserStats> {
     let mut counts = UserStats::default();
-    for (tab, _) in OWN_TABS {
-        let rules = own_rules(&person, tab);
-        let n = count(&mut conn, tab, &rules, None).await?;
+    for (tab, r) in rules {
+        let n = count(conn, *tab, r, None).await?;
         match tab {
-            Tab::Tickets => counts.tickets = n,
+            Tab::Tickets => {
+                counts.tickets = n;
+                counts.tickets_open = count(conn, *tab, r, Some(state_condition(TicketState::Open))).await?;
+                counts.tickets_resolved = count(conn, *tab, r, Some(state_condition(TicketState::Resolved))).await?;
+            }
             Tab::Chats => counts.chats = n,
-            Tab::Calls => counts.calls = n,
+            Tab::Calls => {
+                counts.calls = n;
+                let mut a = Args::default();
+                let sql = format!("SELECT {}", call_seconds_expr(r, &mut a));
+                counts.call_seconds = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
             Tab::Surveys => counts.surveys = n,
             Tab::Users => {}
-        }
-        if tab == Tab::Tickets {
-            counts.tickets_open = count(&mut conn, tab, &rules, Some(state_condition(TicketState::Open))).await?;
-            counts.tickets_resolved =
-                count(&mut conn, tab, &rules, Some(state_condition(TicketState::Resolved))).await?;
-        }
-        if tab == Tab::Calls {
-            let mut a = Args::default();
-            let branches: Vec<String> = rules
-                .iter()
-                .filter_map(|r| branch(tab, r, &mut a))
-                .map(|b| format!("SELECT b.id FROM ({b}) b"))
-                .collect();
-            let sql = format!(
-                "SELECT CAST(COALESCE(SUM(r.duration_secs), 0) AS BIGINT) FROM calls r WHERE r.id IN ({})",
-                branches.join(" UNION ")
-            );
-            let secs: i64 = bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            counts.call_seconds = secs;
         }
     }
     Ok(counts)

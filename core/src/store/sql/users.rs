@@ -171,6 +171,12 @@ pub async fn get_user(pools: &Pools, id: UserId) -> Result<User> {
     load_users(&mut conn, &[id.0]).await?.pop().ok_or(Error::NotFound)
 }
 
+pub async fn get_users(pools: &Pools, ids: &[UserId]) -> Result<Vec<User>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    load_users(&mut conn, &ids).await
+}
+
 /// Refuses a username held by another user (any letter case).
 async fn check_username_free(conn: &mut Conn, username: &str, except: Option<i64>) -> Result<()> {
     let holder: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")

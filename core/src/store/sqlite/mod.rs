@@ -2,10 +2,12 @@
 //! single writer connection (so writers queue in Kith instead of spinning on SQLite's lock),
 //! every write transaction opened with `BEGIN IMMEDIATE`.
 
+use std::ffi::{c_int, c_uint, c_void};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite, Transaction};
 
 pub type DB = Sqlite;
@@ -44,18 +46,65 @@ pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration)
     // A local file does not go stale: skip the ping sqlx sends on every acquire (it roughly
     // doubles the cost of a short query).
     let write = SqlitePoolOptions::new()
+        .after_connect(|conn, _| Box::pin(count_statements(conn)))
         .max_connections(1)
         .test_before_acquire(false)
         .acquire_timeout(acquire_timeout)
         .connect_with(options.clone())
         .await?;
     let read = SqlitePoolOptions::new()
+        .after_connect(|conn, _| Box::pin(count_statements(conn)))
         .max_connections(max_connections)
         .test_before_acquire(false)
         .acquire_timeout(acquire_timeout)
         .connect_with(options.read_only(false))
         .await?;
     Ok(Pools { read, write })
+}
+
+/// Every SQL statement Kith has run on its SQLite connections in this process, counted by
+/// SQLite's own trace hook (`SQLITE_TRACE_STMT`); what SQLite runs on its own behalf — a
+/// trigger's statements, the full-text index's reads of its shadow tables — is not counted.
+/// The tests read it around one request to hold pages to their statement budgets (UI.md
+/// section 3, point 39).
+pub static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+// an `unsafe extern` fn because that is the type SQLite's binding takes; its body is safe
+#[allow(unsafe_code)]
+unsafe extern "C" fn on_trace(kind: c_uint, _ctx: *mut c_void, _stmt: *mut c_void, sql: *mut c_void) -> c_int {
+    if kind == libsqlite3_sys::SQLITE_TRACE_STMT && !sql.is_null() {
+        // SAFETY: for SQLITE_TRACE_STMT, SQLite passes the statement's text as a
+        // NUL-terminated string that lives through this call
+        let text = unsafe { std::ffi::CStr::from_ptr(sql as *const std::ffi::c_char) }.to_bytes();
+        // a trigger's statements come as "-- <trigger>"; FTS5 names its shadow tables 'main'.'…'
+        let own = !text.starts_with(b"--") && !text.windows(7).any(|w| w == b"'main'.");
+        if own {
+            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    0
+}
+
+/// Installs the statement counter on a new connection.
+async fn count_statements(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    // SAFETY: `db` is this open connection's handle, held locked while the hook is set; the
+    // callback is a plain function that reads nothing through its arguments and keeps no
+    // context, so it stays valid for the connection's whole life.
+    #[allow(unsafe_code)]
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_trace_v2(
+            db.as_ptr(),
+            libsqlite3_sys::SQLITE_TRACE_STMT,
+            Some(on_trace),
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        tracing::warn!(rc, "SQLite's statement trace could not be set; statement counts stay at zero");
+    }
+    Ok(())
 }
 
 /// Opens a write transaction holding SQLite's write lock from the start.
