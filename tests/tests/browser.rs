@@ -219,6 +219,12 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
     ] {
         pages.push((format!("tab-{tab}"), format!("/agent/users/{zoe}/{tab}")));
     }
+    pages.push(("orgs".into(), "/agent/organizations".into()));
+    pages.push(("org-new".into(), "/agent/organizations/new".into()));
+    pages.push(("org-edit".into(), format!("{org_path}?edit=org")));
+    for tab in ["details", "members", "comments", "users", "tickets", "chats", "calls", "surveys", "changes"] {
+        pages.push((format!("org-{tab}"), format!("{org_path}/{tab}")));
+    }
     let shots = screenshot_dir();
     let mut problems = Vec::new();
     for width in [1440, 390] {
