@@ -21,7 +21,7 @@ use crate::services::{roles, users};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/agent/users", get(directory))
+        .route("/agent/users", get(directory).post(super::users::create))
         .merge(super::users::router())
         .merge(super::organizations::router())
 }
@@ -184,10 +184,28 @@ async fn directory(
         ctx.insert("preview", &preview.as_ref().map(|u| super::users::card(u, &viewer.time_zone)));
         return render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/user_preview.html", ctx);
     }
+    // `#123` is that user's record (a plain search: with htmx, typing `#12` on the way to
+    // `#123` must not jump)
+    let plain = headers.get("hx-request").is_none();
+    if plain && let Some(id) = q.q.trim().strip_prefix('#').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0) {
+        return Redirect::to(&format!("/agent/users/{id}")).into_response();
+    }
     let page = match users::list(&state, &caller, &params).await {
         Ok(p) => p,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
+    // an exact address or phone number of one user is that user's record
+    let exact = q.q.trim().to_lowercase();
+    if plain && q.cursor.is_empty() && page.items.len() == 1 && !exact.is_empty() {
+        let u = &page.items[0];
+        let digits: String = exact.chars().filter(char::is_ascii_digit).collect();
+        let is_address = u.emails.iter().any(|e| e.email == exact);
+        let is_phone =
+            digits.len() >= 6 && u.phones.iter().any(|p| p.number.trim_start_matches('+').ends_with(&digits));
+        if is_address || is_phone {
+            return Redirect::to(&format!("/agent/users/{}", u.id.0)).into_response();
+        }
+    }
     let all_roles = roles::list(&state, &caller).await.unwrap_or_default();
     let mut nav = vec![NavItem {
         label: "Everyone".into(),
@@ -257,6 +275,7 @@ async fn directory(
     };
     let mut ctx = tera::Context::new();
     ctx.insert("me", &me.display_name);
+    ctx.insert("may_create", &caller.has(crate::domain::role::Permission::UsersEdit));
     ctx.insert("q", &q.q);
     ctx.insert("view", &q.view);
     ctx.insert("sort", &q.sort);

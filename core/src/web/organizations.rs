@@ -194,6 +194,7 @@ fn new_page(
         "/agent/organizations".into(),
     );
     g.editing = true;
+    g.view_href = "/agent/organizations".into();
     if !errors.is_empty() {
         let message = super::theme_for(state, Audience::Agent).catalogs.text(&viewer.lang, "form-errors");
         g.fail(form, errors, false, 0, &message);
@@ -204,7 +205,8 @@ fn new_page(
     ctx.insert("csrf", &csrf.0);
     ctx.insert("return_to", "/agent/organizations");
     ctx.insert("g", &g);
-    agent_page(state, viewer, status, "agent/org_new.html", ctx, csrf)
+    ctx.insert("title_key", "org-new");
+    agent_page(state, viewer, status, "agent/new.html", ctx, csrf)
 }
 
 fn create_fields(form: &Pairs) -> Vec<Field> {

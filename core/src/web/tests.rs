@@ -130,6 +130,7 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
             "created": PAYLOAD, "created_iso": PAYLOAD, "href": PAYLOAD, "version": 2}),
     );
     base.insert("may_create", &true);
+    base.insert("title_key", "user-new");
     base.insert("may_comment", &true);
     base.insert("list_kind", "users");
     base.insert("rules", &serde_json::json!([{"id": 1, "organization_id": 3, "kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true}]));

@@ -61,6 +61,7 @@ const GROUPS: [(&str, &str); 6] = [
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/agent/users/new", get(new_form))
         .route("/agent/users/{id}", get(record_default))
         .route("/agent/users/{id}/{tab}", get(record_tab))
         .route("/agent/users/{id}/edit/{group}", post(save_group))
@@ -661,6 +662,101 @@ async fn after_save(
     }
     let q = RecordQuery::default();
     respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, None).await
+}
+
+// ---- creating ----
+
+fn new_fields(form: &Pairs) -> Vec<Field> {
+    let v = |n: &str| form.get(n).unwrap_or_default().to_string();
+    vec![
+        Field::text("display_name", &v("display_name")).auto("name"),
+        Field::text("username", &v("username")).auto("off"),
+        Field::text("email", &v("email")).kind("email").auto("email"),
+        Field::text("phone", &v("phone")).kind("tel").auto("tel"),
+        Field::text("company", &v("company")).auto("organization"),
+    ]
+}
+
+fn new_page(state: &AppState, p: &Posted, status: StatusCode, errors: &FieldErrors) -> Response {
+    let mut g =
+        Group::new("new-user", "details", new_fields(&p.form), true, 0, "/agent/users/new", "/agent/users".into());
+    g.editing = true;
+    g.view_href = "/agent/users".into();
+    if !errors.is_empty() {
+        let message = super::theme_for(state, Audience::Agent).catalogs.text(&p.viewer.lang, "form-errors");
+        // the service names `emails[0].email` and `phones[0].number`; the form `email` and `phone`
+        let errors: FieldErrors = errors
+            .iter()
+            .map(|(k, v)| {
+                let k = if k.starts_with("emails") {
+                    "email"
+                } else if k.starts_with("phones") {
+                    "phone"
+                } else {
+                    k
+                };
+                (k.to_string(), v.clone())
+            })
+            .collect();
+        g.fail(&p.form, &errors, false, 0, &message);
+    }
+    let csrf = csrf_of(state, &p.headers);
+    let mut ctx = tera::Context::new();
+    ctx.insert("me", &p.me.display_name);
+    ctx.insert("csrf", &csrf.0);
+    ctx.insert("return_to", "/agent/users");
+    ctx.insert("g", &g);
+    ctx.insert("title_key", "user-new");
+    agent_page(state, &p.viewer, status, "agent/new.html", ctx, csrf)
+}
+
+/// `GET /agent/users/new`: the form for a new user.
+async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let (caller, me) = match super::agent::agent_caller(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    if !caller.has(Permission::UsersEdit) {
+        let why = Error::Forbidden("creating users needs the `users_edit` permission".into());
+        return page_for_error(&state, Audience::Agent, &viewer, why);
+    }
+    let p = Posted { form: Pairs(Vec::new()), headers, caller, me, viewer, id: 0 };
+    new_page(&state, &p, StatusCode::OK, &FieldErrors::new())
+}
+
+/// `POST /agent/users`: creates the user (the address primary), then their record.
+pub(super) async fn create(State(state): State<AppState>, request: Request) -> Response {
+    let p = match Posted::read(&state, None, request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let f = &p.form;
+    let email = f.get("email").unwrap_or_default().trim().to_string();
+    let phone = f.get("phone").unwrap_or_default().trim().to_string();
+    let input = UserInput {
+        display_name: f.get("display_name").map(str::to_string),
+        username: Some(f.get("username").unwrap_or_default().trim().to_string()).filter(|u| !u.is_empty()).or_else(
+            // no username given: the address's local part, as an agent would type it
+            || email.split('@').next().filter(|l| !l.is_empty()).map(str::to_string),
+        ),
+        emails: Some(if email.is_empty() {
+            Vec::new()
+        } else {
+            vec![EmailInput { email, primary: true, verified: false }]
+        }),
+        phones: (!phone.is_empty()).then(|| vec![PhoneInput { kind: PhoneKind::Other, number: phone }]),
+        company: f.text("company"),
+        ..Default::default()
+    };
+    match users::create(&state, &p.caller, input).await {
+        Ok(u) => Redirect::to(&format!("/agent/users/{}", u.id.0)).into_response(),
+        Err(Error::Invalid(e)) => new_page(&state, &p, StatusCode::UNPROCESSABLE_ENTITY, &e),
+        Err(Error::Conflict { field, message }) => {
+            new_page(&state, &p, StatusCode::UNPROCESSABLE_ENTITY, &FieldErrors::from([(field, message)]))
+        }
+        Err(e) => p.fail(&state, e),
+    }
 }
 
 /// `POST /agent/users/{id}/emails`: one change to the addresses (`action` = `add` with

@@ -235,6 +235,45 @@ async fn an_agent_reads_every_tab_and_edits_a_user_in_the_browser(b: Backend) {
         user["phones"].as_array().expect("phones").iter().filter_map(|p| p["number"].as_str()).collect();
     assert_eq!(phones, vec!["+49301234567"]);
 
+    // an exact address, phone number or #id jumps to the record (a plain search)
+    for q in ["carla.work%40acme.example", "%2B49%2030%201234567", &format!("%23{id}")] {
+        let res = client.get(format!("{}/agent/users?q={q}", app.base)).send().await.expect("search");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{q}");
+        assert_eq!(res.headers()["location"], format!("/agent/users/{id}").as_str(), "{q}");
+    }
+    let res = client
+        .get(format!("{}/agent/users?q=carla.work%40acme.example", app.base))
+        .header("hx-request", "true")
+        .header("hx-target", "list-results")
+        .send()
+        .await
+        .expect("typing");
+    assert_eq!(res.status(), StatusCode::OK, "typing never jumps");
+
+    // a new user: the address is required (by the field), then the record opens
+    let (_, page) = get(&client, &app, "/agent/users/new").await;
+    assert!(page.contains("<label for=\"f-new-user-3\">E-mail address</label>"), "{page}");
+    let res = post(&client, &app, "/agent/users", &page, &[("display_name", "Nina New"), ("email", "")], None).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("id=\"f-new-user-3-error\"") && html.contains("value=\"Nina New\""), "{html}");
+    let res = post(
+        &client,
+        &app,
+        "/agent/users",
+        &page,
+        &[("display_name", "Nina New"), ("email", "Nina@New.example"), ("phone", "+1 201 555 0199")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().expect("location").to_string();
+    let (_, html) = get(&client, &app, &to).await;
+    assert!(
+        html.contains("Nina New") && html.contains("nina@new.example") && html.contains("+1 201 555 0199"),
+        "{html}"
+    );
+
     // the change log tab shows who changed what
     let (_, html) = get(&client, &app, &format!("/agent/users/{id}/changes")).await;
     assert!(html.contains("agent.ann") && html.contains("display_name") && html.contains("Carla Díaz-Ortiz"), "{html}");

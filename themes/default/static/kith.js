@@ -79,6 +79,12 @@
       if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); preview(el); return; }
       if (ev.key === "Enter" && ev.shiftKey) { ev.preventDefault(); window.location.href = el.href; return; }
     }
+    // Enter on an exact `#id`, address or phone number: a plain search, which opens the record
+    if (el && el.id === "q" && ev.key === "Enter" && /^(#\d+|\S+@\S+\.\S+|\+?[\d ()-]{6,})$/.test(el.value.trim())) {
+      ev.preventDefault();
+      el.form.submit();
+      return;
+    }
     // from the search field, ↓ goes to the first result
     if (el && el.id === "q" && ev.key === "ArrowDown") { ev.preventDefault(); move(1); return; }
     // tabs: arrows move focus, Home/End, Enter/Space activate (the link's own click)

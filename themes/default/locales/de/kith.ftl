@@ -288,3 +288,6 @@ comment-new = Neuer Kommentar (nur Agenten sehen Kommentare)
 comment-add = Kommentar hinzufügen
 no-comments = Noch keine Kommentare.
 public-domain-warning = { $domain } ist ein öffentlicher E-Mail-Anbieter oder eine öffentliche Endung: Eine Regel dafür machte Fremde zu Mitgliedern dieser Organisation. Setzen Sie unten das Häkchen, um sie trotzdem hinzuzufügen.
+user-new = Neuer Benutzer
+group-new-user = Der neue Benutzer
+field-email = E-Mail-Adresse

@@ -288,3 +288,6 @@ comment-new = New comment (only agents see comments)
 comment-add = Add the comment
 no-comments = No comments yet.
 public-domain-warning = { $domain } is a public mail provider or suffix: a rule for it would make strangers members of this organization. Tick the box below to add it anyway.
+user-new = New user
+group-new-user = The new user
+field-email = E-mail address
