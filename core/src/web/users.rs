@@ -158,7 +158,7 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
     };
     let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
     let rec = Record::of(&caller, user, tab);
-    let mut groups = match groups_for(&state, &caller, &rec, &viewer).await {
+    let mut groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
@@ -294,12 +294,7 @@ pub fn card(u: &User, zone: &str) -> Value {
 }
 
 /// The groups of the record with their current values.
-async fn groups_for(
-    state: &AppState,
-    caller: &Caller,
-    rec: &Record,
-    viewer: &Viewer,
-) -> crate::domain::Result<Vec<Group>> {
+async fn groups_for(state: &AppState, caller: &Caller, rec: &Record) -> crate::domain::Result<Vec<Group>> {
     let u = &rec.user;
     let base = format!("/agent/users/{}", u.id.0);
     let group = |name: &'static str, tab: &'static str, fields: Vec<Field>| {
@@ -392,7 +387,6 @@ async fn groups_for(
     let mut g = group("custom", "custom-fields", custom);
     g.empty_count = g.fields.iter().filter(|f| f.empty).count();
     out.push(g);
-    let _ = viewer;
     Ok(out)
 }
 
@@ -642,7 +636,7 @@ async fn after_save(
         Ok(r) => r,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let mut groups = match groups_for(&state, &caller, &rec, &viewer).await {
+    let mut groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
@@ -807,7 +801,7 @@ async fn contact_point(state: AppState, id: String, request: Request, what: &'st
         Ok(r) => r,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let groups = match groups_for(&state, &caller, &rec, &viewer).await {
+    let groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
