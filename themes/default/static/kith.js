@@ -165,6 +165,9 @@
   });
   d.addEventListener("DOMContentLoaded", function () {
     d.querySelectorAll("[data-copy], [data-shortcut-help]").forEach(function (b) { b.hidden = false; });
+    // on a phone the tabs scroll sideways: bring the chosen one into view (not the page)
+    var sel = d.querySelector('.tablist [aria-selected="true"]'), list = sel && sel.parentElement;
+    if (list && list.scrollWidth > list.clientWidth) sel.scrollIntoView({ block: "nearest", inline: "center" });
   });
   d.addEventListener("htmx:load", function (ev) {
     ev.detail.elt.querySelectorAll && ev.detail.elt.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
