@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::agent::{DirectoryQuery, agent_caller, local};
 use super::forms::csrf_of;
-use super::record::{Field, Group, Pairs, Posted};
+use super::record::{Field, Group, Outcome, Pairs, Posted};
 use super::users::agent_page;
 use super::{Audience, Viewer, page_for_error};
 use crate::domain::custom_field::Entity;
@@ -267,13 +267,16 @@ struct Record {
 
 impl Record {
     async fn load(state: &AppState, caller: &Caller, id: OrganizationId, tab: String) -> crate::domain::Result<Record> {
-        let org = organizations::get(state, caller, id).await?;
-        Ok(Record {
+        Ok(Record::of(caller, organizations::get(state, caller, id).await?, tab))
+    }
+
+    fn of(caller: &Caller, org: Organization, tab: String) -> Record {
+        Record {
             org,
             tab,
             may_edit: caller.has(Permission::OrganizationsEdit),
             may_delete: caller.has(Permission::OrganizationsDelete),
-        })
+        }
     }
     fn base(&self) -> String {
         format!("/agent/organizations/{}", self.org.id.0)
@@ -630,22 +633,21 @@ async fn save_group(
         },
     }
     let result = organizations::update(&state, &p.caller, OrganizationId(p.id), input).await;
-    let (status, errors, stale) = match result {
-        Ok(_) if !p.htmx() => {
-            let to = format!("/agent/organizations/{}?saved={group}#group-{group}", p.id);
-            return Redirect::to(&to).into_response();
-        }
-        Ok(_) => (StatusCode::OK, FieldErrors::new(), false),
-        Err(Error::Invalid(f)) => (StatusCode::UNPROCESSABLE_ENTITY, f, false),
-        Err(Error::Conflict { field, message }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::from([(field, message)]), false)
-        }
-        Err(Error::Stale { .. }) => (StatusCode::CONFLICT, FieldErrors::new(), true),
+    if result.is_ok() && !p.htmx() {
+        let to = format!("/agent/organizations/{}?saved={group}#group-{group}", p.id);
+        return Redirect::to(&to).into_response();
+    }
+    let Outcome { status, errors, stale, saved } = match Outcome::of(result) {
+        Ok(o) => o,
         Err(e) => return p.fail(&state, e),
     };
-    let rec = match Record::load(&state, &p.caller, OrganizationId(p.id), "details".into()).await {
-        Ok(r) => r,
-        Err(e) => return p.fail(&state, e),
+    // a save answers the organization as saved; a refusal reads it again (the current version)
+    let rec = match saved {
+        Some(org) => Record::of(&p.caller, org, "details".into()),
+        None => match Record::load(&state, &p.caller, OrganizationId(p.id), "details".into()).await {
+            Ok(r) => r,
+            Err(e) => return p.fail(&state, e),
+        },
     };
     let mut groups = groups_for(&state, &p.caller, &rec).await;
     let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;

@@ -167,6 +167,32 @@ fn error_is_for(key: &str, field: &str) -> bool {
             && key.strip_prefix("custom_fields.") == field.strip_prefix("custom."))
 }
 
+/// How a group's save came out, for the answer: 200 with the record as saved; 422 with the
+/// messages by field; 409 (`stale`) when it was made over an older version. Anything else is
+/// the error page's.
+pub struct Outcome<T> {
+    pub status: axum::http::StatusCode,
+    pub errors: FieldErrors,
+    pub stale: bool,
+    pub saved: Option<T>,
+}
+
+impl<T> Outcome<T> {
+    pub fn of(result: crate::domain::Result<T>) -> Result<Outcome<T>, Error> {
+        use axum::http::StatusCode;
+        let (status, errors, stale, saved) = match result {
+            Ok(t) => (StatusCode::OK, FieldErrors::new(), false, Some(t)),
+            Err(Error::Invalid(f)) => (StatusCode::UNPROCESSABLE_ENTITY, f, false, None),
+            Err(Error::Conflict { field, message }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::from([(field, message)]), false, None)
+            }
+            Err(Error::Stale { .. }) => (StatusCode::CONFLICT, FieldErrors::new(), true, None),
+            Err(e) => return Err(e),
+        };
+        Ok(Outcome { status, errors, stale, saved })
+    }
+}
+
 impl Group {
     /// A group of a record at `version`: viewing, editable when `may_edit`; its form posts to
     /// `action`, its view and edit states are `view_href` and `edit_href`.

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::agent::{agent_session, local};
 use super::forms::csrf_of;
-use super::record::{Field, Group, Pairs, Posted};
+use super::record::{Field, Group, Outcome, Pairs, Posted};
 use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
 use crate::domain::custom_field::Entity;
 use crate::domain::organization::{Tab, TabRecord};
@@ -622,19 +622,20 @@ async fn after_save(
     let htmx = headers.get("hx-request").is_some();
     let tab_href =
         if tab == "details" { format!("/agent/users/{}", id.0) } else { format!("/agent/users/{}/{tab}", id.0) };
-    let (status, errors, stale) = match result {
-        Ok(_) if !htmx => return Redirect::to(&format!("{tab_href}?saved={group}#group-{group}")).into_response(),
-        Ok(_) => (StatusCode::OK, FieldErrors::new(), false),
-        Err(Error::Invalid(f)) => (StatusCode::UNPROCESSABLE_ENTITY, f, false),
-        Err(Error::Conflict { field, message }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::from([(field, message)]), false)
-        }
-        Err(Error::Stale { .. }) => (StatusCode::CONFLICT, FieldErrors::new(), true),
+    if result.is_ok() && !htmx {
+        return Redirect::to(&format!("{tab_href}?saved={group}#group-{group}")).into_response();
+    }
+    let Outcome { status, errors, stale, saved } = match Outcome::of(result) {
+        Ok(o) => o,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let rec = match Record::load(&state, &caller, id, tab).await {
-        Ok(r) => r,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    // a save answers the user as saved; a refusal reads them again (the current version)
+    let rec = match saved {
+        Some(u) => Record::of(&caller, u, tab),
+        None => match Record::load(&state, &caller, id, tab).await {
+            Ok(r) => r,
+            Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+        },
     };
     let mut groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
@@ -782,24 +783,28 @@ async fn contact_point(state: AppState, id: String, request: Request, what: &'st
     let Posted { headers, caller, me, viewer, id, .. } = p;
     let id = UserId(id);
     let htmx = headers.get("hx-request").is_some();
-    let (status, message) = match result {
+    // the user as saved, as they were (a refused value changed nothing), or read again (stale)
+    let (status, message, user) = match result {
         Ok(_) if !htmx => {
             return Redirect::to(&format!("/agent/users/{}/contact?saved={what}#{what}", id.0)).into_response();
         }
-        Ok(_) => (StatusCode::OK, None),
+        Ok(u) => (StatusCode::OK, None, Some(u)),
         Err(Error::Invalid(f)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(f.values().cloned().collect::<Vec<_>>().join(" ")))
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(f.values().cloned().collect::<Vec<_>>().join(" ")), Some(current))
         }
-        Err(Error::Conflict { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, Some(message)),
+        Err(Error::Conflict { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, Some(message), Some(current)),
         Err(Error::Stale { .. }) => {
             let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;
-            (StatusCode::CONFLICT, Some(catalogs.text(&viewer.lang, "conflict-reloaded")))
+            (StatusCode::CONFLICT, Some(catalogs.text(&viewer.lang, "conflict-reloaded")), None)
         }
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let rec = match Record::load(&state, &caller, id, "contact").await {
-        Ok(r) => r,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    let rec = match user {
+        Some(u) => Record::of(&caller, u, "contact"),
+        None => match Record::load(&state, &caller, id, "contact").await {
+            Ok(r) => r,
+            Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+        },
     };
     let groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
