@@ -31,6 +31,7 @@ pub fn chrome_available() -> bool {
 
 /// WebDriver's codes for the keys a test presses besides letters.
 pub mod key {
+    pub const TAB: &str = "\u{e004}";
     pub const ENTER: &str = "\u{e007}";
     pub const ESCAPE: &str = "\u{e00c}";
     pub const DOWN: &str = "\u{e015}";

@@ -4,7 +4,9 @@
 //! - an agent finding, opening and editing a user with the keyboard alone, with axe-core
 //!   finding no WCAG 2.2 AA violation on any agent page, tab or edit state, light and dark, at
 //!   1440 and 390 px (screenshots of the main screens go to `target/screenshots/`);
-//! - the same agent with JavaScript switched off: search, sort, open, edit.
+//! - the same agent with JavaScript switched off: search, sort, open, edit;
+//! - a manager merging two users in the dialog with the keyboard (the moved counts shown, then
+//!   the survivor's record), and ticking rows with `x` for a bulk label and a bulk delete.
 
 use kith::config::{LdapProvider, OAuthProvider};
 use kith_tests::chrome::{Chrome, axe_source, chrome_available, key};
@@ -17,6 +19,7 @@ backend_tests!(
     a_person_logs_in_through_the_directory_and_the_identity_provider,
     an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing,
     an_agent_works_with_javascript_off,
+    a_manager_merges_in_a_dialog_and_acts_in_bulk,
 );
 
 async fn a_person_logs_in_through_the_directory_and_the_identity_provider(b: Backend) {
@@ -92,9 +95,13 @@ async fn agent_desk(app: &TestApp) -> i64 {
 }
 
 async fn log_in(chrome: &Chrome, app: &TestApp, to: &str) {
+    log_in_as(chrome, app, to, "agent.ann", "a long agent passphrase").await;
+}
+
+async fn log_in_as(chrome: &Chrome, app: &TestApp, to: &str, username: &str, password: &str) {
     chrome.goto(&format!("{}/login?return_to={}", app.base, to.replace('/', "%2F"))).await;
-    chrome.type_into("input[name=username]", "agent.ann").await;
-    chrome.type_into("input[name=password]", "a long agent passphrase").await;
+    chrome.type_into("input[name=username]", username).await;
+    chrome.type_into("input[name=password]", password).await;
     chrome.click("form[action='/login'] button").await;
     chrome.wait_until(&format!("return location.pathname === '{to}'"), "logged in").await;
 }
@@ -220,6 +227,8 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
     ] {
         pages.push((format!("tab-{tab}"), format!("/agent/users/{zoe}/{tab}")));
     }
+    pages.push(("new-ticket".into(), format!("/agent/users/{zoe}/new/ticket")));
+    pages.push(("new-call".into(), format!("/agent/users/{zoe}/new/call")));
     pages.push(("orgs".into(), "/agent/organizations".into()));
     pages.push(("org-new".into(), "/agent/organizations/new".into()));
     pages.push(("org-edit".into(), format!("{org_path}?edit=org")));
@@ -296,5 +305,111 @@ async fn an_agent_works_with_javascript_off(b: Backend) {
     // a tab is a link
     chrome.click("#tab-tickets").await;
     chrome.wait_for_text("Invoice missing").await;
+    chrome.quit().await;
+}
+
+async fn a_manager_merges_in_a_dialog_and_acts_in_bulk(b: Backend) {
+    if !chrome_available() {
+        return;
+    }
+    let app = TestApp::start(b).await;
+    let zoe = agent_desk(&app).await;
+    app.create_user(json!({"username": "mgr.mia", "display_name": "Mia Manager", "emails": [{"email": "mia@desk.example"}], "roles": ["Manager"], "password": "a long manager passphrase"}))
+        .await;
+    let old = app
+        .create_user(json!({"username": "zoe.old", "display_name": "Zoe Old Account", "emails": [{"email": "zoe.old@quist.example"}]}))
+        .await;
+    for subject in ["Old order", "Old refund"] {
+        let (s, _) = app
+            .post("/api/v1/tickets", json!({"subject": subject, "user_id": old, "emails": ["zoe.old@quist.example"]}))
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED);
+    }
+    let chrome = Chrome::start().await;
+    let here = format!("/agent/users/{zoe}");
+    log_in_as(&chrome, &app, &here, "mgr.mia", "a long manager passphrase").await;
+    let axe = axe_source();
+    let shots = screenshot_dir();
+    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
+    let mut problems = Vec::new();
+    let check = |name: &'static str| {
+        let chrome = &chrome;
+        let axe = axe.clone();
+        let shots = shots.clone();
+        async move {
+            let mut found = Vec::new();
+            for scheme in ["light", "dark"] {
+                chrome
+                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
+                    .await;
+                if let Some(axe) = &axe {
+                    found.extend(chrome.axe(axe).await.into_iter().map(|v| format!("{name} {scheme}: {v}")));
+                }
+                let file = shots.join(format!("{backend}-{name}-1440-{scheme}.png"));
+                std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
+            }
+            found
+        }
+    };
+
+    // `m` opens the merge dialog with focus in its search; type; Tab to the match; Enter
+    chrome.press(&["m"], &[]).await;
+    chrome.wait_until("return document.getElementById('dialog').open", "the merge dialog").await;
+    chrome.wait_until("return document.activeElement.id === 'merge-q'", "focus in the dialog's search").await;
+    chrome.type_text("old acc").await;
+    chrome.wait_until("return !!document.querySelector('#merge-candidates a')", "the matching user").await;
+    chrome.press(&[key::TAB], &[]).await;
+    chrome.press(&[key::TAB], &[]).await;
+    assert!(chrome.focused().await.contains("Zoe Old Account"), "{}", chrome.focused().await);
+    chrome.press(&[key::ENTER], &[]).await;
+    chrome.wait_until("return document.activeElement.matches('.form-actions button.danger')", "focus on Merge").await;
+    let moves = chrome.execute("return document.getElementById('merge-moves').textContent", json!([])).await;
+    assert!(moves.as_str().unwrap_or_default().contains("2 tickets"), "{moves}");
+    problems.extend(check("merge-dialog").await);
+    chrome.execute("document.documentElement.setAttribute('data-theme', 'light')", json!([])).await;
+    chrome.press(&[key::ENTER], &[]).await;
+    chrome.wait_until(&format!("return location.search === '?merged={old}'"), "the survivor's record").await;
+    chrome.wait_for_text(&format!("User #{old} was merged into this user.")).await;
+    let (_, stats) = app.get(&format!("/api/v1/users/{zoe}/stats")).await;
+    assert_eq!(stats["tickets"], 3, "{stats}");
+    // Esc closes the dialog and focus returns to the Merge button
+    chrome.press(&["m"], &[]).await;
+    chrome.wait_until("return document.getElementById('dialog').open", "the dialog again").await;
+    chrome.press(&[key::ESCAPE], &[]).await;
+    chrome
+        .wait_until(
+            "return !document.getElementById('dialog').open && document.activeElement.matches('[aria-keyshortcuts=m]')",
+            "focus back on Merge",
+        )
+        .await;
+    // the merge as a page (JavaScript off, or opened in a tab)
+    chrome.goto(&format!("{}/agent/users/{zoe}/merge?q=walker", app.base)).await;
+    problems.extend(check("merge-page").await);
+
+    // bulk: `/`, type, ↓ x ↓ x ticks two rows; a label for both
+    chrome.goto(&format!("{}/agent/users", app.base)).await;
+    chrome.press(&["/"], &[]).await;
+    chrome.type_text("walker").await;
+    chrome
+        .wait_until("return document.getElementById('result-count').textContent.trim() === '12 users'", "the walkers")
+        .await;
+    chrome.press(&[key::DOWN], &[]).await;
+    chrome.press(&["x"], &[]).await;
+    chrome.press(&[key::DOWN], &[]).await;
+    chrome.press(&["x"], &[]).await;
+    chrome.wait_until("return document.getElementById('bulk-count').textContent === '2 selected:'", "two ticked").await;
+    chrome.type_into("#bulk-value", "VIP").await;
+    chrome.click("#bulk button[type=submit]").await;
+    chrome.wait_until("return location.search.indexOf('done=2') >= 0", "the bulk label").await;
+    chrome.wait_for_text("Done: 2 users changed.").await;
+    assert!(chrome.current_url().await.contains("q=walker"), "back to the same search");
+    problems.extend(check("bulk-done").await);
+    // a bulk delete asks first, naming the count
+    chrome.execute("document.querySelector('#list-results input[name=ids]').checked = true", json!([])).await;
+    chrome.execute("document.getElementById('bulk-action').value = 'delete'", json!([])).await;
+    chrome.click("#bulk button[type=submit]").await;
+    chrome.wait_for_text("Delete 1 user?").await;
+    problems.extend(check("bulk-confirm").await);
+    assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
     chrome.quit().await;
 }

@@ -62,9 +62,8 @@ fn parse_sort(raw: Option<&str>) -> Result<UserSort> {
     })
 }
 
-/// Searches and lists users.
-pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<User>> {
-    caller.require(Permission::UsersView)?;
+/// The store's query for a list's parameters (each one checked).
+async fn query_of(app: &App, p: &ListParams) -> Result<UserQuery> {
     let sort = parse_sort(p.sort.as_deref())?;
     let descending = parse_order(p.order.as_deref())?;
     let q = parse_fragment(p.q.as_deref())?;
@@ -79,7 +78,26 @@ pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<Use
     };
     let label = p.label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let after = parse_cursor(p.cursor.as_deref())?;
-    let query = UserQuery { q, role, label, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
+    let limit = parse_limit(p.limit.as_deref())?;
+    let query = UserQuery { q, role, label, sort, descending, limit, after, count_cap: None };
+    Ok(query)
+}
+
+/// Searches and lists users.
+pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<User>> {
+    caller.require(Permission::UsersView)?;
+    let query = query_of(app, p).await?;
+    app.store.list_users(&query).await
+}
+
+/// How far a page counts a list before it says "10,000+".
+pub const PAGE_COUNT_CAP: i64 = 10_000;
+
+/// [`list`] for a page: a total past [`PAGE_COUNT_CAP`] is `PAGE_COUNT_CAP + 1`, not exact.
+pub async fn list_for_page(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<User>> {
+    caller.require(Permission::UsersView)?;
+    let mut query = query_of(app, p).await?;
+    query.count_cap = Some(PAGE_COUNT_CAP);
     app.store.list_users(&query).await
 }
 
@@ -87,6 +105,14 @@ pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<Use
 pub async fn get(app: &App, caller: &Caller, id: UserId) -> Result<User> {
     caller.require(Permission::UsersView)?;
     app.store.get_user(id).await
+}
+
+/// Several users by id, in the order asked (ids not found are left out).
+pub async fn get_many(app: &App, caller: &Caller, ids: &[UserId]) -> Result<Vec<User>> {
+    caller.require(Permission::UsersView)?;
+    let mut found = app.store.get_users(ids).await?;
+    found.sort_by_key(|u| ids.iter().position(|i| *i == u.id));
+    Ok(found)
 }
 
 /// Role name (lowercase) → kind, for deciding whether a change touches agent roles.
@@ -241,7 +267,8 @@ pub async fn clone(app: &App, caller: &Caller, id: UserId, input: CloneInput) ->
     app.store.create_user(&fields, None, &caller.actor()).await
 }
 
-async fn free_username(app: &App, base: &str) -> Result<String> {
+/// `base`, or `base2`, `base3`… whichever no one has.
+pub async fn free_username(app: &App, base: &str) -> Result<String> {
     for n in 1..100 {
         let candidate = if n == 1 { base.to_string() } else { format!("{base}{n}") };
         if app.store.find_user_id(&candidate).await?.is_none() {
@@ -263,6 +290,159 @@ pub async fn merge(app: &App, caller: &Caller, survivor: UserId, source: i64) ->
     let who = caller.clone();
     let check = move |keep: &User, gone: &User| check_may_merge(&who, keep, gone);
     app.store.merge_users(survivor, UserId(source), check, &caller.actor()).await
+}
+
+/// How many users one bulk action may change: more is a job for the API or an import, not a
+/// click (and one transaction over a million rows would stall every other writer).
+pub const BULK_MAX: usize = 1000;
+
+/// Which users a bulk action is for: those ticked, or every user a list's search matches.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    Ids(Vec<UserId>),
+    Matching(ListParams),
+}
+
+/// What a bulk action does to each user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkAction {
+    AddLabel(String),
+    RemoveLabel(String),
+    AddRole(String),
+    RemoveRole(String),
+    Disable,
+    Enable,
+    Delete,
+}
+
+impl BulkAction {
+    /// `add_label`, `remove_label`, `add_role`, `remove_role` (with `value`), `disable`,
+    /// `enable`, `delete`.
+    pub fn parse(action: &str, value: &str) -> Result<BulkAction> {
+        let value = value.trim().to_string();
+        let needs_value = matches!(action, "add_label" | "remove_label" | "add_role" | "remove_role");
+        if needs_value && value.is_empty() {
+            let what = if action.ends_with("label") { "a label" } else { "a role" };
+            return Err(Error::invalid("value", format!("name {what}")));
+        }
+        Ok(match action {
+            "add_label" => BulkAction::AddLabel(value),
+            "remove_label" => BulkAction::RemoveLabel(value),
+            "add_role" => BulkAction::AddRole(value),
+            "remove_role" => BulkAction::RemoveRole(value),
+            "disable" => BulkAction::Disable,
+            "enable" => BulkAction::Enable,
+            "delete" => BulkAction::Delete,
+            _ => {
+                return Err(Error::invalid(
+                    "action",
+                    "must be add_label, remove_label, add_role, remove_role, disable, enable or delete",
+                ));
+            }
+        })
+    }
+}
+
+/// The ids a selection names, at most [`BULK_MAX`] (more is refused, naming the limit).
+pub async fn resolve_selection(app: &App, caller: &Caller, selection: &Selection) -> Result<Vec<UserId>> {
+    caller.require(Permission::UsersView)?;
+    let too_many =
+        || Error::invalid("selection", format!("at most {BULK_MAX} users at once: narrow the search or use the API"));
+    let ids = match selection {
+        Selection::Ids(ids) => {
+            let mut ids = ids.clone();
+            ids.sort_unstable_by_key(|i| i.0);
+            ids.dedup();
+            ids
+        }
+        Selection::Matching(p) => {
+            let mut query = query_of(app, p).await?;
+            query.limit = (BULK_MAX + 1) as i64;
+            query.after = None;
+            app.store.list_users(&query).await?.items.into_iter().map(|u| u.id).collect()
+        }
+    };
+    if ids.is_empty() {
+        return Err(Error::invalid("selection", "choose at least one user"));
+    }
+    if ids.len() > BULK_MAX {
+        return Err(too_many());
+    }
+    Ok(ids)
+}
+
+/// A refusal about one of many users, naming them.
+fn about(user: &User, e: Error) -> Error {
+    match e {
+        Error::Forbidden(m) => Error::Forbidden(format!("{} (#{}): {m}", user.display_name, user.id.0)),
+        Error::Invalid(f) => Error::Invalid(
+            f.into_iter().map(|(k, v)| (k, format!("{} (#{}): {v}", user.display_name, user.id.0))).collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Applies `action` to every user of `ids` in one transaction: all change or none (a refusal
+/// about any one names them). The permissions are those of the single edits: `users_edit`
+/// (`users_delete` to delete), another agent only with `roles_manage`, agent roles only with
+/// `roles_manage`, never disabling or deleting oneself. Answers how many users changed.
+pub async fn bulk(app: &App, caller: &Caller, ids: &[UserId], action: BulkAction) -> Result<usize> {
+    if ids.len() > BULK_MAX {
+        return Err(Error::invalid("selection", format!("at most {BULK_MAX} users at once")));
+    }
+    let who = caller.clone();
+    if action == BulkAction::Delete {
+        caller.require(Permission::UsersDelete)?;
+        let check = move |u: &User| {
+            if u.id == who.id {
+                return Err(about(u, Error::invalid("selection", "you cannot delete your own account")));
+            }
+            check_may_edit(&who, u).map_err(|e| about(u, e))
+        };
+        return app.store.delete_users(ids, check, &caller.actor()).await;
+    }
+    caller.require(Permission::UsersEdit)?;
+    let kinds = role_kinds(app).await?;
+    if let BulkAction::AddRole(r) | BulkAction::RemoveRole(r) = &action
+        && !kinds.contains_key(&r.to_lowercase())
+    {
+        return Err(Error::invalid("value", format!("no role named `{r}`")));
+    }
+    let rules = app.rules.clone();
+    let edit = move |current: &User| {
+        let fields = current.to_fields();
+        let same = |a: &String, b: &str| a.eq_ignore_ascii_case(b);
+        let mut input = UserInput::default();
+        match &action {
+            BulkAction::AddLabel(l) | BulkAction::RemoveLabel(l) => {
+                let mut labels: Vec<String> = fields.labels.iter().filter(|x| !same(x, l)).cloned().collect();
+                if matches!(action, BulkAction::AddLabel(_)) {
+                    labels.push(l.clone());
+                }
+                input.labels = Some(labels);
+            }
+            BulkAction::AddRole(r) | BulkAction::RemoveRole(r) => {
+                let mut roles: Vec<String> = fields.roles.iter().filter(|x| !same(x, r)).cloned().collect();
+                if matches!(action, BulkAction::AddRole(_)) {
+                    roles.push(r.clone());
+                }
+                input.roles = Some(roles);
+            }
+            BulkAction::Disable | BulkAction::Enable => input.disabled = Some(action == BulkAction::Disable),
+            BulkAction::Delete => {}
+        }
+        let check = || {
+            check_may_edit(&who, current)?;
+            let new = input.apply(fields.clone(), &rules)?;
+            check_agent_roles(&who, &kinds, &fields.roles, &new.roles)?;
+            if new.disabled && !current.disabled && current.id == who.id {
+                return Err(Error::invalid("selection", "you cannot disable your own account"));
+            }
+            Ok(new)
+        };
+        check().map_err(|e| about(current, e))
+    };
+    app.store.update_users(ids, edit, &caller.actor()).await
 }
 
 /// Every change to the user, newest first.

@@ -234,6 +234,24 @@ impl Store {
         dispatch!(self, users::update_user(id, edit, password_hash, actor, now))
     }
 
+    /// Edits several users in one transaction (all or none); see `update_users`.
+    pub async fn update_users<F>(&self, ids: &[UserId], edit: F, actor: &Actor) -> Result<usize>
+    where
+        F: Fn(&User) -> Result<UserFields> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, users::update_users(ids, edit, actor, now))
+    }
+
+    /// Deletes several users in one transaction (all or none); `check` may refuse any of them.
+    pub async fn delete_users<F>(&self, ids: &[UserId], check: F, actor: &Actor) -> Result<usize>
+    where
+        F: Fn(&User) -> Result<()> + Send,
+    {
+        let now = self.now();
+        dispatch!(self, users::delete_users(ids, check, actor, now))
+    }
+
     pub async fn delete_user(&self, id: UserId, actor: &Actor) -> Result<()> {
         let now = self.now();
         dispatch!(self, users::delete_user(id, actor, now))
@@ -1022,6 +1040,9 @@ pub struct UserQuery {
     pub descending: bool,
     pub limit: i64,
     pub after: Option<Cursor>,
+    /// Count at most this many past the cap (`total` is then `cap + 1`: "10,000+"); `None`
+    /// counts exactly (the API). Counting a million rows costs more than a page's budget.
+    pub count_cap: Option<i64>,
 }
 
 /// Role filters: an assigned role, or one of the derived ones.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Audience, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
-use crate::domain::role::DERIVED_ROLES;
+use crate::domain::role::{DERIVED_ROLES, Permission};
 use crate::domain::user::User;
 use crate::http::AppState;
 use crate::services::Caller;
@@ -22,7 +22,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/agent/users", get(directory).post(super::users::create))
+        .route("/agent/users/bulk", axum::routing::post(super::bulk::bulk))
         .merge(super::users::router())
+        .merge(super::user_actions::router())
         .merge(super::organizations::router())
 }
 
@@ -84,6 +86,9 @@ pub struct DirectoryQuery {
     pub cursor: String,
     #[serde(default)]
     pub selected: String,
+    /// After a bulk action: how many users it changed (said once, never carried on).
+    #[serde(default)]
+    pub done: String,
 }
 
 impl DirectoryQuery {
@@ -190,7 +195,7 @@ async fn directory(
     if plain && let Some(id) = q.q.trim().strip_prefix('#').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0) {
         return Redirect::to(&format!("/agent/users/{id}")).into_response();
     }
-    let page = match users::list(&state, &caller, &params).await {
+    let page = match users::list_for_page(&state, &caller, &params).await {
         Ok(p) => p,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
@@ -275,7 +280,18 @@ async fn directory(
     };
     let mut ctx = tera::Context::new();
     ctx.insert("me", &me.display_name);
-    ctx.insert("may_create", &caller.has(crate::domain::role::Permission::UsersEdit));
+    ctx.insert("may_create", &caller.has(Permission::UsersEdit));
+    // the bulk actions this agent may take
+    let mut bulk_actions: Vec<&str> = Vec::new();
+    if caller.has(Permission::UsersEdit) {
+        bulk_actions.extend(["add_label", "remove_label", "add_role", "remove_role", "disable", "enable"]);
+    }
+    if caller.has(Permission::UsersDelete) {
+        bulk_actions.push("delete");
+    }
+    ctx.insert("may_bulk", &!bulk_actions.is_empty());
+    ctx.insert("bulk_actions", &bulk_actions);
+    ctx.insert("done", &q.done.parse::<u32>().ok());
     ctx.insert("q", &q.q);
     ctx.insert("view", &q.view);
     ctx.insert("sort", &q.sort);

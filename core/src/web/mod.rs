@@ -8,12 +8,14 @@
 //! or, to htmx, a fragment) and the page's language.
 
 pub mod agent;
+mod bulk;
 pub mod forms;
 pub mod i18n;
 pub mod login;
 pub(crate) mod organizations;
 mod record;
 pub mod theme;
+mod user_actions;
 mod users;
 
 use std::collections::HashMap;
@@ -283,7 +285,10 @@ pub fn page_for_error(state: &AppState, audience: Audience, viewer: &Viewer, e: 
     let (status, message) = match e {
         Error::Forbidden(m) => (StatusCode::FORBIDDEN, Some(m)),
         Error::NotFound => (StatusCode::NOT_FOUND, None),
-        Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+        Error::Invalid(f) => {
+            let why: Vec<String> = f.iter().map(|(k, v)| format!("{}: {v}", k.replace('_', " "))).collect();
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(why.join(" ")).filter(|m| !m.is_empty()))
+        }
         other => {
             tracing::error!(error = %other, "a page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, None)

@@ -130,6 +130,25 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
             "created": PAYLOAD, "created_iso": PAYLOAD, "href": PAYLOAD, "version": 2}),
     );
     base.insert("may_create", &true);
+    base.insert("flash", PAYLOAD);
+    base.insert("may_bulk", &true);
+    base.insert(
+        "bulk_actions",
+        &["add_label", "remove_label", "add_role", "remove_role", "disable", "enable", "delete"],
+    );
+    base.insert("done", &3);
+    base.insert("count", &12);
+    base.insert("names", &[PAYLOAD, PAYLOAD]);
+    base.insert("more", &10);
+    base.insert("posted", &serde_json::json!({"ids": [1, 2], "action": PAYLOAD, "value": PAYLOAD}));
+    base.insert("for_name", PAYLOAD);
+    let mut side = card.clone();
+    side["counts"] = serde_json::json!({"tickets": 12, "chats": 1, "calls": 0, "surveys": 2, "organizations": 1,
+        "emails": 2, "phones": 1});
+    base.insert("this", &side);
+    base.insert("candidates", &serde_json::json!([{"id": 8, "name": PAYLOAD, "email": PAYLOAD, "href": PAYLOAD}]));
+    base.insert("searched", &true);
+    base.insert("in_dialog", &true);
     base.insert("title_key", "user-new");
     base.insert("may_comment", &true);
     base.insert("list_kind", "users");
@@ -177,6 +196,23 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
                 &serde_json::json!([{"key": "name", "href": PAYLOAD, "sorted": "descending"}, {"key": "website", "href": PAYLOAD, "sorted": "none"}]),
             );
             return vec![base];
+        }
+        "agent/bulk.html" => {
+            // the confirmation, and a refusal
+            let mut confirm = base.clone();
+            confirm.insert("error", &Option::<String>::None);
+            return vec![base, confirm];
+        }
+        "agent/merge.html" | "agent/merge_body.html" => {
+            // before the other user is chosen, and after (side by side)
+            let mut chosen = base.clone();
+            chosen.insert("survivor", &side);
+            chosen.insert("source", &side);
+            chosen.insert("swap_href", PAYLOAD);
+            chosen.insert("action", PAYLOAD);
+            let mut page = chosen.clone();
+            page.insert("in_dialog", &false);
+            return vec![base, chosen, page];
         }
         "agent/user.html" | "agent/record_tabs.html" | "agent/user_panel.html" => {
             return super::users::TABS

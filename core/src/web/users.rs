@@ -86,6 +86,9 @@ pub struct RecordQuery {
     pub state: String,
     #[serde(default)]
     pub cursor: String,
+    /// The id of the user just merged into this one.
+    #[serde(default)]
+    pub merged: String,
 }
 
 /// Everything the record template needs besides the groups.
@@ -211,6 +214,16 @@ async fn respond(
     ctx.insert("may_edit", &rec.may_edit);
     ctx.insert("may_delete", &rec.may_delete);
     ctx.insert("may_merge", &caller.has(Permission::UsersMerge));
+    ctx.insert("may_create", &caller.has(Permission::UsersEdit));
+    // what the last action did, said once on the page it led to
+    let catalogs = &super::theme_for(state, Audience::Agent).catalogs;
+    let flash = match (q.merged.parse::<i64>(), q.saved.as_str()) {
+        (Ok(id), _) if id > 0 => Some(catalogs.text_with(&viewer.lang, "merged-into", &[("id", id.to_string())])),
+        (_, "ticket") => Some(catalogs.text(&viewer.lang, "created-ticket")),
+        (_, "call") => Some(catalogs.text(&viewer.lang, "created-call")),
+        _ => None,
+    };
+    ctx.insert("flash", &flash);
     ctx.insert("version", &rec.user.version);
     ctx.insert("notice", &notice);
     ctx.insert("saved", &q.saved);

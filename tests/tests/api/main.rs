@@ -1,6 +1,7 @@
 //! The JSON API over HTTP, every test on SQLite and on PostgreSQL.
 
 mod accounts;
+mod agent_actions;
 mod agent_orgs;
 mod agent_pages;
 mod agent_record;

@@ -57,8 +57,72 @@
     "[": function () { switchTab(-1); return true; },
     "]": function () { switchTab(1); return true; },
     "e": function () { firstPencil(); return true; },
+    "x": function () { return pick(); },
+    "t": function () { return press("t"); },
+    "m": function () { return press("m"); },
+    "n": function () { return press("n"); },
     "?": function () { var h = d.getElementById("shortcut-help"); if (h && h.showModal) { h.showModal(); return true; } }
   };
+  // bulk selection: x ticks the focused row; the count of ticked rows is said and shown
+  function pick() {
+    var link = d.activeElement, row = link && link.closest && link.closest("#list-results tbody tr");
+    var box = row && row.querySelector("input[name=ids]");
+    if (!box) return false;
+    box.checked = !box.checked;
+    countPicked();
+    return true;
+  }
+  function countPicked() {
+    var out = d.getElementById("bulk-count");
+    if (!out) return;
+    var n = d.querySelectorAll("#list-results input[name=ids]:checked").length;
+    out.textContent = n === 0 ? out.getAttribute("data-none") : n === 1 ? out.getAttribute("data-one") : out.getAttribute("data-many").replace("999999", n);
+  }
+  d.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (t.hasAttribute && t.hasAttribute("data-pick-all")) {
+      d.querySelectorAll("#list-results input[name=ids]").forEach(function (b) { b.checked = t.checked; });
+    }
+    if (t.name === "ids" || t.hasAttribute("data-pick-all")) countPicked();
+  });
+  d.addEventListener("submit", function (ev) {
+    // the list may have changed under search-as-you-type: come back to the list as it is now
+    if (ev.target.id === "bulk") ev.target.elements.return_to.value = location.pathname + location.search.replace(/([?&])done=\d+&?/, "$1");
+  });
+  d.addEventListener("htmx:afterSwap", countPicked);
+
+  // the page's control for a single-key shortcut (aria-keyshortcuts names it)
+  function press(key) {
+    var el = d.querySelector('[aria-keyshortcuts="' + key + '"]');
+    if (!el) return false;
+    if (el.tagName === "TEXTAREA" || el.tagName === "INPUT") el.focus(); else el.click();
+    return true;
+  }
+
+  // a quick action's page shown in the modal dialog (its link still works as a page)
+  var opener = null;
+  function openDialog(link) {
+    var dlg = d.getElementById("dialog");
+    if (!dlg || !dlg.showModal || !window.htmx) return false;
+    opener = link;
+    window.htmx.ajax("GET", link.getAttribute("href"), { target: "#dialog-body", swap: "innerHTML" }).then(function () {
+      if (!dlg.open) dlg.showModal();
+      var first = dlg.querySelector("#dialog-body input:not([type=hidden]), #dialog-body button");
+      if (first) first.focus();
+    });
+    return true;
+  }
+  d.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("a[data-dialog]");
+    if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    if (openDialog(link)) ev.preventDefault();
+  });
+  d.addEventListener("close", function (ev) {
+    if (ev.target.id === "dialog") {
+      d.getElementById("dialog-body").innerHTML = "";
+      if (opener) opener.focus();
+    }
+  }, true);
 
   d.addEventListener("keydown", function (ev) {
     var el = d.activeElement;
@@ -157,6 +221,11 @@
     } else if (fresh.id === "emails" || fresh.id === "phones") {
       var input = fresh.querySelector("[aria-invalid=true]") || fresh.querySelector("input[type=email], input[type=tel]");
       if (input) input.focus();
+    } else if (fresh.id === "dialog-body") {
+      // a chosen user shows the merge button; a refused merge its reason; else the search
+      var target = fresh.querySelector("[role=alert]") ? fresh.querySelector("#merge-q")
+        : fresh.querySelector(".merge-sides ~ .form-actions button[type=submit]") || fresh.querySelector("#merge-q");
+      if (target) target.focus();
     } else if (fresh.id === "preview-pane" && lastTrigger && lastTrigger.classList.contains("preview-link")) {
       var row = lastTrigger.closest("tr");
       var link = row && row.querySelector("a.row-link");
@@ -164,12 +233,12 @@
     }
   });
   d.addEventListener("DOMContentLoaded", function () {
-    d.querySelectorAll("[data-copy], [data-shortcut-help]").forEach(function (b) { b.hidden = false; });
+    d.querySelectorAll("[data-copy], [data-shortcut-help], [data-pick-all]").forEach(function (b) { b.hidden = false; });
     // on a phone the tabs scroll sideways: bring the chosen one into view (not the page)
     var sel = d.querySelector('.tablist [aria-selected="true"]'), list = sel && sel.parentElement;
     if (list && list.scrollWidth > list.clientWidth) sel.scrollIntoView({ block: "nearest", inline: "center" });
   });
   d.addEventListener("htmx:load", function (ev) {
-    ev.detail.elt.querySelectorAll && ev.detail.elt.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
+    ev.detail.elt.querySelectorAll && ev.detail.elt.querySelectorAll("[data-copy], [data-pick-all]").forEach(function (b) { b.hidden = false; });
   });
 })();

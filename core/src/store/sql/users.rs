@@ -457,6 +457,62 @@ pub async fn delete_user(pools: &Pools, id: UserId, actor: &Actor, now: Millis) 
     tx.commit().await.map_err(db_err)
 }
 
+/// Locks the rows of `ids` (in id order, so two bulk edits cannot deadlock) and loads the users
+/// that exist, with their creation times.
+async fn lock_users(conn: &mut Conn, ids: &[UserId]) -> Result<Vec<(User, Millis)>> {
+    let mut raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    raw.sort_unstable();
+    raw.dedup();
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = crate::store::placeholders(1, raw.len());
+    let sql = format!("SELECT id, created_at FROM users WHERE id IN ({list}) ORDER BY id{FOR_UPDATE}");
+    let mut q = sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql));
+    for id in &raw {
+        q = q.bind(*id);
+    }
+    let created: HashMap<i64, i64> = q.fetch_all(&mut *conn).await.map_err(db_err)?.into_iter().collect();
+    let users = load_users(conn, &raw).await?;
+    Ok(users.into_iter().filter_map(|u| created.get(&u.id.0).map(|c| (u, *c))).collect())
+}
+
+/// Edits several users in one transaction, all or none: `edit` sees each locked record and
+/// answers its new fields or refuses (and then nothing is written). Users deleted meanwhile are
+/// skipped. Answers how many changed.
+pub async fn update_users<F>(pools: &Pools, ids: &[UserId], edit: F, actor: &Actor, now: Millis) -> Result<usize>
+where
+    F: Fn(&User) -> Result<UserFields> + Send,
+{
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let mut changed = 0;
+    for (user, created_at) in lock_users(&mut tx, ids).await? {
+        let new = edit(&user)?;
+        if write_update(&mut tx, &user, new, created_at, None, actor, now).await? {
+            changed += 1;
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(changed)
+}
+
+/// Deletes several users in one transaction, all or none: `check` sees each locked record
+/// first and may refuse. Answers how many were deleted.
+pub async fn delete_users<F>(pools: &Pools, ids: &[UserId], check: F, actor: &Actor, now: Millis) -> Result<usize>
+where
+    F: Fn(&User) -> Result<()> + Send,
+{
+    let mut tx = begin_write(pools).await.map_err(db_err)?;
+    let users = lock_users(&mut tx, ids).await?;
+    for (user, _) in &users {
+        check(user)?;
+        remove_user(&mut tx, user.id.0).await?;
+        record_change(&mut tx, "user", user.id.0, actor, "deleted", &json!(user.username), &Value::Null, now).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(users.len())
+}
+
 /// Deletes the user row (addresses, phones, labels, roles, tokens and sessions go with it by
 /// cascade; tickets, chats and surveys keep their addresses and lose the link).
 async fn remove_user(conn: &mut Conn, id: i64) -> Result<()> {
@@ -694,7 +750,11 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     let total = match window_total {
         Some(t) if searching => t,
         _ => {
-            let count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT COUNT(*) FROM {from}{filter}")));
+            let sql = match q.count_cap {
+                Some(cap) => format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{filter} LIMIT {}) c", cap.max(0) + 1),
+                None => format!("SELECT COUNT(*) FROM {from}{filter}"),
+            };
+            let count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
             bind_args!(count, &args[..count_args]).fetch_one(&mut *conn).await.map_err(db_err)?
         }
     };

@@ -291,3 +291,108 @@ public-domain-warning = { $domain } ist ein öffentlicher E-Mail-Anbieter oder e
 user-new = Neuer Benutzer
 group-new-user = Der neue Benutzer
 field-email = E-Mail-Adresse
+
+## Agent UI: quick actions (merge, clone, new ticket or call log)
+key-pick = Den Benutzer im Fokus aus- oder abwählen (Sammelaktionen)
+key-new-ticket = Neues Ticket für diesen Benutzer
+key-merge = Diesen Benutzer mit einem anderen zusammenführen
+key-comment = Einen Kommentar schreiben
+comment = Kommentieren
+new-ticket = Neues Ticket
+new-call = Neues Anrufprotokoll
+clone = Duplizieren…
+merge = Zusammenführen…
+merge-title = { $name } mit einem anderen Benutzer zusammenführen
+back-to-record = Zurück zu { $name }
+merge-find = Den anderen Benutzer nach Name, E-Mail-Adresse oder Telefon suchen
+merge-candidates = Passende Benutzer
+merge-keeps = Bleibt
+merge-goes = Wird übernommen, dann gelöscht
+merge-swap = Tauschen, wer bleibt
+merge-do = { $name } in { $into } zusammenführen
+merge-moves = Von { $name } zu { $into } wechseln: { $tickets ->
+    [one] 1 Ticket
+   *[other] { $tickets } Tickets
+}, { $chats ->
+    [one] 1 Chat
+   *[other] { $chats } Chats
+}, { $calls ->
+    [one] 1 Anruf
+   *[other] { $calls } Anrufe
+}, { $surveys ->
+    [one] 1 Umfrage
+   *[other] { $surveys } Umfragen
+} und { $organizations ->
+    [one] 1 Organisation
+   *[other] { $organizations } Organisationen
+}, mit allen Adressen und Telefonnummern. { $name } wird danach gelöscht; das lässt sich nicht rückgängig machen.
+merged-into = Benutzer #{ $id } wurde in diesen Benutzer zusammengeführt.
+count-tickets = Tickets
+count-chats = Live-Chats
+count-calls = Anrufe
+count-surveys = Umfragen
+count-organizations = Organisationen
+count-emails = E-Mail-Adressen
+count-phones = Telefonnummern
+group-new-ticket = Das neue Ticket
+group-new-call = Das neue Anrufprotokoll
+field-subject = Betreff
+field-status = Status
+field-emails = E-Mail-Adressen
+field-direction = Richtung
+field-duration = Dauer
+hint-emails = Die Adressen des Tickets, durch Kommas getrennt.
+hint-duration = Minuten und Sekunden, etwa 4:30.
+status-open = Offen
+status-pending = Wartend
+status-resolved = Gelöst
+status-closed = Geschlossen
+direction-inbound = Eingehend
+direction-outbound = Ausgehend
+created-ticket = Ticket angelegt.
+created-call = Anrufprotokoll gespeichert.
+
+## Agent UI: bulk actions on the user list
+pick-all = Alle Benutzer dieser Seite auswählen
+pick = { $name } auswählen
+bulk-title = Sammelaktionen
+bulk-action = Aktion für die gewählten Benutzer
+bulk-value = Label oder Rolle
+bulk-add_label = Label hinzufügen
+bulk-remove_label = Label entfernen
+bulk-add_role = Rolle geben
+bulk-remove_role = Rolle nehmen
+bulk-disable = Sperren
+bulk-enable = Entsperren
+bulk-delete = Löschen…
+bulk-matching = { $count ->
+    [one] Auf den 1 Benutzer dieser Suche anwenden
+   *[other] Auf alle { $count } Benutzer dieser Suche anwenden
+}
+bulk-apply = Anwenden
+bulk-selected = { $count ->
+    [one] 1 gewählt:
+   *[other] { $count } gewählt:
+}
+bulk-done = { $count ->
+    [one] Erledigt: 1 Benutzer geändert.
+   *[other] Erledigt: { $count } Benutzer geändert.
+}
+bulk-refused-title = Nichts wurde geändert
+bulk-nothing-changed = Eine Sammelaktion ändert alle gewählten Benutzer oder keinen.
+bulk-delete-title = { $count ->
+    [one] 1 Benutzer löschen?
+   *[other] { $count } Benutzer löschen?
+}
+bulk-delete-text = Sie und ihre Anmeldung werden endgültig gelöscht. Ihre Tickets, Chats, Anrufe und Umfragen bleiben, mit ihren E-Mail-Adressen.
+bulk-and-more = und { $count } weitere
+bulk-delete-do = { $count ->
+    [one] 1 Benutzer löschen
+   *[other] { $count } Benutzer löschen
+}
+result-count-many = Mehr als 10.000 Benutzer
+bulk-matching-many = Auf alle Benutzer dieser Suche anwenden
+user-clone = Diesen Benutzer duplizieren
+group-new-clone = Die Kopie
+hint-clone-email = Eine Adresse gehört einem Benutzer: Die Kopie braucht eine eigene.
+bulk-none = Keiner gewählt:

@@ -291,3 +291,108 @@ public-domain-warning = { $domain } is a public mail provider or suffix: a rule 
 user-new = New user
 group-new-user = The new user
 field-email = E-mail address
+
+## Agent UI: quick actions (merge, clone, new ticket or call log)
+key-pick = Select or unselect the user in focus (bulk actions)
+key-new-ticket = New ticket for this user
+key-merge = Merge this user with another
+key-comment = Write a comment
+comment = Comment
+new-ticket = New ticket
+new-call = New call log
+clone = Clone…
+merge = Merge…
+merge-title = Merge { $name } with another user
+back-to-record = Back to { $name }
+merge-find = Find the other user by name, e-mail address or phone
+merge-candidates = Matching users
+merge-keeps = Stays
+merge-goes = Merged in, then deleted
+merge-swap = Swap which one stays
+merge-do = Merge { $name } into { $into }
+merge-moves = Moving from { $name } to { $into }: { $tickets ->
+    [one] 1 ticket
+   *[other] { $tickets } tickets
+}, { $chats ->
+    [one] 1 chat
+   *[other] { $chats } chats
+}, { $calls ->
+    [one] 1 call
+   *[other] { $calls } calls
+}, { $surveys ->
+    [one] 1 survey
+   *[other] { $surveys } surveys
+} and { $organizations ->
+    [one] 1 organization
+   *[other] { $organizations } organizations
+}, with every address and phone. { $name } is then deleted; this cannot be undone.
+merged-into = User #{ $id } was merged into this user.
+count-tickets = Tickets
+count-chats = Live chats
+count-calls = Calls
+count-surveys = Surveys
+count-organizations = Organizations
+count-emails = E-mail addresses
+count-phones = Phone numbers
+group-new-ticket = The new ticket
+group-new-call = The new call log
+field-subject = Subject
+field-status = Status
+field-emails = E-mail addresses
+field-direction = Direction
+field-duration = Duration
+hint-emails = The ticket's addresses, separated by commas.
+hint-duration = Minutes and seconds, such as 4:30.
+status-open = Open
+status-pending = Pending
+status-resolved = Resolved
+status-closed = Closed
+direction-inbound = Inbound
+direction-outbound = Outbound
+created-ticket = Ticket created.
+created-call = Call log saved.
+
+## Agent UI: bulk actions on the user list
+pick-all = Select every user on this page
+pick = Select { $name }
+bulk-title = Bulk actions
+bulk-action = Action for the selected users
+bulk-value = Label or role
+bulk-add_label = Add label
+bulk-remove_label = Remove label
+bulk-add_role = Give role
+bulk-remove_role = Take role
+bulk-disable = Disable
+bulk-enable = Enable
+bulk-delete = Delete…
+bulk-matching = { $count ->
+    [one] Apply to the 1 user this search finds
+   *[other] Apply to all { $count } users this search finds
+}
+bulk-apply = Apply
+bulk-selected = { $count ->
+    [one] 1 selected:
+   *[other] { $count } selected:
+}
+bulk-done = { $count ->
+    [one] Done: 1 user changed.
+   *[other] Done: { $count } users changed.
+}
+bulk-refused-title = Nothing was changed
+bulk-nothing-changed = A bulk action changes every chosen user or none of them.
+bulk-delete-title = { $count ->
+    [one] Delete 1 user?
+   *[other] Delete { $count } users?
+}
+bulk-delete-text = They and their sign-in are deleted for good. Their tickets, chats, calls and surveys stay, with their e-mail addresses.
+bulk-and-more = and { $count } more
+bulk-delete-do = { $count ->
+    [one] Delete 1 user
+   *[other] Delete { $count } users
+}
+result-count-many = More than 10,000 users
+bulk-matching-many = Apply to every user this search finds
+user-clone = Clone this user
+group-new-clone = The copy
+hint-clone-email = An address belongs to one user: the copy needs its own.
+bulk-none = None selected:
