@@ -22,7 +22,7 @@ use crate::domain::organization::{Membership, Tab, TabItem};
 use crate::domain::records::TicketState;
 use crate::domain::role::{ADMINISTRATOR, EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{EmailInput, User, UserFields, UserHistory, UserInput, UserStats};
-use crate::domain::{Error, Result, UserId};
+use crate::domain::{Error, Result, RoleId, UserId};
 use crate::store::{Page, RoleFilter, UserQuery, UserSort};
 
 /// A user list as asked for (text as it came: the API's query string, a page's parameters).
@@ -34,6 +34,8 @@ pub struct ListParams {
     pub role: Option<String>,
     /// A label, any letter case.
     pub label: Option<String>,
+    /// `true`: only disabled users; `false`: only enabled ones.
+    pub disabled: Option<String>,
     /// display_name (default), username, email, verified, last_login, created.
     pub sort: Option<String>,
     /// asc (default) or desc.
@@ -79,7 +81,13 @@ async fn query_of(app: &App, p: &ListParams) -> Result<UserQuery> {
     let label = p.label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let after = parse_cursor(p.cursor.as_deref())?;
     let limit = parse_limit(p.limit.as_deref())?;
-    let query = UserQuery { q, role, label, sort, descending, limit, after, count_cap: None };
+    let disabled = match p.disabled.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(Error::invalid("disabled", "must be true or false")),
+    };
+    let query = UserQuery { q, role, label, disabled, sort, descending, limit, after, count_cap: None };
     Ok(query)
 }
 
@@ -290,6 +298,19 @@ pub async fn merge(app: &App, caller: &Caller, survivor: UserId, source: i64) ->
     let who = caller.clone();
     let check = move |keep: &User, gone: &User| check_may_merge(&who, keep, gone);
     app.store.merge_users(survivor, UserId(source), check, &caller.actor()).await
+}
+
+/// The first `limit` labels in use, A to Z (the directory's label views).
+pub async fn labels_in_use(app: &App, caller: &Caller, limit: i64) -> Result<Vec<String>> {
+    caller.require(Permission::UsersView)?;
+    app.store.first_labels(limit).await
+}
+
+/// The directory views' sizes, each past [`PAGE_COUNT_CAP`] as `PAGE_COUNT_CAP + 1`:
+/// everyone, verified, disabled, then `roles` and `labels` in order.
+pub async fn view_counts(app: &App, caller: &Caller, roles: &[RoleId], labels: &[String]) -> Result<Vec<i64>> {
+    caller.require(Permission::UsersView)?;
+    app.store.view_counts(roles, labels, PAGE_COUNT_CAP).await
 }
 
 /// How many users one bulk action may change: more is a job for the API or an import, not a

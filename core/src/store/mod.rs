@@ -279,6 +279,17 @@ impl Store {
         dispatch!(self, users::find_user_id(username))
     }
 
+    /// The first `limit` labels in use, A to Z.
+    pub async fn first_labels(&self, limit: i64) -> Result<Vec<String>> {
+        dispatch!(self, users::first_labels(limit))
+    }
+
+    /// The directory views' sizes, each counted to at most `cap + 1`: everyone, verified,
+    /// disabled, then `roles` and `labels` in order.
+    pub async fn view_counts(&self, roles: &[RoleId], labels: &[String], cap: i64) -> Result<Vec<i64>> {
+        dispatch!(self, users::view_counts(roles, labels, cap))
+    }
+
     pub async fn count_users(&self) -> Result<i64> {
         dispatch!(self, users::count_users())
     }
@@ -1036,6 +1047,8 @@ pub struct UserQuery {
     pub q: Option<String>,
     pub role: Option<RoleFilter>,
     pub label: Option<String>,
+    /// Only disabled users (`true`) or only enabled ones (`false`).
+    pub disabled: Option<bool>,
     pub sort: UserSort,
     pub descending: bool,
     pub limit: i64,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Audience, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
-use crate::domain::role::{DERIVED_ROLES, Permission};
+use crate::domain::role::{EVERYONE, Permission, Role, VERIFIED_USER};
 use crate::domain::user::User;
 use crate::http::AppState;
 use crate::services::Caller;
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/agent/users", get(directory).post(super::users::create))
         .route("/agent/users/bulk", axum::routing::post(super::bulk::bulk))
+        .route("/agent/users/views", get(views_fragment))
         .merge(super::users::router())
         .merge(super::user_actions::router())
         .merge(super::organizations::router())
@@ -145,9 +146,81 @@ struct Row {
 
 #[derive(Serialize)]
 struct NavItem {
+    /// A catalog key for the built-in views; the role's or label's own name otherwise.
+    key: Option<&'static str>,
     label: String,
     href: String,
     current: bool,
+    /// The view's size once counted ("10,000+" past the cap).
+    count: Option<String>,
+}
+
+/// How many labels the navigation lists.
+const NAV_LABELS: i64 = 20;
+
+/// The directory's views, roles and labels (`labels`), with their sizes when `counts` is given
+/// (as [`users::view_counts`] answers them: everyone, verified, disabled, roles, labels).
+fn views(q: &DirectoryQuery, all_roles: &[Role], labels: &[String], counts: Option<&[i64]>) -> Vec<NavItem> {
+    let shown = |n: Option<&i64>| {
+        // past the cap the template says "10,000+" in the viewer's language
+        n.map(|n| if *n > users::PAGE_COUNT_CAP { "capped".to_string() } else { n.to_string() })
+    };
+    let count = |i: usize| counts.and_then(|c| shown(c.get(i)));
+    let item = |key: Option<&'static str>, label: &str, view: &str, count: Option<String>| NavItem {
+        key,
+        label: label.to_string(),
+        href: q.url(&[("view", view), ("cursor", ""), ("selected", "")]),
+        current: q.view == view,
+        count,
+    };
+    let mut nav = vec![item(Some("view-everyone"), "", "", count(0))];
+    let assigned: Vec<&Role> = all_roles.iter().filter(|r| !r.derived).collect();
+    for r in all_roles.iter().filter(|r| r.derived && r.name != EVERYONE) {
+        let c = if r.name == VERIFIED_USER { count(1) } else { count(0) };
+        nav.push(item(None, &r.name, &format!("role:{}", r.name), c));
+    }
+    for (i, r) in assigned.iter().enumerate() {
+        nav.push(item(None, &r.name, &format!("role:{}", r.name), count(3 + i)));
+    }
+    nav.push(item(Some("view-disabled"), "", "disabled", count(2)));
+    for (i, l) in labels.iter().enumerate() {
+        let mut it = item(None, l, &format!("label:{l}"), count(3 + assigned.len() + i));
+        it.key = Some("label");
+        nav.push(it);
+    }
+    nav
+}
+
+/// `GET /agent/users/views`: the navigation's views with their sizes and the labels in use,
+/// which the directory loads after it is shown (counting is the slow part).
+async fn views_fragment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DirectoryQuery>,
+) -> Response {
+    let caller = match agent_session(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), None);
+    let loaded = async {
+        let all_roles = roles::list(&state, &caller).await?;
+        let labels = users::labels_in_use(&state, &caller, NAV_LABELS).await?;
+        let ids: Vec<_> = all_roles.iter().filter(|r| !r.derived).map(|r| r.id).collect();
+        let counts = users::view_counts(&state, &caller, &ids, &labels).await?;
+        Ok::<_, crate::domain::Error>(views(&q, &all_roles, &labels, Some(&counts)))
+    };
+    match loaded.await {
+        Ok(nav) => {
+            let mut ctx = tera::Context::new();
+            ctx.insert("nav", &nav);
+            ctx.insert("counted", &true);
+            ctx.insert("views_href", "");
+            render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/views.html", ctx)
+        }
+        Err(e) => page_for_error(&state, Audience::Agent, &viewer, e),
+    }
 }
 
 /// Formats a time in the viewer's zone (`2026-12-07 14:05`) and as RFC 3339 for `<time>`.
@@ -168,15 +241,15 @@ async fn directory(
         Err(r) => return r,
     };
     let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
-    let role = q.view.strip_prefix("role:").map(str::to_string);
     let params = users::ListParams {
         q: Some(q.q.clone()),
-        role: role.clone(),
+        role: q.view.strip_prefix("role:").map(str::to_string),
+        label: q.view.strip_prefix("label:").map(str::to_string),
+        disabled: (q.view == "disabled").then(|| "true".to_string()),
         sort: Some(q.sort.clone()).filter(|s| !s.is_empty()),
         order: Some(q.order.clone()).filter(|s| !s.is_empty()),
         limit: Some("50".into()),
         cursor: Some(q.cursor.clone()).filter(|s| !s.is_empty()),
-        ..Default::default()
     };
     let target = headers.get("hx-request").and_then(|_| headers.get("hx-target")).and_then(|v| v.to_str().ok());
     // a row chosen with htmx: the preview alone, without listing again
@@ -212,19 +285,7 @@ async fn directory(
         }
     }
     let all_roles = roles::list(&state, &caller).await.unwrap_or_default();
-    let mut nav = vec![NavItem {
-        label: "Everyone".into(),
-        href: q.url(&[("view", ""), ("cursor", ""), ("selected", "")]),
-        current: q.view.is_empty(),
-    }];
-    for r in all_roles.iter().filter(|r| !DERIVED_ROLES[..1].contains(&r.name.as_str())) {
-        let view = format!("role:{}", r.name);
-        nav.push(NavItem {
-            label: r.name.clone(),
-            href: q.url(&[("view", &view), ("cursor", ""), ("selected", "")]),
-            current: q.view == view,
-        });
-    }
+    let nav = views(&q, &all_roles, &[], None);
     let sort = if q.sort.is_empty() { "display_name" } else { q.sort.as_str() };
     let descending = q.order == "desc";
     let columns: Vec<Column> = [
@@ -297,6 +358,8 @@ async fn directory(
     ctx.insert("sort", &q.sort);
     ctx.insert("order", &q.order);
     ctx.insert("nav", &nav);
+    ctx.insert("counted", &false);
+    ctx.insert("views_href", &q.url_at("/agent/users/views", &[("cursor", ""), ("selected", "")]));
     ctx.insert("columns", &columns);
     ctx.insert("rows", &rows);
     ctx.insert("total", &page.total);

@@ -40,13 +40,22 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
         "summary": PAYLOAD, "auth_method": PAYLOAD, "created": PAYLOAD, "created_iso": PAYLOAD,
         "last_login": PAYLOAD, "last_login_iso": PAYLOAD, "href": "/agent/users/7",
         "initials": PAYLOAD, "primary_email": PAYLOAD, "is_agent": true, "version": 3,
+        "label_links": [{"name": PAYLOAD, "href": PAYLOAD}],
     });
     base.insert("preview", &card);
     base.insert("user", &card);
     for key in ["q", "view", "sort", "order"] {
         base.insert(key, PAYLOAD);
     }
-    base.insert("nav", &serde_json::json!([{"label": PAYLOAD, "href": PAYLOAD, "current": true}, {"label": PAYLOAD, "href": PAYLOAD, "current": false}]));
+    base.insert(
+        "nav",
+        &serde_json::json!([
+        {"key": "view-everyone", "label": "", "href": PAYLOAD, "current": true, "count": "capped"},
+        {"key": null, "label": PAYLOAD, "href": PAYLOAD, "current": false, "count": "12"},
+        {"key": "label", "label": PAYLOAD, "href": PAYLOAD, "current": false, "count": null}]),
+    );
+    base.insert("counted", &false);
+    base.insert("views_href", PAYLOAD);
     base.insert(
         "columns",
         &serde_json::json!([{"key": "username", "label": PAYLOAD, "href": PAYLOAD, "sorted": "ascending"}]),

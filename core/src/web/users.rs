@@ -292,6 +292,10 @@ pub fn card(u: &User, zone: &str) -> Value {
         "phones": u.phones.iter().map(|p| json!({"kind": p.kind.as_str(), "number": p.number, "raw": p.raw})).collect::<Vec<_>>(),
         "roles": u.roles,
         "labels": u.labels,
+        "label_links": u.labels.iter().map(|l| {
+            let view: String = url::form_urlencoded::byte_serialize(format!("label:{l}").as_bytes()).collect();
+            json!({"name": l, "href": format!("/agent/users?view={view}")})
+        }).collect::<Vec<_>>(),
         "company": u.company,
         "time_zone": u.time_zone,
         "local_time": local_now,

@@ -235,6 +235,14 @@ async fn bulk_actions_change_every_chosen_user_or_none(b: Backend) {
     assert!(after.contains("Done: 2 users changed."), "{after}");
     assert_eq!(labels(&app, walkers[0]).await, vec!["VIP"]);
     assert!(labels(&app, walkers[2]).await.is_empty());
+    // the label is a view: listed, counted (after the page, by htmx) and filtered by
+    let (_, views) = get_htmx(&client, &app, "/agent/users/views?q=walker", "views").await;
+    assert!(views.contains("<span>VIP</span> <span class=\"view-count\">2</span>"), "{views}");
+    assert!(views.contains("view=label%3AVIP"), "{views}");
+    assert!(views.contains("<span>Disabled</span> <span class=\"view-count\">0</span>"), "{views}");
+    assert!(list.contains("hx-get=\"&#x2F;agent&#x2F;users&#x2F;views?q=walker\" hx-trigger=\"load\""), "{list}");
+    let (_, vip) = get(&client, &app, "/agent/users?view=label%3AVIP").await;
+    assert!(vip.contains("2 users") && vip.contains("Walker 0") && !vip.contains("Walker 2"), "{vip}");
     // every user the search finds
     let res = post(
         &client,
@@ -269,6 +277,12 @@ async fn bulk_actions_change_every_chosen_user_or_none(b: Backend) {
     assert!(res.text().await.expect("html").contains(&format!("(#{ann})")), "the refusal names the agent");
     let (_, w) = app.get(&format!("/api/v1/users/{w0}")).await;
     assert_eq!(w["disabled"], json!(false));
+    // the Disabled view
+    let w3 = walkers[3].to_string();
+    let res = post(&client, &app, "/agent/users/bulk", &list, &[("ids", &w3), ("action", "disable")], None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, disabled) = get(&client, &app, "/agent/users?view=disabled").await;
+    assert!(disabled.contains("One user") && disabled.contains("Walker 3"), "{disabled}");
     // roles: given and taken
     let res = post(
         &client,
@@ -327,4 +341,15 @@ async fn labels(app: &TestApp, id: i64) -> Vec<String> {
 /// An attribute value as the templates write it (`/` escaped).
 fn esc(s: &str) -> String {
     s.replace('/', "&#x2F;")
+}
+
+async fn get_htmx(client: &reqwest::Client, app: &TestApp, path: &str, target: &str) -> (StatusCode, String) {
+    let res = client
+        .get(format!("{}{path}", app.base))
+        .header("hx-request", "true")
+        .header("hx-target", target)
+        .send()
+        .await
+        .expect("get");
+    (res.status(), res.text().await.expect("html"))
 }

@@ -174,7 +174,7 @@ async fn an_agent_finds_and_opens_users_without_javascript(b: Backend) {
         .await
         .expect("html");
     assert!(html.contains("agent.ann") && !html.contains("cust.carl"), "{html}");
-    assert!(html.contains("aria-current=\"page\">Agent<"));
+    assert!(html.contains("aria-current=\"page\"><span>Agent</span>"));
     // the preview pane and the user's page; the hostile name is text
     let html = client
         .get(format!("{}/agent/users?q=mallory&selected={hostile}", app.base))

@@ -87,12 +87,16 @@ async fn every_agent_page_keeps_to_its_statement_budget() {
         "/agent/users?q=user".to_string(),
         format!("/agent/users?q=user&selected={last}"),
         "/agent/organizations".to_string(),
+        "/agent/users?view=disabled".to_string(),
+        format!("/agent/users/{last}/new/ticket"),
+        format!("/agent/users/{last}/clone"),
     ];
     let mut fragments = vec![
         ("/agent/users?q=user".to_string(), "list-results"),
         (format!("/agent/users?q=user&selected={last}"), "preview-pane"),
         (format!("/agent/organizations?selected={org}"), "preview-pane"),
         (format!("/agent/users/{last}?edit=identity"), "group-identity"),
+        ("/agent/users/views".to_string(), "views"),
     ];
     for tab in [
         "details",

@@ -12,6 +12,8 @@ pub type Conn = sqlx::PgConnection;
 /// Locks the rows read before an update, so two concurrent edits cannot lose one another.
 pub const FOR_UPDATE: &str = " FOR UPDATE";
 
+/// The condition "user `u` is disabled": PostgreSQL proves the partial index `users_disabled` from the column itself.
+pub const IS_DISABLED: &str = "u.disabled";
 #[derive(Debug, Clone)]
 pub struct Pools {
     pool: Pool<Postgres>,
@@ -51,6 +53,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("username_skeleton", include_str!("../../../../migrations/postgres/0011_username_skeleton.sql")),
         ("oauth_binding", include_str!("../../../../migrations/postgres/0012_oauth_binding.sql")),
         ("versions_preferences", include_str!("../../../../migrations/postgres/0013_versions_preferences.sql")),
+        ("directory_views", include_str!("../../../../migrations/postgres/0014_directory_views.sql")),
     ])
 }
 

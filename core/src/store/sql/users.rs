@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::changes::record_change;
 use super::roles::resolve_role_names;
-use super::{Conn, FOR_UPDATE, Pools, begin_write};
+use super::{Conn, FOR_UPDATE, IS_DISABLED, Pools, begin_write};
 use crate::clock::{Millis, Timestamp};
 use crate::domain::change::{Actor, diff};
 use crate::domain::role::{REGISTERED_USER, RoleKind, VERIFIED_USER};
@@ -664,6 +664,11 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
             conds.push(format!("EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = {p})"));
         }
     }
+    match q.disabled {
+        Some(true) => conds.push(IS_DISABLED.to_string()),
+        Some(false) => conds.push(format!("NOT ({IS_DISABLED})")),
+        None => {}
+    }
     if let Some(label) = &q.label {
         let p = next(&mut args, Arg::Text(label.to_lowercase()));
         conds.push(format!("EXISTS (SELECT 1 FROM user_labels l WHERE l.user_id = u.id AND l.label_key = {p})"));
@@ -695,7 +700,9 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
     );
 
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    if let (Some(frag), None | Some(RoleFilter::Any), None, UserSort::DisplayName) = (&q.q, &q.role, &q.label, q.sort) {
+    if let (Some(frag), None | Some(RoleFilter::Any), None, None, UserSort::DisplayName) =
+        (&q.q, &q.role, &q.label, q.disabled, q.sort)
+    {
         let after = match &q.after {
             Some(Cursor { s: Some(k), id, .. }) => Some((k.as_str(), *id)),
             Some(_) => return Err(Error::invalid("cursor", "does not belong to this sort order")),
@@ -774,6 +781,54 @@ pub async fn find_login(pools: &Pools, username: &str) -> Result<Option<LoginRec
 
 pub async fn find_user_id(pools: &Pools, username: &str) -> Result<Option<UserId>> {
     Ok(find_login(pools, username).await?.map(|r| r.id))
+}
+
+/// The first `limit` labels in use, A to Z by their key, each as first written: a loose index
+/// scan (one index probe per label, whatever the number of labelled users).
+pub async fn first_labels(pools: &Pools, limit: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE k(key) AS (
+             SELECT MIN(label_key) FROM user_labels
+             UNION ALL
+             SELECT (SELECT MIN(label_key) FROM user_labels WHERE label_key > k.key) FROM k WHERE k.key IS NOT NULL
+         )
+         SELECT (SELECT label FROM user_labels l WHERE l.label_key = k.key LIMIT 1) FROM k
+         WHERE k.key IS NOT NULL LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pools.read())
+    .await
+    .map_err(db_err)
+}
+
+/// How many users each directory view holds, each counted to at most `cap + 1` (one statement):
+/// everyone, with a verified address, disabled, then each of `roles` and `labels` in order.
+pub async fn view_counts(pools: &Pools, roles: &[RoleId], labels: &[String], cap: i64) -> Result<Vec<i64>> {
+    let lim = cap.max(0) + 1;
+    let mut parts = vec![
+        format!("SELECT CAST(0 AS BIGINT) AS n, COUNT(*) AS c FROM (SELECT 1 FROM users LIMIT {lim}) x"),
+        format!(
+            "SELECT CAST(1 AS BIGINT), COUNT(*) FROM (SELECT 1 FROM users u WHERE u.has_verified_email = $1 LIMIT {lim}) x"
+        ),
+        format!("SELECT CAST(2 AS BIGINT), COUNT(*) FROM (SELECT 1 FROM users u WHERE {IS_DISABLED} LIMIT {lim}) x"),
+    ];
+    // row order n from 3, parameters from $2 ($1 is "verified")
+    for (i, table) in std::iter::repeat_n("user_roles WHERE role_id", roles.len())
+        .chain(std::iter::repeat_n("user_labels WHERE label_key", labels.len()))
+        .enumerate()
+    {
+        let (n, p) = (i + 3, i + 2);
+        parts.push(format!("SELECT CAST({n} AS BIGINT), COUNT(*) FROM (SELECT 1 FROM {table} = ${p} LIMIT {lim}) x"));
+    }
+    let sql = format!("SELECT n, c FROM ({}) v ORDER BY n", parts.join(" UNION ALL "));
+    let mut q = sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)).bind(true);
+    for r in roles {
+        q = q.bind(r.0);
+    }
+    for l in labels {
+        q = q.bind(l.to_lowercase());
+    }
+    Ok(q.fetch_all(pools.read()).await.map_err(db_err)?.into_iter().map(|(_, c)| c).collect())
 }
 
 pub async fn count_users(pools: &Pools) -> Result<i64> {

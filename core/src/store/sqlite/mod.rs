@@ -16,6 +16,8 @@ pub type Conn = sqlx::SqliteConnection;
 /// `SELECT ... FOR UPDATE` has no SQLite form: the write transaction already holds the lock.
 pub const FOR_UPDATE: &str = "";
 
+/// The condition "user `u` is disabled": SQLite uses the partial index `users_disabled` only for the very term it was made with.
+pub const IS_DISABLED: &str = "u.disabled = 1";
 #[derive(Debug, Clone)]
 pub struct Pools {
     read: Pool<Sqlite>,
@@ -127,6 +129,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("username_skeleton", include_str!("../../../../migrations/sqlite/0011_username_skeleton.sql")),
         ("oauth_binding", include_str!("../../../../migrations/sqlite/0012_oauth_binding.sql")),
         ("versions_preferences", include_str!("../../../../migrations/sqlite/0013_versions_preferences.sql")),
+        ("directory_views", include_str!("../../../../migrations/sqlite/0014_directory_views.sql")),
     ])
 }
 

@@ -396,3 +396,6 @@ user-clone = Diesen Benutzer duplizieren
 group-new-clone = Die Kopie
 hint-clone-email = Eine Adresse gehört einem Benutzer: Die Kopie braucht eine eigene.
 bulk-none = Keiner gewählt:
+view-disabled = Gesperrt
+directory-labels = Labels
+count-capped = 10.000+

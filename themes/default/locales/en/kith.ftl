@@ -396,3 +396,6 @@ user-clone = Clone this user
 group-new-clone = The copy
 hint-clone-email = An address belongs to one user: the copy needs its own.
 bulk-none = None selected:
+view-disabled = Disabled
+directory-labels = Labels
+count-capped = 10,000+
