@@ -784,7 +784,28 @@ pub struct User {
     pub version: i64,
 }
 
+/// How a person chose pages to look to them: read with their session on every request, so a
+/// page needs no query of its own for them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prefs {
+    pub language: String,
+    pub time_zone: String,
+    /// `system`, `light` or `dark`.
+    pub ui_theme: String,
+    pub keyboard_shortcuts: bool,
+}
+
 impl User {
+    /// The user's display preferences.
+    pub fn prefs(&self) -> Prefs {
+        Prefs {
+            language: self.language.clone(),
+            time_zone: self.time_zone.clone(),
+            ui_theme: self.ui_theme.clone(),
+            keyboard_shortcuts: self.keyboard_shortcuts,
+        }
+    }
+
     /// The writable part, to apply an edit over.
     pub fn to_fields(&self) -> UserFields {
         UserFields {

@@ -47,7 +47,7 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Option<Caller>> {
         .store
         .caller(&hash, kind, idle)
         .await?
-        .map(|h| Caller::new(h.id, h.username, h.display_name, &h.roles, kind, hash)))
+        .map(|h| Caller::new(h.id, h.username, h.display_name, h.prefs, &h.roles, kind, hash)))
 }
 
 fn check_length(field: &str, password: &str) -> Result<()> {

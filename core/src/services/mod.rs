@@ -29,6 +29,8 @@ pub struct Caller {
     pub username: String,
     pub display_name: String,
     pub is_agent: bool,
+    /// Their display preferences, read with their session.
+    pub prefs: crate::domain::user::Prefs,
     pub permissions: PermissionSet,
     pub via: TokenKind,
     /// SHA-256 of the token the request came with.
@@ -41,6 +43,7 @@ impl Caller {
         id: UserId,
         username: String,
         display_name: String,
+        prefs: crate::domain::user::Prefs,
         roles: &[Role],
         via: TokenKind,
         token_hash: String,
@@ -51,7 +54,7 @@ impl Caller {
             permissions.extend(&r.effective_permissions());
             is_agent |= r.kind == RoleKind::Agent;
         }
-        Caller { id, username, display_name, is_agent, permissions, via, token_hash }
+        Caller { id, username, display_name, is_agent, prefs, permissions, via, token_hash }
     }
 
     /// 403 unless the caller holds `p`.

@@ -23,7 +23,7 @@ use crate::domain::records::TicketState;
 use crate::domain::role::{ADMINISTRATOR, EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{EmailInput, User, UserFields, UserHistory, UserInput, UserStats};
 use crate::domain::{Error, Result, RoleId, UserId};
-use crate::store::{Page, RoleFilter, UserQuery, UserSort};
+use crate::store::{Page, RoleFilter, Subject, UserQuery, UserSort};
 
 /// A user list as asked for (text as it came: the API's query string, a page's parameters).
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -470,12 +470,16 @@ pub async fn bulk(app: &App, caller: &Caller, ids: &[UserId], action: BulkAction
 pub async fn changes(
     app: &App,
     caller: &Caller,
-    id: UserId,
+    id: impl Into<Subject<'_>>,
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<Page<Change>> {
     caller.require(Permission::UsersView)?;
-    app.store.get_user(id).await?;
+    let id = match id.into() {
+        Subject::User(u) => u.id,
+        // the user must exist (a deleted user's log is not listed)
+        Subject::Id(id) => app.store.get_user(id).await?.id,
+    };
     let cursor = parse_id_cursor(cursor)?;
     app.store.list_changes("user", id.0, parse_limit(limit)?, cursor).await
 }
@@ -522,48 +526,33 @@ where
 pub async fn tab(
     app: &App,
     caller: &Caller,
-    id: UserId,
+    id: impl Into<Subject<'_>>,
     tab: Tab,
     state: Option<TicketState>,
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<Page<TabItem>> {
     caller.require(Permission::UsersView)?;
-    app.store.user_tab(id, tab, state, parse_limit(limit)?, parse_cursor(cursor)?).await
+    app.store.user_tab(id.into(), tab, state, parse_limit(limit)?, parse_cursor(cursor)?).await
 }
 
 /// The organizations the user belongs to, each with its ticket count and the matching rules.
-pub async fn organizations_of(app: &App, caller: &Caller, id: UserId) -> Result<Vec<Membership>> {
+pub async fn organizations_of(app: &App, caller: &Caller, id: impl Into<Subject<'_>>) -> Result<Vec<Membership>> {
     caller.require(Permission::UsersView)?;
     caller.require(Permission::OrganizationsView)?;
-    app.store.user_organizations(id).await
+    app.store.user_organizations(id.into()).await
 }
 
 /// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
-pub async fn stats(app: &App, caller: &Caller, id: UserId) -> Result<UserStats> {
+pub async fn stats(app: &App, caller: &Caller, id: impl Into<Subject<'_>>) -> Result<UserStats> {
     caller.require(Permission::UsersView)?;
-    app.store.user_counts(id).await
+    app.store.user_counts(id.into()).await
 }
 
 /// Last login and the time of the user's last ticket, chat, call and survey.
-pub async fn history(app: &App, caller: &Caller, id: UserId) -> Result<UserHistory> {
+pub async fn history(app: &App, caller: &Caller, id: impl Into<Subject<'_>>) -> Result<UserHistory> {
     caller.require(Permission::UsersView)?;
-    app.store.user_history(id).await
-}
-
-/// The caller's own record and, when the caller may read users, `other` (`None` when it does
-/// not exist), loaded together: a page about a user needs both.
-pub async fn me_and(app: &App, caller: &Caller, other: UserId) -> Result<(User, Option<User>)> {
-    let may_read = caller.has(Permission::UsersView);
-    let ids: Vec<UserId> = if may_read && other != caller.id { vec![caller.id, other] } else { vec![caller.id] };
-    let mut found = app.store.get_users(&ids).await?.into_iter();
-    let me = found.next().filter(|u| u.id == caller.id).ok_or(Error::Unauthenticated)?;
-    let other = match (may_read, other == caller.id) {
-        (false, _) => return Err(Error::Forbidden("reading users needs the `users_view` permission".into())),
-        (true, true) => Some(me.clone()),
-        (true, false) => found.next(),
-    };
-    Ok((me, other))
+    app.store.user_history(id.into()).await
 }
 
 /// The caller's own record (anyone may read their own).

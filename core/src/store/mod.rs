@@ -92,7 +92,29 @@ pub struct TokenHolder {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
+    /// How pages look to them (read with the session: pages need no query of their own).
+    pub prefs: crate::domain::user::Prefs,
     pub roles: Vec<Role>,
+}
+
+/// Whose tab or counts a query is for: a user by id (read first), or a user the caller has
+/// already read (no second read: a page that shows the user and a tab of theirs reads them once).
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Id(UserId),
+    User(&'a User),
+}
+
+impl From<UserId> for Subject<'_> {
+    fn from(id: UserId) -> Self {
+        Subject::Id(id)
+    }
+}
+
+impl<'a> From<&'a User> for Subject<'a> {
+    fn from(u: &'a User) -> Self {
+        Subject::User(u)
+    }
 }
 
 /// The database behind Kith.
@@ -576,13 +598,13 @@ impl Store {
         dispatch!(self, tabs::org_tab(id, tab, limit, after))
     }
 
-    pub async fn user_organizations(&self, id: UserId) -> Result<Vec<Membership>> {
+    pub async fn user_organizations(&self, id: Subject<'_>) -> Result<Vec<Membership>> {
         dispatch!(self, tabs::user_organizations(id))
     }
 
     pub async fn user_tab(
         &self,
-        id: UserId,
+        id: Subject<'_>,
         tab: Tab,
         state: Option<TicketState>,
         limit: i64,
@@ -592,12 +614,12 @@ impl Store {
     }
 
     /// A user's Statistics tab (counts).
-    pub async fn user_counts(&self, id: UserId) -> Result<UserStats> {
+    pub async fn user_counts(&self, id: Subject<'_>) -> Result<UserStats> {
         dispatch!(self, tabs::user_counts(id))
     }
 
     /// A user's History tab (last login, newest ticket, chat, call, survey).
-    pub async fn user_history(&self, id: UserId) -> Result<UserHistory> {
+    pub async fn user_history(&self, id: Subject<'_>) -> Result<UserHistory> {
         dispatch!(self, tabs::user_history(id))
     }
 

@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{Audience, Viewer, page_for_error, render_page};
+use super::{Audience, Me, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
 use crate::domain::role::{EVERYONE, Permission, Role, VERIFIED_USER};
-use crate::domain::user::User;
 use crate::http::AppState;
 use crate::services::Caller;
 use crate::services::{roles, users};
@@ -31,16 +30,13 @@ pub fn router() -> Router<AppState> {
 
 /// The caller of an agent page: logged out → the login page (coming back here afterwards); not an
 /// agent → the 403 page.
-pub(super) async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, User), Response> {
+pub(super) async fn agent_caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(Caller, Me), Response> {
     let caller = agent_session(state, headers, uri).await?;
-    match users::me(state, &caller).await {
-        Ok(me) => Ok((caller, me)),
-        Err(e) => Err(page_for_error(state, Audience::Agent, &Viewer::of(state, headers, Some(uri), None), e)),
-    }
+    let me = Me::of(&caller);
+    Ok((caller, me))
 }
 
-/// [`agent_caller`] without loading the caller's own record (for a page that loads it along
-/// with what it shows).
+/// The agent behind a request (logged out → the login page, not an agent → the 403 page).
 pub(super) async fn agent_session(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Caller, Response> {
     let viewer = || Viewer::of(state, headers, Some(uri), None);
     let caller = match super::session_caller(state, headers).await {
@@ -203,7 +199,7 @@ async fn views_fragment(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), None);
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&caller.prefs));
     let loaded = async {
         let all_roles = roles::list(&state, &caller).await?;
         let labels = users::labels_in_use(&state, &caller, NAV_LABELS).await?;
@@ -240,7 +236,7 @@ async fn directory(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     let params = users::ListParams {
         q: Some(q.q.clone()),
         role: q.view.strip_prefix("role:").map(str::to_string),

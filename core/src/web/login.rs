@@ -91,7 +91,8 @@ async fn render_login(state: &AppState, headers: &HeaderMap, uri: &Uri, v: Login
         },
         None => None,
     };
-    let viewer = Viewer::of(state, headers, Some(uri), user.as_ref());
+    let prefs = user.as_ref().map(crate::domain::user::User::prefs);
+    let viewer = Viewer::of(state, headers, Some(uri), prefs.as_ref());
     let mut ctx = tera::Context::new();
     if let Some(u) = &user {
         ctx.insert(

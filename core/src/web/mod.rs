@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::config::Config;
 use crate::domain::Error;
-use crate::domain::user::User;
+use crate::domain::user::Prefs;
 use crate::http::AppState;
 use crate::services::Caller;
 use crate::services::accounts;
@@ -181,7 +181,7 @@ pub struct Viewer {
 impl Viewer {
     /// The page's language: the user's own (when logged in), else `?lang=`, else the `kith_lang`
     /// cookie, else `Accept-Language`, else the default.
-    pub fn of(state: &AppState, headers: &HeaderMap, uri: Option<&Uri>, user: Option<&User>) -> Viewer {
+    pub fn of(state: &AppState, headers: &HeaderMap, uri: Option<&Uri>, user: Option<&Prefs>) -> Viewer {
         let (app, web) = (&**state, &*state.web);
         let user_lang = user.map(|u| u.language.as_str()).filter(|l| !l.is_empty());
         let user_zone = user.map(|u| u.time_zone.as_str()).filter(|z| !z.is_empty());
@@ -206,6 +206,20 @@ impl Viewer {
         let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
         let shortcuts = user.is_none_or(|u| u.keyboard_shortcuts);
         Viewer { dir: i18n::direction(&lang), lang, theme_pref, time_zone, request_id, shortcuts }
+    }
+}
+
+/// The person behind an agent page, as their session names them: the bar's name and how pages
+/// look to them, with no query of their own.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub display_name: String,
+    pub prefs: Prefs,
+}
+
+impl Me {
+    pub fn of(caller: &Caller) -> Me {
+        Me { display_name: caller.display_name.clone(), prefs: caller.prefs.clone() }
     }
 }
 

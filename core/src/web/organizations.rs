@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Me;
 use super::agent::{DirectoryQuery, agent_caller, local};
 use super::forms::csrf_of;
 use super::record::{Field, Group, Outcome, Pairs, Posted};
@@ -22,7 +23,6 @@ use super::{Audience, Viewer, page_for_error};
 use crate::domain::custom_field::Entity;
 use crate::domain::organization::{Organization, OrganizationId, OrganizationInput, RuleId, RuleInput, Tab, TabRecord};
 use crate::domain::role::Permission;
-use crate::domain::user::User;
 use crate::domain::{Error, FieldErrors};
 use crate::http::AppState;
 use crate::services::{Caller, custom_fields, organizations, plugins};
@@ -65,7 +65,7 @@ async fn directory(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     let params = organizations::ListParams {
         q: Some(q.q.clone()),
         sort: Some(q.sort.clone()).filter(|s| !s.is_empty()),
@@ -168,7 +168,7 @@ async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     if !caller.has(Permission::OrganizationsEdit) {
         return page_for_error(&state, Audience::Agent, &viewer, Error::Forbidden("organizations_edit".into()));
     }
@@ -178,7 +178,7 @@ async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
 fn new_page(
     state: &AppState,
     headers: &HeaderMap,
-    me: &User,
+    me: &Me,
     viewer: &Viewer,
     status: StatusCode,
     form: &Pairs,
@@ -338,7 +338,7 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     if !TABS.contains(&tab.as_str()) && !tab.starts_with("tabs/") {
         return page_for_error(&state, Audience::Agent, &viewer, Error::NotFound);
     }
@@ -362,7 +362,7 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
 /// Who asked for a page and how it speaks to them.
 struct Page<'a> {
     caller: &'a Caller,
-    me: &'a User,
+    me: &'a Me,
     headers: &'a HeaderMap,
     viewer: &'a Viewer,
 }

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agent::agent_caller;
 use super::forms::{CsrfForm, checked_form};
-use super::{Audience, Viewer, page_for_error};
-use crate::domain::user::User;
+use super::{Audience, Me, Viewer, page_for_error};
 use crate::domain::{Error, FieldErrors};
 use crate::http::AppState;
 use crate::services::Caller;
@@ -21,7 +20,7 @@ pub struct Posted {
     pub form: Pairs,
     pub headers: HeaderMap,
     pub caller: Caller,
-    pub me: User,
+    pub me: Me,
     pub viewer: Viewer,
     pub id: i64,
 }
@@ -31,7 +30,7 @@ impl Posted {
         let uri = request.uri().clone();
         let (form, headers) = checked_form::<Pairs>(state, request).await?;
         let (caller, me) = agent_caller(state, &headers, &uri).await?;
-        let viewer = Viewer::of(state, &headers, Some(&uri), Some(&me));
+        let viewer = Viewer::of(state, &headers, Some(&uri), Some(&me.prefs));
         let id = match id.map(crate::services::params::parse_id) {
             None => 0,
             Some(Ok(id)) => id,

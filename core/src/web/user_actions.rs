@@ -15,6 +15,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Me;
 use super::forms::csrf_of;
 use super::record::{Field, Group, Pairs, Posted};
 use super::users::{agent_page, card};
@@ -64,8 +65,8 @@ struct MergeQuery {
 
 /// One side of the merge: the user, and what would move with them.
 async fn side(state: &AppState, caller: &Caller, u: &User, zone: &str) -> crate::domain::Result<Value> {
-    let stats = users::stats(state, caller, u.id).await?;
-    let organizations = users::organizations_of(state, caller, u.id).await?.len();
+    let stats = users::stats(state, caller, u).await?;
+    let organizations = users::organizations_of(state, caller, u).await?.len();
     let mut c = card(u, zone);
     c["counts"] = json!({
         "tickets": stats.tickets,
@@ -84,7 +85,7 @@ async fn side(state: &AppState, caller: &Caller, u: &User, zone: &str) -> crate:
 async fn render_merge(
     state: &AppState,
     caller: &Caller,
-    me: &User,
+    me: &Me,
     headers: &HeaderMap,
     viewer: &Viewer,
     this: User,
@@ -170,7 +171,7 @@ async fn merge_view(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     let this = match crate::services::params::parse_id(&id) {
         Ok(id) => users::get(&state, &caller, UserId(id)).await,
         Err(e) => Err(e),
@@ -248,7 +249,7 @@ impl FormPage<'_> {
         state: &AppState,
         headers: &HeaderMap,
         viewer: &Viewer,
-        me: &User,
+        me: &Me,
         fields: Vec<Field>,
         status: StatusCode,
         errors: &FieldErrors,
@@ -289,9 +290,9 @@ async fn form_subject(
     headers: &HeaderMap,
     uri: &Uri,
     id: &str,
-) -> Result<(Caller, User, Viewer, User), Response> {
+) -> Result<(Caller, Me, Viewer, User), Response> {
     let (caller, me) = super::agent::agent_caller(state, headers, uri).await?;
-    let viewer = Viewer::of(state, headers, Some(uri), Some(&me));
+    let viewer = Viewer::of(state, headers, Some(uri), Some(&me.prefs));
     let subject = match crate::services::params::parse_id(id) {
         Ok(id) => users::get(state, &caller, UserId(id)).await,
         Err(e) => Err(e),

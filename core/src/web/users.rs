@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Me;
 use super::agent::{agent_session, local};
 use super::forms::csrf_of;
 use super::record::{Field, Group, Outcome, Pairs, Posted};
@@ -145,21 +146,20 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
         Ok(c) => c,
         Err(r) => return r,
     };
-    let anonymous = || Viewer::of(&state, &headers, Some(&uri), None);
+    // the agent as their session names them: no query of their own
+    let me = Me::of(&caller);
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     let Some(tab) = tab_of(&tab) else {
-        return page_for_error(&state, Audience::Agent, &anonymous(), Error::NotFound);
+        return page_for_error(&state, Audience::Agent, &viewer, Error::NotFound);
     };
     let id = match crate::services::params::parse_id(&id) {
         Ok(id) => UserId(id),
-        Err(e) => return page_for_error(&state, Audience::Agent, &anonymous(), e),
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    // the agent's own record and the one shown, in one load
-    let (me, user) = match users::me_and(&state, &caller, id).await {
-        Ok((me, Some(user))) => (me, user),
-        Ok((_, None)) => return page_for_error(&state, Audience::Agent, &anonymous(), Error::NotFound),
-        Err(e) => return page_for_error(&state, Audience::Agent, &anonymous(), e),
+    let user = match users::get(&state, &caller, id).await {
+        Ok(u) => u,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
     let rec = Record::of(&caller, user, tab);
     let mut groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
@@ -178,7 +178,7 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
 async fn respond(
     state: &AppState,
     caller: &Caller,
-    me: &User,
+    me: &Me,
     headers: &HeaderMap,
     viewer: &Viewer,
     rec: Record,
@@ -434,7 +434,7 @@ async fn tab_data(
         let ticket_state =
             (t == Tab::Tickets).then(|| if q.state == "resolved" { TicketState::Resolved } else { TicketState::Open });
         let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
-        let page = users::tab(state, caller, id, t, ticket_state, Some("25"), cursor).await?;
+        let page = users::tab(state, caller, &rec.user, t, ticket_state, Some("25"), cursor).await?;
         let rows: Vec<Value> = page
             .items
             .iter()
@@ -452,7 +452,7 @@ async fn tab_data(
     }
     match rec.tab {
         "organizations" => {
-            let list = users::organizations_of(state, caller, id).await?;
+            let list = users::organizations_of(state, caller, &rec.user).await?;
             let rows: Vec<Value> = list
                 .iter()
                 .map(|m| {
@@ -467,12 +467,12 @@ async fn tab_data(
             ctx.insert("orgs", &rows);
         }
         "stats" | "details" => {
-            let stats = users::stats(state, caller, id).await?;
+            let stats = users::stats(state, caller, &rec.user).await?;
             ctx.insert("call_minutes", &(stats.call_seconds / 60));
             ctx.insert("stats", &stats);
         }
         "history" => {
-            let h = users::history(state, caller, id).await?;
+            let h = users::history(state, caller, &rec.user).await?;
             let opt = |t: Option<crate::clock::Timestamp>| t.map(|t| when(t.0));
             ctx.insert(
                 "history",
@@ -488,7 +488,7 @@ async fn tab_data(
         }
         "changes" => {
             let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
-            let page = users::changes(state, caller, id, Some("50"), cursor).await?;
+            let page = users::changes(state, caller, &rec.user, Some("50"), cursor).await?;
             let rows = change_rows(&page.items, &when);
             ctx.insert("changes", &rows);
             ctx.insert(
@@ -728,7 +728,7 @@ async fn new_form(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Ok(c) => c,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me));
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
     if !caller.has(Permission::UsersEdit) {
         let why = Error::Forbidden("creating users needs the `users_edit` permission".into());
         return page_for_error(&state, Audience::Agent, &viewer, why);

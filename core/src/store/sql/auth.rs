@@ -5,6 +5,7 @@ use sqlx::AssertSqlSafe;
 use super::{Conn, Pools, begin_write};
 use crate::clock::{Millis, Timestamp};
 use crate::domain::role::{PermissionSet, Role, RoleKind};
+use crate::domain::user::Prefs;
 use crate::domain::{Result, RoleId, UserId};
 use crate::store::{ApiToken, TokenHolder, TokenKind, db_err};
 
@@ -140,6 +141,7 @@ pub async fn caller(
     };
     let sql = format!(
         "SELECT c.cid, c.user_id, c.a, c.b, u.username, u.display_name,
+                u.language, u.time_zone, u.ui_theme, u.keyboard_shortcuts,
                 r.id AS rid, r.name, r.kind, r.description, r.built_in, r.derived, r.permissions
          FROM ({source}) c JOIN users u ON u.id = c.user_id AND NOT u.disabled
          LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id"
@@ -151,6 +153,12 @@ pub async fn caller(
     let Some(first) = rows.first() else { return Ok(None) };
     let (cid, user, a, b) = (first.cid, first.user_id, first.a, first.b);
     let (username, display_name) = (first.username.clone(), first.display_name.clone());
+    let prefs = Prefs {
+        language: first.language.clone(),
+        time_zone: first.time_zone.clone(),
+        ui_theme: first.ui_theme.clone(),
+        keyboard_shortcuts: first.keyboard_shortcuts,
+    };
     match kind {
         TokenKind::Api => {
             if a.is_none_or(|l| now - l > TOUCH_EVERY_MS) {
@@ -180,7 +188,7 @@ pub async fn caller(
         }
     }
     let roles = rows.into_iter().filter_map(CallerRow::role).collect();
-    Ok(Some(TokenHolder { id: UserId(user), username, display_name, roles }))
+    Ok(Some(TokenHolder { id: UserId(user), username, display_name, prefs, roles }))
 }
 
 #[derive(sqlx::FromRow)]
@@ -191,6 +199,10 @@ struct CallerRow {
     b: Option<i64>,
     username: String,
     display_name: String,
+    language: String,
+    time_zone: String,
+    ui_theme: String,
+    keyboard_shortcuts: bool,
     rid: Option<i64>,
     name: Option<String>,
     kind: Option<String>,

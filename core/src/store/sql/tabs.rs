@@ -26,7 +26,7 @@ use crate::domain::organization::{
 use crate::domain::records::{AnyRecord, TicketState};
 use crate::domain::user::{UserHistory, UserStats};
 use crate::domain::{Error, Result, UserId};
-use crate::store::{Cursor, Page, TabCounts, db_err, placeholders};
+use crate::store::{Cursor, Page, Subject, TabCounts, db_err, placeholders};
 
 /// A value bound into an assembled statement.
 enum Arg {
@@ -449,7 +449,14 @@ async fn emails_of(conn: &mut Conn, users: &[i64]) -> Result<HashMap<i64, Vec<St
 }
 
 /// Loads the records of `ids` with the facts rules are matched against.
-async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(TabRecord, RecordFacts)>> {
+/// The records of `ids` with what rules match them by; the accounts' phones only when
+/// `account_phones` (what a phone rule's "matched by" needs).
+async fn load_with_facts(
+    conn: &mut Conn,
+    tab: Tab,
+    ids: &[i64],
+    account_phones: bool,
+) -> Result<Vec<(TabRecord, RecordFacts)>> {
     let mut out = Vec::with_capacity(ids.len());
     match tab {
         Tab::Users => {
@@ -466,7 +473,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
         Tab::Tickets => {
             let items = load_tickets(conn, ids).await?;
             let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
-            let phones = phones_of(conn, &accounts).await?;
+            let phones = if account_phones { phones_of(conn, &accounts).await? } else { HashMap::new() };
             for t in items {
                 let uid = t.user_id.map(|u| u.0);
                 let facts = RecordFacts {
@@ -481,7 +488,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
         Tab::Chats => {
             let items = load_chats(conn, ids).await?;
             let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
-            let phones = phones_of(conn, &accounts).await?;
+            let phones = if account_phones { phones_of(conn, &accounts).await? } else { HashMap::new() };
             for c in items {
                 let uid = c.user_id.map(|u| u.0);
                 let facts = RecordFacts {
@@ -507,7 +514,7 @@ async fn load_with_facts(conn: &mut Conn, tab: Tab, ids: &[i64]) -> Result<Vec<(
         Tab::Surveys => {
             let items = load_surveys(conn, ids).await?;
             let accounts: Vec<i64> = items.iter().filter_map(|t| t.user_id.map(|u| u.0)).collect();
-            let phones = phones_of(conn, &accounts).await?;
+            let phones = if account_phones { phones_of(conn, &accounts).await? } else { HashMap::new() };
             for s in items {
                 let uid = s.user_id.map(|u| u.0);
                 let facts = RecordFacts {
@@ -545,7 +552,7 @@ pub async fn rules_page(
     let next_cursor =
         if more { shown.last().map(|(id, at)| Cursor { s: None, n: Some(*at), id: *id }.encode()) } else { None };
     let ids: Vec<i64> = shown.iter().map(|(id, _)| *id).collect();
-    let loaded = load_with_facts(conn, tab, &ids).await?;
+    let loaded = load_with_facts(conn, tab, &ids, with_matched_by).await?;
     let rule_users: Vec<i64> =
         rules.iter().filter(|r| r.kind == RuleKind::Username).filter_map(|r| r.user_id).collect();
     let rule_emails =
@@ -641,6 +648,14 @@ impl Person {
         Ok(Person { id: user, emails: of(1), phones: of(2) })
     }
 
+    /// The person behind `user`: read, or taken from the user already read.
+    async fn of(conn: &mut Conn, user: Subject<'_>) -> Result<Person> {
+        match user {
+            Subject::Id(id) => Person::load(conn, id.0).await,
+            Subject::User(u) => Ok(Person::from_user(u)),
+        }
+    }
+
     fn from_user(u: &crate::domain::user::User) -> Person {
         Person {
             id: u.id.0,
@@ -680,16 +695,23 @@ async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
 }
 
 /// The organizations a user belongs to, each with its ticket count and the rules that match.
-pub async fn user_organizations(pools: &Pools, user: UserId) -> Result<Vec<Membership>> {
+pub async fn user_organizations(pools: &Pools, user: Subject<'_>) -> Result<Vec<Membership>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let Some(u) = load_users(&mut conn, &[user.0]).await?.pop() else { return Err(Error::NotFound) };
+    let loaded;
+    let u = match user {
+        Subject::User(u) => u,
+        Subject::Id(id) => {
+            loaded = load_users(&mut conn, &[id.0]).await?.pop().ok_or(Error::NotFound)?;
+            &loaded
+        }
+    };
     let facts = RecordFacts {
         user_id: Some(u.id.0),
         emails: u.emails.iter().map(|e| e.email.clone()).collect(),
         phones: u.phones.iter().map(|p| p.number.clone()).collect(),
         account_phones: Vec::new(),
     };
-    let rules = member_rules(&mut conn, &Person::from_user(&u)).await?;
+    let rules = member_rules(&mut conn, &Person::from_user(u)).await?;
     let mut by_org: Vec<(i64, Vec<Rule>)> = Vec::new();
     for r in rules {
         match by_org.iter_mut().find(|(o, _)| *o == r.organization_id.0) {
@@ -738,23 +760,23 @@ fn own_rules(person: &Person, tab: Tab) -> Vec<Rule> {
 /// (from their addresses or numbers) or surveys.
 pub async fn user_tab(
     pools: &Pools,
-    user: UserId,
+    user: Subject<'_>,
     tab: Tab,
     state: Option<TicketState>,
     limit: i64,
     after: Option<Cursor>,
 ) -> Result<Page<TabItem>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let person = Person::load(&mut conn, user.0).await?;
+    let person = Person::of(&mut conn, user).await?;
     let filter = state.map(state_condition);
     rules_page(&mut conn, tab, &own_rules(&person, tab), filter, limit, after, false).await
 }
 
 /// The counts of a user's Statistics tab: tickets (open, resolved), chats, calls and their
 /// seconds, surveys.
-pub async fn user_counts(pools: &Pools, user: UserId) -> Result<UserStats> {
+pub async fn user_counts(pools: &Pools, user: Subject<'_>) -> Result<UserStats> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let person = Person::load(&mut conn, user.0).await?;
+    let person = Person::of(&mut conn, user).await?;
     let rules: Vec<(Tab, Vec<Rule>)> = OWN_TABS.iter().map(|(tab, _)| (*tab, own_rules(&person, *tab))).collect();
     if rules.iter().any(|(_, r)| r.len() > GROUP_ABOVE) {
         return user_counts_apart(&mut conn, &rules).await;
@@ -832,17 +854,22 @@ const OWN_TABS: [(Tab, &str); 4] =
     [(Tab::Tickets, "tickets"), (Tab::Chats, "chats"), (Tab::Calls, "calls"), (Tab::Surveys, "surveys")];
 
 /// A user's History tab: last login and the time of their newest ticket, chat, call, survey.
-pub async fn user_history(pools: &Pools, user: UserId) -> Result<UserHistory> {
+pub async fn user_history(pools: &Pools, user: Subject<'_>) -> Result<UserHistory> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    let person = Person::load(&mut conn, user.0).await?;
-    let mut out = UserHistory::default();
-    let login: Option<Option<i64>> = sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
-        .bind(user.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    out.last_login_at = login.flatten().map(Timestamp);
-    out.logins = super::logins::login_events(&mut conn, user, 10).await?;
+    let person = Person::of(&mut conn, user).await?;
+    let last_login_at = match user {
+        Subject::User(u) => u.last_login_at,
+        Subject::Id(id) => {
+            let login: Option<Option<i64>> = sqlx::query_scalar("SELECT last_login_at FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            login.flatten().map(Timestamp)
+        }
+    };
+    let mut out = UserHistory { last_login_at, ..Default::default() };
+    out.logins = super::logins::login_events(&mut conn, UserId(person.id), 10).await?;
     for (tab, _) in OWN_TABS {
         let newest = page_ids(&mut conn, tab, &own_rules(&person, tab), None, 1, None).await?;
         let at = newest.first().map(|(_, at)| Timestamp(*at));
