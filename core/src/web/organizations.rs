@@ -665,7 +665,8 @@ async fn save_group(
 
 /// `POST /agent/organizations/{id}/members`: `action` = `preview` (counts, nothing saved),
 /// `add` (with `kind`, `value`, `include_subdomains`, `view_org_tickets`,
-/// `confirm_public_domain`) or `remove` (with `rule_id`).
+/// `confirm_public_domain`), `update` (a rule's `include_subdomains` and `view_org_tickets`,
+/// with `rule_id`) or `remove` (with `rule_id`).
 async fn members(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
     let p = match Posted::read(&state, Some(&id), request).await {
         Ok(p) => p,
@@ -716,7 +717,22 @@ async fn members(State(state): State<AppState>, Path(id): Path<String>, request:
                 Err(e) => return p.fail(&state, e),
             }
         }
-        _ => return p.fail(&state, Error::invalid("action", "must be preview, add or remove")),
+        "update" => {
+            let Some(rule_id) = f.get("rule_id").and_then(|r| r.parse::<i64>().ok()) else {
+                return p.fail(&state, Error::invalid("rule_id", "is required"));
+            };
+            // the options only: a rule's kind and value are what it is (remove it and add another)
+            let options = RuleInput { kind: None, value: None, ..rule };
+            match organizations::update_rule(&state, &p.caller, OrganizationId(p.id), RuleId(rule_id), options).await {
+                Ok(_) if !p.htmx() => {
+                    let to = format!("/agent/organizations/{}/members?saved=members", p.id);
+                    return Redirect::to(&to).into_response();
+                }
+                Ok(_) => (StatusCode::OK, json!({"saved": true})),
+                Err(e) => return p.fail(&state, e),
+            }
+        }
+        _ => return p.fail(&state, Error::invalid("action", "must be preview, add, update or remove")),
     };
     let rec = match Record::load(&state, &p.caller, OrganizationId(p.id), "members".into()).await {
         Ok(r) => r,

@@ -135,10 +135,33 @@ async fn an_agent_builds_an_organization_in_the_browser(b: Backend) {
     assert!(res.text().await.expect("html").contains("a phone rule cannot let users see"));
     let (_, page) = get(&client, &app, &format!("{base}/members")).await;
     assert!(page.contains(">acme.example<") && page.contains(">gmail.com<"), "{page}");
+    // each rule's options are edited in place (its update form, then its remove form)
+    let rule_ids: Vec<String> = page
+        .split("name=\"rule_id\" value=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_string))
+        .collect();
+    assert_eq!(rule_ids.len(), 4, "two forms for each of two rules: {page}");
+    let res = post(
+        &client,
+        &app,
+        &format!("{base}/members"),
+        &page,
+        &[("action", "update"), ("rule_id", &rule_ids[0]), ("include_subdomains", "on"), ("view_org_tickets", "on")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let org = base.trim_start_matches("/agent/organizations/");
+    let (_, rules) = app.get(&format!("/api/v1/organizations/{org}/members")).await;
+    let acme = rules["items"].as_array().and_then(|r| r.iter().find(|r| r["value"] == "acme.example")).cloned();
+    let acme = acme.unwrap_or_else(|| panic!("{rules}"));
+    assert_eq!((acme["include_subdomains"].as_bool(), acme["view_org_tickets"].as_bool()), (Some(true), Some(true)));
+    let (_, page) = get(&client, &app, &format!("{base}/members")).await;
     // removing the gmail rule
     let gmail_rule = page
         .split("name=\"rule_id\" value=\"")
-        .nth(2)
+        .nth(3)
         .and_then(|s| s.split('"').next())
         .expect("second rule")
         .to_string();

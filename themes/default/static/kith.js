@@ -76,6 +76,8 @@
     var out = d.getElementById("bulk-count");
     if (!out) return;
     var n = d.querySelectorAll("#list-results input[name=ids]:checked").length;
+    // on a phone the bulk bar waits until a row is ticked
+    d.body.classList.toggle("bulk-idle", n === 0);
     out.textContent = n === 0 ? out.getAttribute("data-none") : n === 1 ? out.getAttribute("data-one") : out.getAttribute("data-many").replace("999999", n);
   }
   d.addEventListener("change", function (ev) {
@@ -190,6 +192,14 @@
     link.focus();
     preview(link);
   });
+  // below three panes the directory's views open and close behind a button
+  d.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest(".nav-toggle");
+    if (!b) return;
+    var open = b.getAttribute("aria-expanded") !== "true";
+    b.setAttribute("aria-expanded", String(open));
+    b.closest(".nav-pane").classList.toggle("open", open);
+  });
   // copy buttons
   d.addEventListener("click", function (ev) {
     var b = ev.target.closest && ev.target.closest("[data-copy]");
@@ -233,7 +243,8 @@
     }
   });
   d.addEventListener("DOMContentLoaded", function () {
-    d.querySelectorAll("[data-copy], [data-shortcut-help], [data-pick-all]").forEach(function (b) { b.hidden = false; });
+    countPicked();
+    d.querySelectorAll("[data-copy], [data-shortcut-help], [data-pick-all], .nav-toggle").forEach(function (b) { b.hidden = false; });
     // on a phone the tabs scroll sideways: bring the chosen one into view (not the page)
     var sel = d.querySelector('.tablist [aria-selected="true"]'), list = sel && sel.parentElement;
     if (list && list.scrollWidth > list.clientWidth) sel.scrollIntoView({ block: "nearest", inline: "center" });
