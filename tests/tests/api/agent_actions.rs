@@ -2,7 +2,7 @@
 //! with htmx's headers, on both backends: merge (find, side by side with what moves, swap,
 //! merge, refused), clone, a new ticket and call log prefilled from the user; bulk labels,
 //! roles, disable and delete (confirmation naming the count; all or none); and what a default
-//! Agent may not do.
+//! Agent may not do; and CSRF on every page form (RELIABILITY S8).
 
 use kith_tests::{Backend, TestApp, backend_tests};
 use reqwest::StatusCode;
@@ -11,7 +11,11 @@ use serde_json::json;
 use crate::agent_pages::{get, login, post};
 use crate::pages::browser;
 
-backend_tests!(a_manager_merges_clones_and_logs_work_for_a_user, bulk_actions_change_every_chosen_user_or_none,);
+backend_tests!(
+    a_manager_merges_clones_and_logs_work_for_a_user,
+    bulk_actions_change_every_chosen_user_or_none,
+    every_page_form_refuses_a_post_without_its_token,
+);
 
 async fn a_manager_merges_clones_and_logs_work_for_a_user(b: Backend) {
     let app = TestApp::start(b).await;
@@ -352,4 +356,86 @@ async fn get_htmx(client: &reqwest::Client, app: &TestApp, path: &str, target: &
         .await
         .expect("get");
     (res.status(), res.text().await.expect("html"))
+}
+
+/// RELIABILITY S8 for the pages: every route of `core/src/web` that takes a POST (read from the
+/// routers' sources, so a new form cannot be missed) refuses it without the CSRF token, with
+/// another session's token, and from another origin — and nothing changes.
+async fn every_page_form_refuses_a_post_without_its_token(b: Backend) {
+    let app = TestApp::start(b).await;
+    app.create_user(json!({"username": "mgr.mia", "emails": [{"email": "mia@desk.example"}], "roles": ["Manager"], "password": "a long manager passphrase"}))
+        .await;
+    let victim = app
+        .create_user(json!({"username": "victim", "display_name": "Vic Tim", "emails": [{"email": "vic@tim.example"}]}))
+        .await;
+    let (_, org) = app.post("/api/v1/organizations", json!({"name": "Target Org"})).await;
+    let org = org["id"].as_i64().expect("org id");
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src/web");
+    let mut routes = Vec::new();
+    for entry in std::fs::read_dir(&web).expect("core/src/web") {
+        let source = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+        for line in source.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
+            let path = line.split('"').nth(1).expect("path").to_string();
+            if line.contains("post(") {
+                routes.push(path);
+            }
+        }
+    }
+    routes.sort();
+    assert!(routes.len() >= 18, "the page routes that take a POST: {routes:?}");
+    let client = browser();
+    login(&app, &client, "mgr.mia", "a long manager passphrase", "").await;
+    let (_, page) = get(&client, &app, &format!("/agent/users/{victim}")).await;
+    // another session's token: a second browser's
+    let other = browser();
+    login(&app, &other, "mgr.mia", "a long manager passphrase", "").await;
+    let (_, other_page) = get(&other, &app, "/agent/users").await;
+    let foreign = crate::pages::csrf_field(&other_page);
+    let fields = [
+        ("source_id", victim.to_string()),
+        ("ids", victim.to_string()),
+        ("action", "delete".to_string()),
+        ("confirm", "yes".to_string()),
+        ("disabled", "true".to_string()),
+        ("display_name", "Hijacked".to_string()),
+        ("name", "Hijacked".to_string()),
+        ("subject", "Forged".to_string()),
+        ("body", "Forged".to_string()),
+        ("ui_theme", "dark".to_string()),
+    ];
+    for route in &routes {
+        let path = route
+            .replace("/agent/users/{id}", &format!("/agent/users/{victim}"))
+            .replace("/agent/organizations/{id}", &format!("/agent/organizations/{org}"))
+            .replace("{group}", "identity")
+            .replace("{kind}", "ticket");
+        let url = format!("{}{path}", app.base);
+        let mut no_token: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let res = client.post(&url).form(&no_token).send().await.expect("post");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} without a token");
+        no_token.push(("csrf", foreign.clone()));
+        let res = client.post(&url).form(&no_token).send().await.expect("post");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} with another session's token");
+        let mut own: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, v.clone())).collect();
+        own.push(("csrf", crate::pages::csrf_field(&page)));
+        let res = client
+            .post(&url)
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .form(&own)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} from another site");
+    }
+    // nothing changed
+    let (s, v) = app.get(&format!("/api/v1/users/{victim}")).await;
+    assert_eq!(
+        (s, v["display_name"].as_str(), v["disabled"].as_bool()),
+        (StatusCode::OK, Some("Vic Tim"), Some(false))
+    );
+    let (_, o) = app.get(&format!("/api/v1/organizations/{org}")).await;
+    assert_eq!(o["name"], "Target Org");
+    let (_, tickets) = app.get(&format!("/api/v1/users/{victim}/tickets")).await;
+    assert_eq!(tickets["total"], 0, "{tickets}");
 }
