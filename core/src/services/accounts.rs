@@ -144,6 +144,27 @@ pub async fn request_reset(app: &App, addr: IpAddr, email: &str) -> Result<()> {
     enqueue(app, &Task::PasswordReset { address }).await
 }
 
+/// An agent sends a user a password-reset link at their primary address: `users_edit` and the
+/// rules of editing that user (another agent needs `roles_manage`); only for users who sign in
+/// with a password here; the limit on reset e-mails per account still applies. Answers the
+/// address.
+pub async fn send_reset_for(app: &App, caller: &Caller, id: UserId) -> Result<String> {
+    caller.require(crate::domain::role::Permission::UsersEdit)?;
+    let user = app.store.get_user(id).await?;
+    super::users::check_may_edit(caller, &user)?;
+    if user.auth_method != "password" {
+        return Err(Error::invalid(
+            "password",
+            format!("signs in with {}: the password is kept there", user.auth_method),
+        ));
+    }
+    let Some(address) = user.emails.iter().find(|e| e.primary).map(|e| e.email.clone()) else {
+        return Err(Error::invalid("email", "has no e-mail address to send the link to"));
+    };
+    enqueue(app, &Task::PasswordReset { address: address.clone() }).await?;
+    Ok(address)
+}
+
 /// Whose live link `token` is, if anybody's (for the reset page).
 pub async fn link_holder(app: &App, token: &str) -> Result<Option<String>> {
     if token.is_empty() || token.len() > 100 {

@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/users/{id}/phones", post(edit_phones))
         .route("/agent/users/{id}/state", post(set_state))
         .route("/agent/users/{id}/delete", post(delete))
+        .route("/agent/users/{id}/password", post(password))
         .route("/agent/settings", post(save_settings))
 }
 
@@ -307,6 +308,7 @@ pub fn card(u: &User, zone: &str) -> Value {
         "last_login_iso": last_login.as_ref().map(|l| &l.1),
         "href": format!("/agent/users/{}", u.id.0),
         "version": u.version,
+        "auth_method": u.auth_method,
     })
 }
 
@@ -899,6 +901,46 @@ async fn set_state(State(state): State<AppState>, Path(id): Path<String>, reques
         Ok(_) | Err(Error::Stale { .. }) => Redirect::to(&format!("/agent/users/{}", p.id)).into_response(),
         Err(e) => p.fail(&state, e),
     }
+}
+
+/// `POST /agent/users/{id}/password`: `action` = `set` (a new `password`; the user's sessions
+/// end) or `send_reset` (a reset link to their primary address). Then the Portal tab says so.
+async fn password(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = UserId(p.id);
+    let result = match p.form.get("action") {
+        Some("set") => {
+            let input = UserInput {
+                password: Some(p.form.get("password").unwrap_or_default().to_string()),
+                ..Default::default()
+            };
+            users::update(&state, &p.caller, id, input).await.map(|_| "password")
+        }
+        Some("send_reset") => crate::services::accounts::send_reset_for(&state, &p.caller, id).await.map(|_| "reset"),
+        _ => Err(Error::invalid("action", "must be set or send_reset")),
+    };
+    let why = match result {
+        Ok(done) => {
+            return Redirect::to(&format!("/agent/users/{}/portal?saved={done}#sign-in", id.0)).into_response();
+        }
+        Err(Error::Invalid(f)) => f.into_values().collect::<Vec<_>>().join(" "),
+        Err(e) => return p.fail(&state, e),
+    };
+    let Posted { headers, caller, me, viewer, .. } = p;
+    let rec = match Record::load(&state, &caller, id, "portal").await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let groups = match groups_for(&state, &caller, &rec).await {
+        Ok(g) => g,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let notice = Some(json!({"for": "password", "text": why}));
+    let q = RecordQuery::default();
+    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, StatusCode::UNPROCESSABLE_ENTITY, notice).await
 }
 
 /// `POST /agent/users/{id}/delete`: deletes the user (the form names them and asks first).

@@ -15,6 +15,7 @@ backend_tests!(
     a_manager_merges_clones_and_logs_work_for_a_user,
     bulk_actions_change_every_chosen_user_or_none,
     every_page_form_refuses_a_post_without_its_token,
+    an_agent_sets_a_password_or_sends_a_reset_link,
 );
 
 async fn a_manager_merges_clones_and_logs_work_for_a_user(b: Backend) {
@@ -438,4 +439,35 @@ async fn every_page_form_refuses_a_post_without_its_token(b: Backend) {
     assert_eq!(o["name"], "Target Org");
     let (_, tickets) = app.get(&format!("/api/v1/users/{victim}/tickets")).await;
     assert_eq!(tickets["total"], 0, "{tickets}");
+}
+
+/// The Portal tab's signing-in section: an agent sets a user's password (too short refused by
+/// the field) or sends them a reset link; the user then logs in with the new password.
+async fn an_agent_sets_a_password_or_sends_a_reset_link(b: Backend) {
+    let app = TestApp::start(b).await;
+    app.create_user(json!({"username": "agent.ann", "emails": [{"email": "ann@desk.example"}], "roles": ["Agent"], "password": "a long agent passphrase"}))
+        .await;
+    let carl = app
+        .create_user(json!({"username": "carl", "emails": [{"email": "carl@cust.example", "primary": true}], "password": "a first secret phrase"}))
+        .await;
+    let client = browser();
+    login(&app, &client, "agent.ann", "a long agent passphrase", "").await;
+    let (_, page) = get(&client, &app, &format!("/agent/users/{carl}/portal")).await;
+    assert!(page.contains("id=\"sign-in\"") && page.contains("Send a reset link to carl@cust.example"), "{page}");
+    let path = format!("/agent/users/{carl}/password");
+    let res = post(&client, &app, &path, &page, &[("action", "set"), ("password", "short")], None).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("aria-invalid=\"true\"") && html.contains("id=\"sign-in-error\""), "{html}");
+    let res =
+        post(&client, &app, &path, &page, &[("action", "set"), ("password", "a second secret phrase")], None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, after) = get(&client, &app, &format!("/agent/users/{carl}/portal?saved=password")).await;
+    assert!(after.contains("Password set"), "{after}");
+    let carl_browser = browser();
+    let res = login(&app, &carl_browser, "carl", "a second secret phrase", "").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the new password works");
+    let res = post(&client, &app, &path, &page, &[("action", "send_reset")], None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()["location"].to_str().expect("to").contains("saved=reset"));
 }
