@@ -35,6 +35,8 @@ pub mod key {
     pub const ENTER: &str = "\u{e007}";
     pub const ESCAPE: &str = "\u{e00c}";
     pub const DOWN: &str = "\u{e015}";
+    pub const RIGHT: &str = "\u{e014}";
+    pub const HOME: &str = "\u{e011}";
     pub const SHIFT: &str = "\u{e008}";
     pub const CONTROL: &str = "\u{e009}";
 }

@@ -388,6 +388,34 @@ async fn a_manager_merges_in_a_dialog_and_acts_in_bulk(b: Backend) {
 
     // bulk: `/`, type, ↓ x ↓ x ticks two rows; a label for both
     chrome.goto(&format!("{}/agent/users", app.base)).await;
+    // the list's splitter moves with the keyboard (and is kept for the next page)
+    chrome.execute("document.querySelector('.pane-handle').focus()", json!([])).await;
+    let before =
+        chrome.execute("return +document.querySelector('.pane-handle').getAttribute('aria-valuenow')", json!([])).await;
+    chrome.press(&[key::HOME], &[]).await;
+    chrome
+        .wait_until(
+            "return document.querySelector('.pane-handle').getAttribute('aria-valuenow') === '360'",
+            "the narrowest list",
+        )
+        .await;
+    let width = chrome
+        .execute("return Math.round(document.getElementById('list').getBoundingClientRect().width)", json!([]))
+        .await;
+    assert_eq!(width, json!(360), "the list is as wide as the splitter says (was {before})");
+    chrome.press(&[key::RIGHT], &[]).await;
+    chrome
+        .wait_until(
+            "return document.querySelector('.pane-handle').getAttribute('aria-valuenow') === '376'",
+            "16 px wider",
+        )
+        .await;
+    chrome.goto(&format!("{}/agent/users", app.base)).await;
+    chrome
+        .wait_until("return document.querySelector('.pane-handle').getAttribute('aria-valuenow') === '376'", "kept")
+        .await;
+    chrome.execute("localStorage.removeItem('kith.listWidth')", json!([])).await;
+    chrome.goto(&format!("{}/agent/users", app.base)).await;
     chrome.press(&["/"], &[]).await;
     chrome.type_text("walker").await;
     chrome

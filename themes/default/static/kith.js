@@ -192,6 +192,39 @@
     link.focus();
     preview(link);
   });
+  // the list's width (three panes): a window splitter, dragged or moved with the keyboard,
+  // kept in this browser
+  var MIN_LIST = 360, MAX_LIST = 960;
+  function setListWidth(handle, px) {
+    var w = Math.round(Math.min(MAX_LIST, Math.max(MIN_LIST, px)));
+    handle.closest(".panes").style.setProperty("--list-width", w + "px");
+    handle.setAttribute("aria-valuenow", String(w));
+    try { localStorage.setItem("kith.listWidth", String(w)); } catch (e) { /* private mode */ }
+  }
+  function listWidth(handle) { return handle.closest(".list-pane").getBoundingClientRect().width; }
+  d.addEventListener("keydown", function (ev) {
+    var h = ev.target;
+    if (!h.classList || !h.classList.contains("pane-handle")) return;
+    var step = ev.shiftKey ? 64 : 16, w = listWidth(h), rtl = root.dir === "rtl";
+    if (ev.key === "ArrowRight") setListWidth(h, w + (rtl ? -step : step));
+    else if (ev.key === "ArrowLeft") setListWidth(h, w + (rtl ? step : -step));
+    else if (ev.key === "Home") setListWidth(h, MIN_LIST);
+    else if (ev.key === "End") setListWidth(h, MAX_LIST);
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation();
+  }, true);
+  d.addEventListener("pointerdown", function (ev) {
+    var h = ev.target;
+    if (!h.classList || !h.classList.contains("pane-handle")) return;
+    ev.preventDefault();
+    h.setPointerCapture(ev.pointerId);
+    var start = listWidth(h) - ev.clientX * (root.dir === "rtl" ? -1 : 1);
+    function move(e) { setListWidth(h, start + e.clientX * (root.dir === "rtl" ? -1 : 1)); }
+    function up() { h.removeEventListener("pointermove", move); h.removeEventListener("pointerup", up); }
+    h.addEventListener("pointermove", move);
+    h.addEventListener("pointerup", up);
+  });
   // below three panes the directory's views open and close behind a button
   d.addEventListener("click", function (ev) {
     var b = ev.target.closest && ev.target.closest(".nav-toggle");
@@ -244,6 +277,13 @@
   });
   d.addEventListener("DOMContentLoaded", function () {
     countPicked();
+    var handle = d.querySelector(".pane-handle");
+    if (handle) {
+      handle.hidden = false;
+      var kept = null;
+      try { kept = parseInt(localStorage.getItem("kith.listWidth"), 10); } catch (e) { /* private mode */ }
+      if (kept) setListWidth(handle, kept); else handle.setAttribute("aria-valuenow", String(Math.round(listWidth(handle))));
+    }
     d.querySelectorAll("[data-copy], [data-shortcut-help], [data-pick-all], .nav-toggle").forEach(function (b) { b.hidden = false; });
     // on a phone the tabs scroll sideways: bring the chosen one into view (not the page)
     var sel = d.querySelector('.tablist [aria-selected="true"]'), list = sel && sel.parentElement;

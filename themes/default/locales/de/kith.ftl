@@ -407,3 +407,4 @@ password-set-do = Passwort setzen
 password-set = Passwort gesetzt: Die Sitzungen des Benutzers sind beendet.
 reset-send = Einen Link zum Zurücksetzen an { $email } senden
 reset-sent = Ein Link zum Zurücksetzen ist unterwegs an { $email }.
+resize-list = Breite der Liste

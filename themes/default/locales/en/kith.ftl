@@ -407,3 +407,4 @@ password-set-do = Set password
 password-set = Password set: the user's sessions have ended.
 reset-send = Send a reset link to { $email }
 reset-sent = A reset link is on its way to { $email }.
+resize-list = Width of the list
