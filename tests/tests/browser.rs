@@ -145,6 +145,13 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
     chrome.press(&["]"], &[]).await;
     chrome.wait_until(&format!("return location.pathname === '/agent/users/{zoe}/contact'"), "the contact tab").await;
     chrome.wait_until("return document.activeElement.id === 'tab-contact'", "focus on the chosen tab").await;
+    // the tab's own panel, swapped in and settled (focus moves to the tab before its answer)
+    chrome
+        .wait_until(
+            "return !!document.querySelector('#tabpanel[aria-labelledby=tab-contact]') && !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')",
+            "the contact panel settled",
+        )
+        .await;
     assert!(chrome.source().await.contains("zoe.q@home.example"));
     // `e` edits the first group; type; Ctrl+Enter saves; "Saved" announced; focus on the pencil
     chrome.press(&["e"], &[]).await;

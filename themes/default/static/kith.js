@@ -277,6 +277,11 @@
   });
   d.addEventListener("DOMContentLoaded", function () {
     countPicked();
+    // a page opened in an edit state (?edit=<group>, or a plain link followed before htmx
+    // wired it) starts in the form's first field
+    var editing = d.querySelector(".group.editing");
+    var field = editing && editing.querySelector("[aria-invalid=true], form input:not([type=hidden]), form select, form textarea");
+    if (field) field.focus();
     var handle = d.querySelector(".pane-handle");
     if (handle) {
       handle.hidden = false;
