@@ -66,55 +66,54 @@ async fn check_user_exists(conn: &mut Conn, user: Option<i64>) -> Result<()> {
     Ok(())
 }
 
+/// What an edit of a ticket starts from.
 #[derive(FromRow)]
 struct TicketRow {
+    subject: String,
+    status: String,
+    user_id: Option<i64>,
+    created_at: i64,
+}
+
+/// Tickets by id with their addresses, in one statement (a row per address), in `ids`' order.
+pub async fn load_tickets(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Ticket>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(1, ids.len());
+    let mut q = sqlx::query_as::<_, TicketAddressRow>(AssertSqlSafe(format!(
+        "SELECT t.id, t.subject, t.status, t.user_id, t.created_at, t.updated_at, a.email
+         FROM tickets t LEFT JOIN ticket_addresses a ON a.ticket_id = t.id
+         WHERE t.id IN ({list}) ORDER BY t.id, a.position"
+    )));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut by_id: HashMap<i64, Ticket> = HashMap::new();
+    for r in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+        let t = by_id.entry(r.id).or_insert_with(|| Ticket {
+            id: r.id,
+            subject: r.subject,
+            status: TicketStatus::parse(&r.status).unwrap_or(TicketStatus::Open),
+            user_id: r.user_id.map(UserId),
+            emails: Vec::new(),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        });
+        t.emails.extend(r.email);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+#[derive(FromRow)]
+struct TicketAddressRow {
     id: i64,
     subject: String,
     status: String,
     user_id: Option<i64>,
     created_at: i64,
     updated_at: i64,
-}
-
-/// Tickets by id, in the order given.
-pub async fn load_tickets(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Ticket>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = placeholders(1, ids.len());
-    let mut q = sqlx::query_as::<_, TicketRow>(AssertSqlSafe(format!(
-        "SELECT id, subject, status, user_id, created_at, updated_at FROM tickets WHERE id IN ({list})"
-    )));
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let rows = q.fetch_all(&mut *conn).await.map_err(db_err)?;
-    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
-        "SELECT ticket_id, email FROM ticket_addresses WHERE ticket_id IN ({list}) ORDER BY ticket_id, position"
-    )));
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
-    for (tid, e) in q.fetch_all(&mut *conn).await.map_err(db_err)? {
-        emails.entry(tid).or_default().push(e);
-    }
-    let mut by_id: HashMap<i64, Ticket> = rows
-        .into_iter()
-        .map(|r| {
-            let t = Ticket {
-                id: r.id,
-                subject: r.subject,
-                status: TicketStatus::parse(&r.status).unwrap_or(TicketStatus::Open),
-                user_id: r.user_id.map(UserId),
-                emails: emails.remove(&r.id).unwrap_or_default(),
-                created_at: Timestamp(r.created_at),
-                updated_at: Timestamp(r.updated_at),
-            };
-            (r.id, t)
-        })
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    email: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -240,13 +239,11 @@ async fn current_fields(conn: &mut Conn, kind: RecordKind, id: i64) -> Result<Re
     let mut f = RecordFields::default();
     match kind {
         RecordKind::Ticket => {
-            let r: TicketRow = sqlx::query_as(
-                "SELECT id, subject, status, user_id, created_at, updated_at FROM tickets WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
+            let r: TicketRow = sqlx::query_as("SELECT subject, status, user_id, created_at FROM tickets WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
             f.subject = r.subject;
             f.status = TicketStatus::parse(&r.status);
             f.user_id = r.user_id;

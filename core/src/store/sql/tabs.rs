@@ -405,6 +405,40 @@ async fn page_ids(
     Ok(rows)
 }
 
+/// The time of the newest record each rule set pulls in, all in one statement (each branch's
+/// newest row, then the greatest per set).
+async fn newest_at(conn: &mut Conn, sets: &[(Tab, Vec<Rule>)]) -> Result<Vec<Option<i64>>> {
+    let mut a = Args::default();
+    let mut selects = Vec::new();
+    for (n, (tab, rules)) in sets.iter().enumerate() {
+        let branches: Vec<String> = if rules.len() > GROUP_ABOVE {
+            grouped_branches(*tab, &rules.iter().collect::<Vec<_>>(), &mut a)
+        } else {
+            rules.iter().filter_map(|rule| branch(*tab, rule, &mut a)).collect()
+        };
+        for (i, b) in branches.into_iter().enumerate() {
+            selects.push(format!(
+                "SELECT CAST({n} AS BIGINT) AS n, s{n}_{i}.at FROM (SELECT b.at AS at FROM ({b}) b ORDER BY b.at DESC LIMIT 1) s{n}_{i}"
+            ));
+        }
+    }
+    let mut out = vec![None; sets.len()];
+    if selects.is_empty() {
+        return Ok(out);
+    }
+    let sql = selects.join(" UNION ALL ");
+    let rows: Vec<(i64, i64)> = bind_all!(sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)), a)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for (n, at) in rows {
+        if let Some(slot) = out.get_mut(n as usize) {
+            *slot = Some(slot.map_or(at, |x: i64| x.max(at)));
+        }
+    }
+    Ok(out)
+}
+
 /// The phones (E.164) of some accounts, on a reader.
 pub async fn phones_of_users(pools: &Pools, users: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
@@ -870,9 +904,10 @@ pub async fn user_history(pools: &Pools, user: Subject<'_>) -> Result<UserHistor
     };
     let mut out = UserHistory { last_login_at, ..Default::default() };
     out.logins = super::logins::login_events(&mut conn, UserId(person.id), 10).await?;
-    for (tab, _) in OWN_TABS {
-        let newest = page_ids(&mut conn, tab, &own_rules(&person, tab), None, 1, None).await?;
-        let at = newest.first().map(|(_, at)| Timestamp(*at));
+    let sets: Vec<(Tab, Vec<Rule>)> = OWN_TABS.iter().map(|(tab, _)| (*tab, own_rules(&person, *tab))).collect();
+    let newest = newest_at(&mut conn, &sets).await?;
+    for ((tab, _), at) in sets.iter().zip(newest) {
+        let at = at.map(Timestamp);
         match tab {
             Tab::Tickets => out.last_ticket_at = at,
             Tab::Chats => out.last_chat_at = at,
