@@ -278,6 +278,34 @@ async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) ->
     bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
 }
 
+/// [`count`] for several rule sets, in one statement (a set of more than [`GROUP_ABOVE`] rules
+/// is counted on its own).
+async fn counts_of(conn: &mut Conn, tab: Tab, sets: &[&[Rule]]) -> Result<Vec<i64>> {
+    let mut out = vec![0; sets.len()];
+    let mut a = Args::default();
+    let mut selects = Vec::new();
+    for (n, rules) in sets.iter().enumerate() {
+        if rules.len() > GROUP_ABOVE {
+            out[n] = count_grouped(conn, tab, rules, None).await?;
+        } else if let Some(expr) = count_expr(tab, rules, None, &mut a) {
+            selects.push(format!("SELECT CAST({n} AS BIGINT), CAST({expr} AS BIGINT)"));
+        }
+    }
+    if !selects.is_empty() {
+        let sql = selects.join(" UNION ALL ");
+        let rows: Vec<(i64, i64)> = bind_all!(sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)), a)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        for (n, c) in rows {
+            if let Some(slot) = out.get_mut(n as usize) {
+                *slot = c;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The SQL expression [`count`] evaluates (its parameters added to `a`), or `None` when no
 /// rule can match anything (the count is 0). For at most [`GROUP_ABOVE`] rules.
 fn count_expr(tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args) -> Option<String> {
@@ -755,10 +783,13 @@ pub async fn user_organizations(pools: &Pools, user: Subject<'_>) -> Result<Vec<
     }
     let ids: Vec<i64> = by_org.iter().map(|(o, _)| *o).collect();
     let orgs = load_orgs(&mut conn, &ids).await?;
+    // every organization's ticket count in one statement
+    let sets: Vec<&[Rule]> = by_org.iter().map(|(_, rules)| rules.as_slice()).collect();
+    let ticket_counts = counts_of(&mut conn, Tab::Tickets, &sets).await?;
     let mut out = Vec::new();
     for org in orgs {
-        let Some((_, rules)) = by_org.iter().find(|(o, _)| *o == org.id.0) else { continue };
-        let ticket_count = count(&mut conn, Tab::Tickets, rules, None).await?;
+        let Some(at) = by_org.iter().position(|(o, _)| *o == org.id.0) else { continue };
+        let (rules, ticket_count) = (&by_org[at].1, ticket_counts[at]);
         let by: Vec<MatchedBy> = rules
             .iter()
             .filter(|r| matches(Tab::Users, r, &[], &facts))
