@@ -15,12 +15,11 @@ use crate::pages::browser;
 
 /// Pages not yet within their budget, each with the most it may take until it is (a ratchet:
 /// more fails, and so does meeting the budget while still listed). Issue 12 brings them down.
-const NOT_YET: [(&str, u64); 5] = [
-    ("/agent/users/{user}/organizations (record-tabs)", 8),
-    ("/agent/organizations/{org}/details (record-tabs)", 9),
-    ("/agent/organizations/{org}/users (record-tabs)", 8),
-    ("/agent/organizations/{org}/tickets (record-tabs)", 8),
-    ("/agent/organizations/{org}/changes (record-tabs)", 7),
+const NOT_YET: [(&str, u64); 4] = [
+    ("/agent/users/{user}/organizations (record-tabs)", 7),
+    ("/agent/organizations/{org}/details (record-tabs)", 8),
+    ("/agent/organizations/{org}/users (record-tabs)", 7),
+    ("/agent/organizations/{org}/tickets (record-tabs)", 7),
 ];
 
 /// Statements one GET takes (after a first, warming, GET of the same URL).

@@ -34,9 +34,12 @@ struct OrgRow {
     created_at: i64,
     updated_at: i64,
     version: i64,
+    /// One of its labels (a row per label), or none.
+    label: Option<String>,
 }
 
-/// Organizations by id, in the order given, with labels and comment counts.
+/// Organizations by id, in the order given, with labels and comment counts, in one statement
+/// (a row per label).
 pub async fn load_orgs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Organization>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -46,49 +49,38 @@ pub async fn load_orgs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Organization>
         "SELECT o.id, o.name, o.website, o.phone, o.employees, o.address1, o.address2, o.city, o.state, o.zip,
                 o.country, o.summary, o.custom_fields,
                 (SELECT COUNT(*) FROM organization_comments c WHERE c.organization_id = o.id) AS comment_count,
-                o.created_at, o.updated_at, o.version
-         FROM organizations o WHERE o.id IN ({list})"
+                o.created_at, o.updated_at, o.version, l.label
+         FROM organizations o LEFT JOIN organization_labels l ON l.organization_id = o.id
+         WHERE o.id IN ({list}) ORDER BY o.id, l.label_key"
     )));
     for id in ids {
         q = q.bind(*id);
     }
-    let rows = q.fetch_all(&mut *conn).await.map_err(db_err)?;
-    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
-        "SELECT organization_id, label FROM organization_labels WHERE organization_id IN ({list}) ORDER BY organization_id, label_key"
-    )));
-    for id in ids {
-        q = q.bind(*id);
+    let mut by_id: HashMap<i64, Organization> = HashMap::new();
+    for r in q.fetch_all(&mut *conn).await.map_err(db_err)? {
+        let label = r.label.clone();
+        let o = by_id.entry(r.id).or_insert_with(|| Organization {
+            id: OrganizationId(r.id),
+            name: r.name,
+            website: r.website,
+            phone: r.phone,
+            employees: r.employees,
+            address1: r.address1,
+            address2: r.address2,
+            city: r.city,
+            state: r.state,
+            zip: r.zip,
+            country: r.country,
+            summary: r.summary,
+            labels: Vec::new(),
+            custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
+            comment_count: r.comment_count,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            version: r.version,
+        });
+        o.labels.extend(label);
     }
-    let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
-    for (oid, l) in q.fetch_all(&mut *conn).await.map_err(db_err)? {
-        labels.entry(oid).or_default().push(l);
-    }
-    let mut by_id: HashMap<i64, Organization> = rows
-        .into_iter()
-        .map(|r| {
-            let o = Organization {
-                id: OrganizationId(r.id),
-                name: r.name,
-                website: r.website,
-                phone: r.phone,
-                employees: r.employees,
-                address1: r.address1,
-                address2: r.address2,
-                city: r.city,
-                state: r.state,
-                zip: r.zip,
-                country: r.country,
-                summary: r.summary,
-                labels: labels.remove(&r.id).unwrap_or_default(),
-                custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_default(),
-                comment_count: r.comment_count,
-                created_at: Timestamp(r.created_at),
-                updated_at: Timestamp(r.updated_at),
-                version: r.version,
-            };
-            (r.id, o)
-        })
-        .collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
