@@ -178,7 +178,7 @@ async fn send_link_notice(state: &JobContext, user: UserId, provider: &str) -> s
         Err(Error::NotFound) => return Ok(()),
         Err(e) => return Err(e.to_string()),
     };
-    let Some(to) = u.emails.iter().find(|e| e.primary) else { return Ok(()) };
+    let Some(to) = u.primary_email() else { return Ok(()) };
     let mut ctx = tera::Context::new();
     ctx.insert("name", &u.display_name);
     ctx.insert("username", &u.username);

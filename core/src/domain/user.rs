@@ -796,6 +796,11 @@ pub struct Prefs {
 }
 
 impl User {
+    /// The address notifications go to (as [`UserFields::primary_email`]).
+    pub fn primary_email(&self) -> Option<&Email> {
+        self.emails.iter().find(|e| e.primary)
+    }
+
     /// The user's display preferences.
     pub fn prefs(&self) -> Prefs {
         Prefs {

@@ -158,7 +158,7 @@ pub async fn send_reset_for(app: &App, caller: &Caller, id: UserId) -> Result<St
             format!("signs in with {}: the password is kept there", user.auth_method),
         ));
     }
-    let Some(address) = user.emails.iter().find(|e| e.primary).map(|e| e.email.clone()) else {
+    let Some(address) = user.primary_email().map(|e| e.email.clone()) else {
         return Err(Error::invalid("email", "has no e-mail address to send the link to"));
     };
     enqueue(app, &Task::PasswordReset { address: address.clone() }).await?;

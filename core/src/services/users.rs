@@ -367,8 +367,6 @@ impl BulkAction {
 /// The ids a selection names, at most [`BULK_MAX`] (more is refused, naming the limit).
 pub async fn resolve_selection(app: &App, caller: &Caller, selection: &Selection) -> Result<Vec<UserId>> {
     caller.require(Permission::UsersView)?;
-    let too_many =
-        || Error::invalid("selection", format!("at most {BULK_MAX} users at once: narrow the search or use the API"));
     let ids = match selection {
         Selection::Ids(ids) => {
             let mut ids = ids.clone();
@@ -377,17 +375,20 @@ pub async fn resolve_selection(app: &App, caller: &Caller, selection: &Selection
             ids
         }
         Selection::Matching(p) => {
+            // the ids alone, and counted no further than the limit
             let mut query = query_of(app, p).await?;
             query.limit = (BULK_MAX + 1) as i64;
             query.after = None;
-            app.store.list_users(&query).await?.items.into_iter().map(|u| u.id).collect()
+            query.count_cap = Some(BULK_MAX as i64);
+            app.store.list_user_ids(&query).await?.items
         }
     };
     if ids.is_empty() {
         return Err(Error::invalid("selection", "choose at least one user"));
     }
     if ids.len() > BULK_MAX {
-        return Err(too_many());
+        let why = format!("at most {BULK_MAX} users at once: narrow the search or use the API");
+        return Err(Error::invalid("selection", why));
     }
     Ok(ids)
 }

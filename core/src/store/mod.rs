@@ -292,6 +292,11 @@ impl Store {
         dispatch!(self, users::list_users(q))
     }
 
+    /// [`Store::list_users`] as ids alone.
+    pub async fn list_user_ids(&self, q: &UserQuery) -> Result<Page<UserId>> {
+        dispatch!(self, users::list_user_ids(q))
+    }
+
     /// What a password login needs: the user, their method and stored hash.
     pub async fn find_login(&self, username: &str) -> Result<Option<LoginRecord>> {
         dispatch!(self, users::find_login(username))

@@ -314,7 +314,7 @@ async fn directory(
         .items
         .iter()
         .map(|u| {
-            let primary = u.emails.iter().find(|e| e.primary);
+            let primary = u.primary_email();
             Row {
                 id: u.id.0,
                 display_name: u.display_name.clone(),

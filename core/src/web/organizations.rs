@@ -538,7 +538,7 @@ async fn tab_data(
             .map(|item| {
                 let mut row = match &item.record {
                     TabRecord::User(u) => json!({"id": u.id.0, "name": u.display_name,
-                        "email": u.emails.iter().find(|e| e.primary).map(|e| e.email.clone()),
+                        "email": u.primary_email().map(|e| e.email.clone()),
                         "href": format!("/agent/users/{}", u.id.0)}),
                     TabRecord::Record(r) => super::users::record_row(r, &when),
                 };

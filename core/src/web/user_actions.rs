@@ -112,7 +112,7 @@ async fn render_merge(
         match users::list(state, caller, &params).await {
             Ok(page) => {
                 for u in page.items.iter().filter(|u| u.id != this.id).take(8) {
-                    let primary = u.emails.iter().find(|e| e.primary).map(|e| e.email.clone());
+                    let primary = u.primary_email().map(|e| e.email.clone());
                     let href = format!("{base}?other={}&q={}", u.id.0, urlencode(needle));
                     candidates.push(json!({"id": u.id.0, "name": u.display_name, "email": primary, "href": href}));
                 }
@@ -369,7 +369,7 @@ fn kind_of(raw: &str) -> Option<(RecordKind, &'static str)> {
 
 /// The form's fields: what was posted, else the user's primary address and first phone.
 fn record_fields(kind: RecordKind, user: &User, form: &Pairs, tr: &dyn Fn(&str) -> String) -> Vec<Field> {
-    let primary = user.emails.iter().find(|e| e.primary).map(|e| e.email.clone()).unwrap_or_default();
+    let primary = user.primary_email().map(|e| e.email.clone()).unwrap_or_default();
     let phone = user.phones.first().map(|p| p.raw.clone()).unwrap_or_default();
     let posted = !form.0.is_empty();
     let v = |name: &str, default: &str| {

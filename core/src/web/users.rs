@@ -170,7 +170,7 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
         g.editing = rec.may_edit && q.edit == g.name;
         g.saved = q.saved == g.name;
     }
-    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, StatusCode::OK, None).await
+    respond(&state, &caller, &me, &headers, &viewer, rec, Some(groups), &q, StatusCode::OK, None).await
 }
 
 /// Renders the record: the whole page, or for htmx the tabs (`HX-Target: record-tabs`) or one
@@ -183,11 +183,19 @@ async fn respond(
     headers: &HeaderMap,
     viewer: &Viewer,
     rec: Record,
-    groups: Vec<Group>,
+    groups: Option<Vec<Group>>,
     q: &RecordQuery,
     status: StatusCode,
     notice: Option<Value>,
 ) -> Response {
+    // the groups as the record holds them, unless the caller shaped them (an edit state)
+    let groups = match groups {
+        Some(g) => g,
+        None => match groups_for(state, caller, &rec).await {
+            Ok(g) => g,
+            Err(e) => return page_for_error(state, Audience::Agent, viewer, e),
+        },
+    };
     let target = headers
         .get("hx-request")
         .and_then(|_| headers.get("hx-target"))
@@ -288,7 +296,7 @@ pub fn card(u: &User, zone: &str) -> Value {
         "display_name": u.display_name,
         "initials": if initials.is_empty() { "?".to_string() } else { initials },
         "username": u.username,
-        "primary_email": u.emails.iter().find(|e| e.primary).map(|e| e.email.clone()),
+        "primary_email": u.primary_email().map(|e| e.email.clone()),
         "emails": u.emails,
         "phones": u.phones.iter().map(|p| json!({"kind": p.kind.as_str(), "number": p.number, "raw": p.raw})).collect::<Vec<_>>(),
         "roles": u.roles,
@@ -675,7 +683,7 @@ async fn after_save(
         }
     }
     let q = RecordQuery::default();
-    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, None).await
+    respond(&state, &caller, &me, &headers, &viewer, rec, Some(groups), &q, status, None).await
 }
 
 // ---- creating ----
@@ -825,14 +833,10 @@ async fn contact_point(state: AppState, id: String, request: Request, what: &'st
             Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
         },
     };
-    let groups = match groups_for(&state, &caller, &rec).await {
-        Ok(g) => g,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
-    };
     let q =
         RecordQuery { saved: if status == StatusCode::OK { what.into() } else { String::new() }, ..Default::default() };
     let notice = message.map(|text| json!({"for": what, "text": text}));
-    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, status, notice).await
+    respond(&state, &caller, &me, &headers, &viewer, rec, None, &q, status, notice).await
 }
 
 /// The whole new list of addresses or phones that one posted change makes of `current`'s.
@@ -934,13 +938,9 @@ async fn password(State(state): State<AppState>, Path(id): Path<String>, request
         Ok(r) => r,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
-    let groups = match groups_for(&state, &caller, &rec).await {
-        Ok(g) => g,
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
-    };
     let notice = Some(json!({"for": "password", "text": why}));
     let q = RecordQuery::default();
-    respond(&state, &caller, &me, &headers, &viewer, rec, groups, &q, StatusCode::UNPROCESSABLE_ENTITY, notice).await
+    respond(&state, &caller, &me, &headers, &viewer, rec, None, &q, StatusCode::UNPROCESSABLE_ENTITY, notice).await
 }
 
 /// `POST /agent/users/{id}/delete`: deletes the user (the form names them and asks first).

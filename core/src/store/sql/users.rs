@@ -639,7 +639,23 @@ enum Arg {
     Bool(bool),
 }
 
+/// A page of users as a query asks for it, loaded.
 pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let page = user_page_ids(&mut conn, q).await?;
+    let items = load_users(&mut conn, &page.items).await?;
+    Ok(Page { items, total: page.total, next_cursor: page.next_cursor })
+}
+
+/// [`list_users`] as ids alone (what a bulk action over a search needs).
+pub async fn list_user_ids(pools: &Pools, q: &UserQuery) -> Result<Page<UserId>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let page = user_page_ids(&mut conn, q).await?;
+    Ok(Page { items: page.items.into_iter().map(UserId).collect(), total: page.total, next_cursor: page.next_cursor })
+}
+
+/// The ids of a page of users, with the total and the next page's cursor.
+async fn user_page_ids(conn: &mut Conn, q: &UserQuery) -> Result<Page<i64>> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
     let next = |args: &mut Vec<Arg>, a: Arg| {
@@ -699,7 +715,6 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
          ORDER BY x.k {dir}, x.id {dir} LIMIT {lim}"
     );
 
-    let mut conn = pools.read().acquire().await.map_err(db_err)?;
     if let (Some(frag), None | Some(RoleFilter::Any), None, None, UserSort::DisplayName) =
         (&q.q, &q.role, &q.label, q.disabled, q.sort)
     {
@@ -709,15 +724,14 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
             None => None,
         };
         if let Some((total, rows)) =
-            super::ranked_name_search(&mut conn, frag, q.descending, after, q.limit + 1).await.map_err(db_err)?
+            super::ranked_name_search(&mut *conn, frag, q.descending, after, q.limit + 1).await.map_err(db_err)?
         {
             let more = rows.len() as i64 > q.limit;
             let shown = &rows[..rows.len().min(q.limit as usize)];
             let last =
                 more.then(|| shown.last().map(|(id, k)| Cursor { s: Some(k.clone()), n: None, id: *id })).flatten();
             let ids: Vec<i64> = shown.iter().map(|(id, _)| *id).collect();
-            let items = load_users(&mut conn, &ids).await?;
-            return Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) });
+            return Ok(Page { items: ids, total, next_cursor: last.map(|c| c.encode()) });
         }
     }
     macro_rules! bind_args {
@@ -765,8 +779,7 @@ pub async fn list_users(pools: &Pools, q: &UserQuery) -> Result<Page<User>> {
             bind_args!(count, &args[..count_args]).fetch_one(&mut *conn).await.map_err(db_err)?
         }
     };
-    let items = load_users(&mut conn, &ids).await?;
-    Ok(Page { items, total, next_cursor: last.map(|c| c.encode()) })
+    Ok(Page { items: ids, total, next_cursor: last.map(|c| c.encode()) })
 }
 
 pub async fn find_login(pools: &Pools, username: &str) -> Result<Option<LoginRecord>> {
