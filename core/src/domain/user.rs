@@ -782,6 +782,18 @@ pub struct User {
     /// Raised by every edit of the fields above; send it back (`version` or `If-Match`) to
     /// make an edit apply only if nobody changed the record meanwhile.
     pub version: i64,
+    /// Agent-only comments about the user (`GET /users/{id}/comments` lists them). Not in the
+    /// JSON: `/me` answers with this same shape, and a person is not told how many notes
+    /// agents keep about them.
+    #[serde(skip)]
+    pub comment_count: i64,
+    /// The stored avatar's validator (an upload, or a provider's image Kith fetched): pages
+    /// link `/api/v1/users/{id}/avatar?v=<etag>`, so a new image is never a cached old one.
+    #[serde(skip)]
+    pub avatar_etag: Option<String>,
+    /// The stored avatar is an upload (which can be removed).
+    #[serde(skip)]
+    pub avatar_uploaded: bool,
 }
 
 /// How a person chose pages to look to them: read with their session on every request, so a
@@ -793,22 +805,76 @@ pub struct Prefs {
     /// `system`, `light` or `dark`.
     pub ui_theme: String,
     pub keyboard_shortcuts: bool,
+    /// An agent's pinned and recently opened records, newest first.
+    pub records: Vec<RecentRecord>,
+}
+
+/// A record an agent opened or pinned (the navigation lists them, as Zammad's user menu does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RecentRecord {
+    /// `user` or `organization`.
+    pub kind: String,
+    pub id: i64,
+    /// The name when last opened.
+    pub name: String,
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// How many recently opened (not pinned) records an agent's list keeps.
+pub const RECENT_KEPT: usize = 15;
+/// How many records an agent may pin.
+pub const PINNED_MAX: usize = 20;
+
+impl Prefs {
+    /// The list read from its stored JSON (anything unreadable is an empty list).
+    pub fn records_from(json: &str) -> Vec<RecentRecord> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// The list after opening a record: it moves to the front (keeping its pin), the unpinned
+    /// beyond [`RECENT_KEPT`] fall off. `None` when nothing changes (it already leads, same name).
+    pub fn opened(&self, kind: &str, id: i64, name: &str) -> Option<Vec<RecentRecord>> {
+        if self.records.first().is_some_and(|r| r.kind == kind && r.id == id && r.name == name) {
+            return None;
+        }
+        let pinned = self.records.iter().any(|r| r.kind == kind && r.id == id && r.pinned);
+        let mut out = vec![RecentRecord { kind: kind.to_string(), id, name: name.to_string(), pinned }];
+        out.extend(self.records.iter().filter(|r| !(r.kind == kind && r.id == id)).cloned());
+        Some(Self::capped(out))
+    }
+
+    /// The list with a record pinned or unpinned; at most [`PINNED_MAX`] pinned.
+    pub fn pinned(&self, kind: &str, id: i64, name: &str, pin: bool) -> Result<Vec<RecentRecord>, String> {
+        if pin && self.records.iter().filter(|r| r.pinned && !(r.kind == kind && r.id == id)).count() >= PINNED_MAX {
+            return Err(format!("at most {PINNED_MAX} pinned records: unpin one first"));
+        }
+        let mut out: Vec<RecentRecord> = self.records.clone();
+        match out.iter_mut().find(|r| r.kind == kind && r.id == id) {
+            Some(r) => r.pinned = pin,
+            None => out.insert(0, RecentRecord { kind: kind.to_string(), id, name: name.to_string(), pinned: pin }),
+        }
+        Ok(Self::capped(out))
+    }
+
+    fn capped(list: Vec<RecentRecord>) -> Vec<RecentRecord> {
+        let mut unpinned = 0;
+        list.into_iter()
+            .filter(|r| {
+                if r.pinned {
+                    return true;
+                }
+                unpinned += 1;
+                unpinned <= RECENT_KEPT
+            })
+            .collect()
+    }
 }
 
 impl User {
     /// The address notifications go to (as [`UserFields::primary_email`]).
     pub fn primary_email(&self) -> Option<&Email> {
         self.emails.iter().find(|e| e.primary)
-    }
-
-    /// The user's display preferences.
-    pub fn prefs(&self) -> Prefs {
-        Prefs {
-            language: self.language.clone(),
-            time_zone: self.time_zone.clone(),
-            ui_theme: self.ui_theme.clone(),
-            keyboard_shortcuts: self.keyboard_shortcuts,
-        }
     }
 
     /// The writable part, to apply an edit over.

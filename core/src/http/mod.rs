@@ -103,7 +103,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router(state.config.metrics.bind.is_empty()))
-        .merge(crate::web::router())
+        .merge(crate::web::router(state.config.avatars.max_upload_bytes))
         .fallback(crate::web::not_found)
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::telemetry::track))
         .layer(axum::middleware::map_response(close_after_refused_body))

@@ -19,6 +19,7 @@ use super::{
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
         user_tabs::user_tickets, user_tabs::user_chats, user_tabs::user_calls, user_tabs::user_surveys,
         user_tabs::user_organizations, user_tabs::user_stats, user_tabs::user_history, user_tabs::merge_user,
+        user_tabs::list_user_comments, user_tabs::add_user_comment, user_tabs::update_user_comment, user_tabs::delete_user_comment,
         user_tabs::my_tickets,
         organizations::list_organizations, organizations::create_organization, organizations::get_organization,
         organizations::update_organization, organizations::delete_organization,

@@ -2,7 +2,8 @@
 //! users, and the portal's `GET /me/tickets`.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -11,7 +12,7 @@ use super::auth::Caller;
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::organizations::TabQuery;
-use super::users::parse_id;
+use super::users::{ChangesQuery, parse_id};
 use crate::domain::organization::{Membership, Tab, TabItem};
 use crate::domain::user::User;
 use crate::domain::user::{UserHistory, UserStats};
@@ -19,7 +20,7 @@ use crate::domain::{Error, UserId};
 use crate::services::{portal, users};
 
 use crate::domain::records::TicketState;
-use crate::store::Page;
+use crate::store::{Comment, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/stats", get(user_stats))
         .route("/users/{id}/history", get(user_history))
         .route("/users/{id}/merge", post(merge_user))
+        .route("/users/{id}/comments", get(list_user_comments).post(add_user_comment))
+        .route("/users/{id}/comments/{comment_id}", patch(update_user_comment).delete(delete_user_comment))
         .route("/me/tickets", get(my_tickets))
 }
 
@@ -140,6 +143,77 @@ pub async fn merge_user(
     ApiJson(req): ApiJson<MergeRequest>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(users::merge(&state, &caller, UserId(parse_id(&id)?), req.source_id).await?))
+}
+
+// ---- comments ----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCommentInput {
+    pub body: String,
+    /// Shown in the user's record header until taken off (default false).
+    pub sticky: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCommentEdit {
+    pub sticky: bool,
+}
+
+/// The user's agent-only comments, newest first.
+#[utoipa::path(get, path = "/api/v1/users/{id}/comments", tag = "users", params(("id" = i64, Path), ChangesQuery),
+    responses((status = 200, body = Page<Comment>), (status = 404, body = ErrorBody)))]
+pub async fn list_user_comments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<ChangesQuery>,
+) -> ApiResult<Json<Page<Comment>>> {
+    let id = UserId(parse_id(&id)?);
+    Ok(Json(users::comments(&state, &caller, id, p.limit.as_deref(), p.cursor.as_deref()).await?))
+}
+
+/// Adds an agent-only comment about the user (needs `comment`).
+#[utoipa::path(post, path = "/api/v1/users/{id}/comments", tag = "users", params(("id" = i64, Path)), request_body = UserCommentInput,
+    responses((status = 201, body = Comment), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_user_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<UserCommentInput>,
+) -> ApiResult<(StatusCode, Json<Comment>)> {
+    let id = UserId(parse_id(&id)?);
+    let c = users::add_comment(&state, &caller, id, &input.body, input.sticky.unwrap_or(false)).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Pins a comment to the user's header (`sticky: true`) or takes it off.
+#[utoipa::path(patch, path = "/api/v1/users/{id}/comments/{comment_id}", tag = "users",
+    params(("id" = i64, Path), ("comment_id" = i64, Path)), request_body = UserCommentEdit,
+    responses((status = 200, body = Comment), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_user_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, comment)): Path<(String, String)>,
+    ApiJson(input): ApiJson<UserCommentEdit>,
+) -> ApiResult<Json<Comment>> {
+    let (id, comment) = (UserId(parse_id(&id)?), parse_id(&comment)?);
+    Ok(Json(users::set_comment_sticky(&state, &caller, id, comment, input.sticky).await?))
+}
+
+/// Deletes a comment: its author, or an agent with `users_delete`.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/comments/{comment_id}", tag = "users",
+    params(("id" = i64, Path), ("comment_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_user_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, comment)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (id, comment) = (UserId(parse_id(&id)?), parse_id(&comment)?);
+    users::delete_comment(&state, &caller, id, comment).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -15,7 +15,7 @@ use crate::domain::organization::{
 };
 use crate::domain::role::Permission;
 use crate::domain::{Error, Result};
-use crate::store::{Comment, OrgQuery, OrgSort, Page, TabCounts};
+use crate::store::{Comment, CommentOn, OrgQuery, OrgSort, Page, TabCounts};
 
 /// An organization list as asked for (text as it came).
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -47,6 +47,20 @@ pub async fn list(app: &App, caller: &Caller, p: &ListParams) -> Result<Page<Org
     }
     let query = OrgQuery { q, sort, descending, limit: parse_limit(p.limit.as_deref())?, after };
     app.store.list_orgs(&query).await
+}
+
+/// Up to `limit` organizations A–Z whose name, website or phone holds `fragment` (all when
+/// empty), and `also` wherever it falls: what the user directory's navigation lists.
+pub async fn names(
+    app: &App,
+    caller: &Caller,
+    fragment: Option<&str>,
+    limit: i64,
+    also: Option<OrganizationId>,
+) -> Result<Vec<(OrganizationId, String)>> {
+    caller.require(Permission::OrganizationsView)?;
+    let fragment = parse_fragment(fragment)?;
+    app.store.org_names(fragment.as_deref(), limit, also).await
 }
 
 pub async fn get(app: &App, caller: &Caller, id: OrganizationId) -> Result<Organization> {
@@ -163,13 +177,19 @@ pub async fn comments(
 ) -> Result<Page<Comment>> {
     caller.require(Permission::OrganizationsView)?;
     let cursor = parse_id_cursor(cursor)?;
-    app.store.list_org_comments(id, parse_limit(limit)?, cursor).await
+    app.store.list_comments(CommentOn::Organization(id), parse_limit(limit)?, cursor).await
 }
 
 /// Adds an agent-only comment (1 to 10,000 characters).
 pub async fn add_comment(app: &App, caller: &Caller, id: OrganizationId, body: &str) -> Result<Comment> {
     caller.require(Permission::OrganizationsView)?;
     caller.require(Permission::Comment)?;
+    let body = comment_body(body)?;
+    app.store.add_comment(CommentOn::Organization(id), &caller.actor(), body, false).await
+}
+
+/// A comment's text, trimmed: 1 to 10,000 characters.
+pub(crate) fn comment_body(body: &str) -> Result<&str> {
     let body = body.trim();
     if body.is_empty() {
         return Err(Error::invalid("body", "is required"));
@@ -177,7 +197,7 @@ pub async fn add_comment(app: &App, caller: &Caller, id: OrganizationId, body: &
     if body.chars().count() > 10_000 {
         return Err(Error::invalid("body", "too long (at most 10000 characters)"));
     }
-    app.store.add_org_comment(id, &caller.actor(), body).await
+    Ok(body)
 }
 
 /// Every change to the organization, newest first.

@@ -23,7 +23,7 @@ use crate::domain::records::TicketState;
 use crate::domain::role::{ADMINISTRATOR, EVERYONE, Permission, REGISTERED_USER, RoleKind, VERIFIED_USER};
 use crate::domain::user::{EmailInput, User, UserFields, UserHistory, UserInput, UserStats};
 use crate::domain::{Error, Result, RoleId, UserId};
-use crate::store::{Page, RoleFilter, Subject, UserQuery, UserSort};
+use crate::store::{Comment, CommentOn, Page, RoleFilter, Subject, UserQuery, UserSort};
 
 /// A user list as asked for (text as it came: the API's query string, a page's parameters).
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -483,6 +483,89 @@ pub async fn changes(
     };
     let cursor = parse_id_cursor(cursor)?;
     app.store.list_changes("user", id.0, parse_limit(limit)?, cursor).await
+}
+
+// ---- an agent's recent and pinned records ----
+
+/// Notes that the agent opened a record (`user` or `organization`): it leads their recent
+/// list. Nothing is written when it already leads.
+pub async fn opened(app: &App, caller: &Caller, kind: &str, id: i64, name: &str) -> Result<()> {
+    if !caller.is_agent {
+        return Ok(());
+    }
+    match caller.prefs.opened(kind, id, name) {
+        Some(list) => app.store.set_agent_records(caller.id, &records_json(&list)).await,
+        None => Ok(()),
+    }
+}
+
+/// Pins a record to the agent's navigation, or unpins it.
+pub async fn pin(app: &App, caller: &Caller, kind: &str, id: i64, name: &str, pinned: bool) -> Result<()> {
+    if !caller.is_agent {
+        return Err(Error::Forbidden("only agents pin records".into()));
+    }
+    if !["user", "organization"].contains(&kind) {
+        return Err(Error::invalid("kind", "must be user or organization"));
+    }
+    let list = caller.prefs.pinned(kind, id, name, pinned).map_err(|why| Error::invalid("pinned", why))?;
+    app.store.set_agent_records(caller.id, &records_json(&list)).await
+}
+
+fn records_json(list: &[crate::domain::user::RecentRecord]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+// ---- comments ----
+
+/// The user's agent-only comments, newest first.
+pub async fn comments(
+    app: &App,
+    caller: &Caller,
+    id: UserId,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<Page<Comment>> {
+    caller.require(Permission::UsersView)?;
+    let cursor = parse_id_cursor(cursor)?;
+    app.store.list_comments(CommentOn::User(id), parse_limit(limit)?, cursor).await
+}
+
+/// How many comments the user has and the newest sticky ones (the record's header).
+pub async fn comment_summary(app: &App, caller: &Caller, id: UserId) -> Result<(i64, Vec<Comment>)> {
+    caller.require(Permission::UsersView)?;
+    app.store.comment_summary(CommentOn::User(id)).await
+}
+
+/// Adds an agent-only comment (1 to 10,000 characters); a sticky one shows in the header.
+pub async fn add_comment(app: &App, caller: &Caller, id: UserId, body: &str, sticky: bool) -> Result<Comment> {
+    caller.require(Permission::UsersView)?;
+    caller.require(Permission::Comment)?;
+    let body = super::organizations::comment_body(body)?;
+    app.store.add_comment(CommentOn::User(id), &caller.actor(), body, sticky).await
+}
+
+/// Pins a comment to the user's header or takes it off.
+pub async fn set_comment_sticky(app: &App, caller: &Caller, id: UserId, comment: i64, sticky: bool) -> Result<Comment> {
+    caller.require(Permission::UsersView)?;
+    caller.require(Permission::Comment)?;
+    app.store.set_comment_sticky(CommentOn::User(id), comment, sticky).await
+}
+
+/// Deletes a comment: its author may, and so may an agent who may delete users.
+pub async fn delete_comment(app: &App, caller: &Caller, id: UserId, comment: i64) -> Result<()> {
+    caller.require(Permission::UsersView)?;
+    caller.require(Permission::Comment)?;
+    let on = CommentOn::User(id);
+    if !caller.has(Permission::UsersDelete) {
+        // only one's own: look first (the comment's author is not known before)
+        let mine = app.store.comment_author(on, comment).await?;
+        if mine != caller.actor().id {
+            return Err(Error::Forbidden(
+                "only its author or an agent who may delete users may delete a comment".into(),
+            ));
+        }
+    }
+    app.store.delete_comment(on, comment).await.map(|_| ())
 }
 
 /// Creates an administrator as the system (`kith admin create`, the first start). Without a

@@ -450,6 +450,11 @@ impl Store {
         dispatch!(self, auth::caller(token_hash, kind, now, idle_ms))
     }
 
+    /// Stores an agent's recent and pinned records (their JSON).
+    pub async fn set_agent_records(&self, user: UserId, records: &str) -> Result<()> {
+        dispatch!(self, auth::set_agent_records(user, records))
+    }
+
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         dispatch!(self, auth::delete_session(token_hash))
     }
@@ -547,22 +552,45 @@ impl Store {
         dispatch!(self, organizations::delete_org(id, actor, now))
     }
 
+    /// Up to `limit` organizations' ids and names A–Z (matching `fragment`), with `also`.
+    pub async fn org_names(
+        &self,
+        fragment: Option<&str>,
+        limit: i64,
+        also: Option<OrganizationId>,
+    ) -> Result<Vec<(OrganizationId, String)>> {
+        dispatch!(self, organizations::org_names(fragment, limit, also))
+    }
+
     pub async fn list_orgs(&self, q: &OrgQuery) -> Result<Page<Organization>> {
         dispatch!(self, organizations::list_orgs(q))
     }
 
-    pub async fn add_org_comment(&self, id: OrganizationId, author: &Actor, body: &str) -> Result<Comment> {
+    /// Adds an agent-only comment (`sticky` only on a user's).
+    pub async fn add_comment(&self, on: CommentOn, author: &Actor, body: &str, sticky: bool) -> Result<Comment> {
         let now = self.now();
-        dispatch!(self, organizations::add_comment(id, author, body, now))
+        dispatch!(self, comments::add_comment(on, author, body, sticky, now))
     }
 
-    pub async fn list_org_comments(
-        &self,
-        id: OrganizationId,
-        limit: i64,
-        cursor: Option<i64>,
-    ) -> Result<Page<Comment>> {
-        dispatch!(self, organizations::list_comments(id, limit, cursor))
+    pub async fn list_comments(&self, on: CommentOn, limit: i64, cursor: Option<i64>) -> Result<Page<Comment>> {
+        dispatch!(self, comments::list_comments(on, limit, cursor))
+    }
+
+    /// How many comments and the newest sticky ones, in one statement.
+    pub async fn comment_summary(&self, on: CommentOn) -> Result<(i64, Vec<Comment>)> {
+        dispatch!(self, comments::comment_summary(on))
+    }
+
+    pub async fn set_comment_sticky(&self, on: CommentOn, comment: i64, sticky: bool) -> Result<Comment> {
+        dispatch!(self, comments::set_sticky(on, comment, sticky))
+    }
+
+    pub async fn comment_author(&self, on: CommentOn, comment: i64) -> Result<Option<i64>> {
+        dispatch!(self, comments::comment_author(on, comment))
+    }
+
+    pub async fn delete_comment(&self, on: CommentOn, comment: i64) -> Result<Comment> {
+        dispatch!(self, comments::delete_comment(on, comment))
     }
 
     pub async fn list_rules(&self, id: OrganizationId) -> Result<Vec<Rule>> {
@@ -891,7 +919,25 @@ pub struct Comment {
     pub id: i64,
     pub author: Actor,
     pub body: String,
+    /// Shown in the record's header (a user's comments; an organization's are never sticky).
+    pub sticky: bool,
     pub created_at: Timestamp,
+}
+
+/// The record a comment is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOn {
+    Organization(OrganizationId),
+    User(UserId),
+}
+
+impl CommentOn {
+    pub(crate) fn id(self) -> i64 {
+        match self {
+            CommentOn::Organization(id) => id.0,
+            CommentOn::User(id) => id.0,
+        }
+    }
 }
 
 /// How many records a rule pulls into each tab.

@@ -9,21 +9,26 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::{Audience, Me, Viewer, page_for_error, render_page};
 use crate::domain::UserId;
+use crate::domain::organization::{OrganizationId, Tab, TabRecord};
 use crate::domain::role::{EVERYONE, Permission, Role, VERIFIED_USER};
 use crate::http::AppState;
 use crate::services::Caller;
-use crate::services::{roles, users};
+use crate::services::{organizations, roles, users};
+use crate::store::Page;
 
-pub fn router() -> Router<AppState> {
+pub fn router(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/agent/users", get(directory).post(super::users::create))
         .route("/agent/users/bulk", axum::routing::post(super::bulk::bulk))
         .route("/agent/users/views", get(views_fragment))
-        .merge(super::users::router())
+        .route("/agent/users/orgs-nav", get(org_nav_fragment))
+        .route("/agent/pins", axum::routing::post(pin))
+        .merge(super::users::router(max_upload))
         .merge(super::user_actions::router())
         .merge(super::organizations::router())
 }
@@ -86,6 +91,9 @@ pub struct DirectoryQuery {
     /// After a bulk action: how many users it changed (said once, never carried on).
     #[serde(default)]
     pub done: String,
+    /// What the navigation's organization filter holds.
+    #[serde(default)]
+    pub of: String,
 }
 
 impl DirectoryQuery {
@@ -103,6 +111,7 @@ impl DirectoryQuery {
             ("order", self.order.clone()),
             ("cursor", self.cursor.clone()),
             ("selected", self.selected.clone()),
+            ("of", self.of.clone()),
         ];
         for (k, v) in change {
             if let Some(p) = pairs.iter_mut().find(|(name, _)| name == k) {
@@ -219,6 +228,84 @@ async fn views_fragment(
     }
 }
 
+/// `POST /agent/pins` (`kind`, `id`, `pinned` true or false, `return_to`): pins a user or an
+/// organization to the agent's navigation, or unpins it; back to where the form was.
+async fn pin(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let p = match super::record::Posted::read(&state, None, request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let f = &p.form;
+    let kind = f.get("kind").unwrap_or_default();
+    let pinned = f.get("pinned") == Some("true");
+    let done = async {
+        let id = crate::services::params::parse_id(f.get("id").unwrap_or_default())?;
+        // the record must exist and be the agent's to see; its name is what the list shows
+        let name = match kind {
+            "user" => users::get(&state, &p.caller, UserId(id)).await?.display_name,
+            "organization" => organizations::get(&state, &p.caller, OrganizationId(id)).await?.name,
+            _ => return Err(crate::domain::Error::invalid("kind", "must be user or organization")),
+        };
+        users::pin(&state, &p.caller, kind, id, &name, pinned).await?;
+        Ok::<_, crate::domain::Error>(id)
+    };
+    match done.await {
+        Ok(id) => {
+            let path = if kind == "organization" { "organizations" } else { "users" };
+            let fallback = format!("/agent/{path}/{id}");
+            let back = f.get("return_to").filter(|r| crate::oidc::safe_return_to(r)).unwrap_or(&fallback);
+            Redirect::to(back).into_response()
+        }
+        Err(e) => p.fail(&state, e),
+    }
+}
+
+/// How many organizations the navigation lists.
+const NAV_ORGS: i64 = 10;
+
+/// The navigation's organizations: the first ten A–Z (or matching the filter `q.of`) and the
+/// one being viewed, each a view of this list; `None` for an agent who may not see them.
+async fn org_nav(
+    state: &AppState,
+    caller: &Caller,
+    q: &DirectoryQuery,
+    current: Option<OrganizationId>,
+) -> Option<Value> {
+    let names = organizations::names(state, caller, Some(&q.of), NAV_ORGS, current).await.ok()?;
+    let items: Vec<Value> = names
+        .iter()
+        .map(|(id, name)| {
+            let view = format!("org:{}", id.0);
+            json!({"name": name, "href": q.url(&[("view", &view), ("cursor", ""), ("selected", ""), ("sort", ""), ("order", "")]),
+                   "current": q.view == view})
+        })
+        .collect();
+    Some(json!({"items": items, "more": names.len() as i64 >= NAV_ORGS, "filter": q.of}))
+}
+
+/// `GET /agent/users/orgs-nav?of=`: the navigation's organizations alone, as the filter types.
+async fn org_nav_fragment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<DirectoryQuery>,
+) -> Response {
+    let caller = match agent_session(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&caller.prefs));
+    let current = q.view.strip_prefix("org:").and_then(|id| id.parse::<i64>().ok()).map(OrganizationId);
+    let mut ctx = tera::Context::new();
+    ctx.insert("org_nav", &org_nav(&state, &caller, &q, current).await);
+    ctx.insert("of", &q.of);
+    ctx.insert("q", &q.q);
+    ctx.insert("view", &q.view);
+    ctx.insert("sort", &q.sort);
+    ctx.insert("order", &q.order);
+    render_page(&state, Audience::Agent, &viewer, StatusCode::OK, "agent/nav_orgs.html", ctx)
+}
+
 /// Formats a time in the viewer's zone (`2026-12-07 14:05`) and as RFC 3339 for `<time>`.
 pub(super) fn local(ms: i64, zone: &str) -> (String, String) {
     let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
@@ -264,7 +351,28 @@ async fn directory(
     if plain && let Some(id) = q.q.trim().strip_prefix('#').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0) {
         return Redirect::to(&format!("/agent/users/{id}")).into_response();
     }
-    let page = match users::list_for_page(&state, &caller, &params).await {
+    // an organization's view: its members as its rules find them, newest first
+    let org_view = q.view.strip_prefix("org:").map(|id| id.parse::<i64>().map(OrganizationId));
+    let page = match org_view {
+        Some(Ok(org)) => {
+            let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
+            organizations::tab(&state, &caller, org, Tab::Users, Some("50"), cursor).await.map(|p| Page {
+                items: p
+                    .items
+                    .into_iter()
+                    .filter_map(|i| match i.record {
+                        TabRecord::User(u) => Some(*u),
+                        TabRecord::Record(_) => None,
+                    })
+                    .collect(),
+                total: p.total,
+                next_cursor: p.next_cursor,
+            })
+        }
+        Some(Err(_)) => Err(crate::domain::Error::invalid("view", "is not a view of this list")),
+        None => users::list_for_page(&state, &caller, &params).await,
+    };
+    let page = match page {
         Ok(p) => p,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
@@ -282,6 +390,11 @@ async fn directory(
     }
     let all_roles = roles::list(&state, &caller).await.unwrap_or_default();
     let nav = views(&q, &all_roles, &[], None);
+    let current_org = match org_view {
+        Some(Ok(org)) => Some(org),
+        _ => None,
+    };
+    let org_nav = org_nav(&state, &caller, &q, current_org).await;
     let sort = if q.sort.is_empty() { "display_name" } else { q.sort.as_str() };
     let descending = q.order == "desc";
     let columns: Vec<Column> = [
@@ -294,12 +407,17 @@ async fn directory(
     ]
     .into_iter()
     .map(|(key, label)| {
-        let is = sort == key;
+        let is = sort == key && org_view.is_none();
         let next = if is && !descending { "desc" } else { "asc" };
         Column {
             key,
             label,
-            href: q.url(&[("sort", key), ("order", next), ("cursor", "")]),
+            // an organization's members come newest first: no sorting there
+            href: if org_view.is_some() {
+                String::new()
+            } else {
+                q.url(&[("sort", key), ("order", next), ("cursor", "")])
+            },
             sorted: if !is {
                 "none"
             } else if descending {
@@ -354,6 +472,10 @@ async fn directory(
     ctx.insert("sort", &q.sort);
     ctx.insert("order", &q.order);
     ctx.insert("nav", &nav);
+    ctx.insert("org_nav", &org_nav);
+    ctx.insert("records_nav", &super::records_nav(&caller));
+    ctx.insert("of", &q.of);
+    ctx.insert("org_view", &org_view.is_some());
     ctx.insert("counted", &false);
     ctx.insert("views_href", &q.url_at("/agent/users/views", &[("cursor", ""), ("selected", "")]));
     ctx.insert("columns", &columns);

@@ -30,12 +30,15 @@ pub(super) async fn bulk(State(state): State<AppState>, request: Request) -> Res
     let action_raw = f.get("action").unwrap_or_default().to_string();
     let value = f.get("value").unwrap_or_default().to_string();
     let matching = f.get("scope") == Some("matching");
+    let view = f.get("view").unwrap_or_default();
+    // an organization's members are no search: tick them (their list shows at most 50 at once)
+    let matching = matching && !view.starts_with("org:");
     let selection = if matching {
-        let view = f.get("view").unwrap_or_default();
         Selection::Matching(ListParams {
             q: f.get("q").map(str::to_string),
             role: view.strip_prefix("role:").map(str::to_string),
             label: view.strip_prefix("label:").map(str::to_string),
+            disabled: (view == "disabled").then(|| "true".to_string()),
             ..Default::default()
         })
     } else {

@@ -87,3 +87,64 @@ pub async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Re
     }
     Ok((form, headers))
 }
+
+/// A multipart form (one with a file): its text fields and its files, read whole (the route's
+/// body limit bounds them).
+#[derive(Debug, Default)]
+pub struct Uploaded {
+    pub fields: Vec<(String, String)>,
+    /// (field name, file name, bytes)
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Uploaded {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty file sent as `name`.
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        self.files.iter().find(|(k, _, b)| k == name && !b.is_empty()).map(|(_, _, b)| b.as_slice())
+    }
+}
+
+/// [`checked_form`] for `multipart/form-data` (uploads): the same CSRF check on its `csrf`
+/// field. A body over the route's limit is answered 413 by the caller (`Err(None)`), any
+/// other refusal with the 403 page.
+pub async fn checked_multipart(state: &AppState, request: Request) -> Result<(Uploaded, HeaderMap), Option<Response>> {
+    let headers = request.headers().clone();
+    let uri = request.uri().clone();
+    let refused = |state: &AppState, headers: &HeaderMap| {
+        let viewer = Viewer::of(state, headers, Some(&uri), None);
+        let message = super::theme_for(state, Audience::Portal).catalogs.text(&viewer.lang, "error-csrf");
+        Some(error_page(state, Audience::Portal, &viewer, axum::http::StatusCode::FORBIDDEN, Some(message)))
+    };
+    let Ok(mut multipart) = axum::extract::Multipart::from_request(request, state).await else {
+        return Err(refused(state, &headers));
+    };
+    let mut out = Uploaded::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(None),
+            Err(_) => return Err(refused(state, &headers)),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(None),
+            Err(_) => return Err(refused(state, &headers)),
+        };
+        match file_name {
+            Some(f) => out.files.push((name, f, bytes.to_vec())),
+            None => out.fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+    if !same_site_form(state, &headers, out.get("csrf").unwrap_or_default()) {
+        tracing::warn!(path = uri.path(), "upload refused: CSRF check failed");
+        return Err(refused(state, &headers));
+    }
+    Ok((out, headers))
+}

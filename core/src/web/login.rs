@@ -91,8 +91,7 @@ async fn render_login(state: &AppState, headers: &HeaderMap, uri: &Uri, v: Login
         },
         None => None,
     };
-    let prefs = user.as_ref().map(crate::domain::user::User::prefs);
-    let viewer = Viewer::of(state, headers, Some(uri), prefs.as_ref());
+    let viewer = Viewer::of(state, headers, Some(uri), caller.as_ref().map(|c| &c.prefs));
     let mut ctx = tera::Context::new();
     if let Some(u) = &user {
         ctx.insert(

@@ -223,6 +223,23 @@ impl Me {
     }
 }
 
+/// Whether the agent pinned this record.
+pub fn is_pinned(caller: &Caller, kind: &str, id: i64) -> bool {
+    caller.prefs.records.iter().any(|r| r.pinned && r.kind == kind && r.id == id)
+}
+
+/// The navigation's pinned and recently viewed records, as the agent's session holds them
+/// (no query of their own).
+pub fn records_nav(caller: &Caller) -> serde_json::Value {
+    let item = |r: &crate::domain::user::RecentRecord| {
+        let path = if r.kind == "organization" { "organizations" } else { "users" };
+        serde_json::json!({"name": r.name, "kind": r.kind, "href": format!("/agent/{path}/{}", r.id)})
+    };
+    let pinned: Vec<_> = caller.prefs.records.iter().filter(|r| r.pinned).map(item).collect();
+    let recent: Vec<_> = caller.prefs.records.iter().filter(|r| !r.pinned).map(item).collect();
+    serde_json::json!({"pinned": pinned, "recent": recent})
+}
+
 /// The theme a page of `audience` renders with.
 pub fn theme_for(state: &AppState, audience: Audience) -> Arc<Theme> {
     let (app, web) = (&**state, &*state.web);
@@ -312,9 +329,9 @@ pub fn page_for_error(state: &AppState, audience: Audience, viewer: &Viewer, e: 
 }
 
 /// The pages' routes: static files, the login pages, and the 404 page for every other path a
-/// browser asks for.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/static/{*path}", get(static_file)).merge(login::router()).merge(agent::router())
+/// browser asks for. `max_upload` is `avatars.max_upload_bytes` (the avatar form's body limit).
+pub fn router(max_upload: usize) -> Router<AppState> {
+    Router::new().route("/static/{*path}", get(static_file)).merge(login::router()).merge(agent::router(max_upload))
 }
 
 /// A theme's static file by its content-hashed URL, cached for a year (its URL changes with it).

@@ -129,6 +129,7 @@ async fn directory(
     ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| list_url(&q, &[("cursor", "")])));
     ctx.insert("org", &preview.as_ref().map(|o| card(o, &viewer.time_zone)));
     ctx.insert("may_create", &caller.has(Permission::OrganizationsEdit));
+    ctx.insert("records_nav", &super::records_nav(&caller));
     let fragment = headers.get("hx-request").is_some()
         && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
     ctx.insert("fragment", &fragment);
@@ -350,6 +351,12 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
         Ok(r) => r,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
+    if headers.get("hx-request").is_none() {
+        // the whole page: the organization leads the agent's recently viewed
+        if let Err(e) = crate::services::users::opened(&state, &caller, "organization", id.0, &rec.org.name).await {
+            tracing::warn!(error = %e, "could not note a recently viewed organization");
+        }
+    }
     let mut groups = groups_for(&state, &caller, &rec).await;
     for g in &mut groups {
         g.editing = rec.may_edit && q.edit == g.name;
@@ -397,6 +404,7 @@ async fn respond(
     ctx.insert("may_edit", &rec.may_edit);
     ctx.insert("may_delete", &rec.may_delete);
     ctx.insert("may_comment", &p.caller.has(Permission::Comment));
+    ctx.insert("pinned_record", &super::is_pinned(p.caller, "organization", rec.org.id.0));
     ctx.insert("version", &rec.org.version);
     ctx.insert("full_page", &true);
     ctx.insert("record_kind", "organization");

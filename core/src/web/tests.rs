@@ -87,6 +87,8 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("act", "remove");
     base.insert("delete_text", "delete-confirm");
     base.insert("delete_name", PAYLOAD);
+    base.insert("pin_kind", "user");
+    base.insert("pin_id", &7);
     base.insert("e", &serde_json::json!({"email": PAYLOAD, "primary": false, "verified": true}));
     base.insert("call_minutes", &4);
     base.insert(
@@ -164,8 +166,13 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("rules", &serde_json::json!([{"id": 1, "organization_id": 3, "kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true}]));
     base.insert("rule_form", &serde_json::json!({"typed": {"kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true},
         "errors": {"value": PAYLOAD}, "confirm": true, "preview": {"users": 1, "tickets": 2, "chats": 3, "calls": 4, "surveys": 5}}));
-    base.insert("comment_form", &serde_json::json!({"body": PAYLOAD, "errors": {"body": PAYLOAD}}));
-    base.insert("comments", &serde_json::json!([{"id": 1, "author": PAYLOAD, "body": PAYLOAD, "at": when}]));
+    base.insert("comment_form", &serde_json::json!({"body": PAYLOAD, "sticky": true, "errors": {"body": PAYLOAD}}));
+    base.insert(
+        "comments",
+        &serde_json::json!([{"id": 1, "author": PAYLOAD, "body": PAYLOAD, "at": when, "sticky": true, "may_delete": true},
+            {"id": 2, "author": PAYLOAD, "body": PAYLOAD, "at": when, "sticky": false, "may_delete": false}]),
+    );
+    base.insert("pinned", &serde_json::json!([{"author": PAYLOAD, "body": PAYLOAD, "at": PAYLOAD}]));
     match template {
         "agent/org.html" | "agent/org_panel.html" | "agent/org_rows.html" => {
             let org_rows = serde_json::json!([{"id": 1, "name": PAYLOAD, "email": PAYLOAD, "href": PAYLOAD, "subject": PAYLOAD,

@@ -12,6 +12,7 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Me;
-use super::agent::{agent_session, local};
+use super::agent::{agent_caller, agent_session, local};
 use super::forms::csrf_of;
 use super::record::{Field, Group, Outcome, Pairs, Posted};
 use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
@@ -32,14 +33,15 @@ use crate::domain::{Error, FieldErrors, UserId};
 use crate::http::AppState;
 use crate::services::{Caller, custom_fields, roles, users};
 
-/// The tabs of a user's record, in order (SPEC 11). Comments, notes, billing and the activity
-/// stream arrive with the API that holds them.
-pub const TABS: [&str; 13] = [
+/// The tabs of a user's record, in order (SPEC 11). Notes, billing and the activity stream
+/// arrive with the API that holds them.
+pub const TABS: [&str; 14] = [
     "details",
     "contact",
     "portal",
     "roles",
     "custom-fields",
+    "comments",
     "tickets",
     "chats",
     "calls",
@@ -60,9 +62,13 @@ const GROUPS: [(&str, &str); 6] = [
     ("custom", "custom-fields"),
 ];
 
-pub fn router() -> Router<AppState> {
+pub fn router(max_upload: usize) -> Router<AppState> {
+    // the avatar form: the image plus a few fields of multipart framing
+    let upload_limit = axum::extract::DefaultBodyLimit::max(max_upload + 16 * 1024);
     Router::new()
         .route("/agent/users/new", get(new_form))
+        .route("/agent/users/{id}/avatar", post(avatar.layer(upload_limit)))
+        .route("/agent/users/{id}/avatar/remove", post(avatar_remove))
         .route("/agent/users/{id}", get(record_default))
         .route("/agent/users/{id}/{tab}", get(record_tab))
         .route("/agent/users/{id}/edit/{group}", post(save_group))
@@ -71,6 +77,8 @@ pub fn router() -> Router<AppState> {
         .route("/agent/users/{id}/state", post(set_state))
         .route("/agent/users/{id}/delete", post(delete))
         .route("/agent/users/{id}/password", post(password))
+        .route("/agent/users/{id}/comments", get(comments_tab).post(comment))
+        .route("/agent/users/{id}/comments/{comment}", post(comment_action))
         .route("/agent/settings", post(save_settings))
 }
 
@@ -141,6 +149,17 @@ async fn record_tab(
     show(state, headers, uri, id, tab, q).await
 }
 
+/// `GET /agent/users/{id}/comments` (the tab; its path also takes the comment form's posts).
+async fn comments_tab(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<RecordQuery>,
+) -> Response {
+    show(state, headers, uri, id, "comments".into(), q).await
+}
+
 /// The record page (or, for htmx, the part it asked for) on `tab`.
 async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: String, q: RecordQuery) -> Response {
     let caller = match agent_session(&state, &headers, &uri).await {
@@ -161,6 +180,12 @@ async fn show(state: AppState, headers: HeaderMap, uri: Uri, id: String, tab: St
         Ok(u) => u,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
     };
+    if headers.get("hx-request").is_none() {
+        // the whole page: the user leads the agent's recently viewed (a failure only logged)
+        if let Err(e) = users::opened(&state, &caller, "user", user.id.0, &user.display_name).await {
+            tracing::warn!(error = %e, "could not note a recently viewed user");
+        }
+    }
     let rec = Record::of(&caller, user, tab);
     let mut groups = match groups_for(&state, &caller, &rec).await {
         Ok(g) => g,
@@ -214,11 +239,14 @@ async fn respond(
         .iter()
         .map(|t| {
             let href = if *t == "details" { base.clone() } else { format!("{base}/{t}") };
-            json!({"id": t, "href": href, "key": format!("tab-{t}")})
+            let count = (*t == "comments" && rec.user.comment_count > 0).then_some(rec.user.comment_count);
+            json!({"id": t, "href": href, "key": format!("tab-{t}"), "count": count})
         })
         .collect();
     ctx.insert("tab_list", &tab_list);
     ctx.insert("record_kind", "user");
+    ctx.insert("may_comment", &caller.has(Permission::Comment));
+    ctx.insert("pinned_record", &super::is_pinned(caller, "user", rec.user.id.0));
     ctx.insert("base", &format!("/agent/users/{}", rec.user.id.0));
     ctx.insert("may_edit", &rec.may_edit);
     ctx.insert("may_delete", &rec.may_delete);
@@ -234,6 +262,9 @@ async fn respond(
     };
     ctx.insert("flash", &flash);
     ctx.insert("version", &rec.user.version);
+    if let Some(form) = notice.as_ref().and_then(|n| n.get("comment_form")) {
+        ctx.insert("comment_form", form);
+    }
     ctx.insert("notice", &notice);
     ctx.insert("saved", &q.saved);
     ctx.insert("full_page", &true);
@@ -254,9 +285,28 @@ async fn respond(
     } else if target == "emails" || target == "phones" {
         ctx.insert("announce", &true);
         "agent/contact_points.html"
+    } else if target == "comments" {
+        "agent/comments.html"
     } else {
         "agent/user.html"
     };
+    if template == "agent/user.html" {
+        // the header's pinned comments (the whole page only; a tab leaves the header alone)
+        let pinned = if rec.user.comment_count > 0 {
+            match users::comment_summary(state, caller, rec.user.id).await {
+                Ok((_, sticky)) => sticky,
+                Err(e) => return page_for_error(state, Audience::Agent, viewer, e),
+            }
+        } else {
+            Vec::new()
+        };
+        let when = |ms: i64| local(ms, &viewer.time_zone).0;
+        let pinned: Vec<Value> = pinned
+            .iter()
+            .map(|c| json!({"author": c.author.name, "body": c.body, "at": when(c.created_at.0)}))
+            .collect();
+        ctx.insert("pinned", &pinned);
+    }
     agent_page(state, viewer, status, template, ctx, (csrf, new_csrf))
 }
 
@@ -317,6 +367,9 @@ pub fn card(u: &User, zone: &str) -> Value {
         "href": format!("/agent/users/{}", u.id.0),
         "version": u.version,
         "auth_method": u.auth_method,
+        "avatar_src": u.avatar_etag.as_ref().map(|e| format!("/api/v1/users/{}/avatar?v={}", u.id.0, &e[..e.len().min(16)])),
+        "avatar_uploaded": u.avatar_uploaded,
+        "comment_count": u.comment_count,
     })
 }
 
@@ -494,6 +547,25 @@ async fn tab_data(
                     "last_survey": opt(h.last_survey_at),
                     "logins": h.logins.iter().map(|l| json!({"at": when(l.at.0), "method": l.method})).collect::<Vec<_>>(),
                 }),
+            );
+        }
+        "comments" => {
+            let cursor = Some(q.cursor.as_str()).filter(|c| !c.is_empty());
+            let page = users::comments(state, caller, id, Some("50"), cursor).await?;
+            let me = caller.actor().id;
+            let may_delete_any = caller.has(Permission::UsersDelete);
+            let rows: Vec<Value> = page
+                .items
+                .iter()
+                .map(|c| {
+                    json!({"id": c.id, "author": c.author.name, "body": c.body, "at": when(c.created_at.0),
+                           "sticky": c.sticky, "may_delete": may_delete_any || (me.is_some() && c.author.id == me)})
+                })
+                .collect();
+            ctx.insert("comments", &rows);
+            ctx.insert(
+                "more_href",
+                &page.next_cursor.as_ref().map(|c| format!("/agent/users/{}/comments?cursor={c}", id.0)),
             );
         }
         "changes" => {
@@ -941,6 +1013,132 @@ async fn password(State(state): State<AppState>, Path(id): Path<String>, request
     let notice = Some(json!({"for": "password", "text": why}));
     let q = RecordQuery::default();
     respond(&state, &caller, &me, &headers, &viewer, rec, None, &q, StatusCode::UNPROCESSABLE_ENTITY, notice).await
+}
+
+/// `POST /agent/users/{id}/avatar` (multipart: `csrf`, `avatar` the image file): uploads the
+/// user's avatar; a refusal (no file, not an image, too big) comes back by the field.
+async fn avatar(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let uri = request.uri().clone();
+    let headers = request.headers().clone();
+    let too_big = |state: &AppState| {
+        let viewer = Viewer::of(state, &headers, Some(&uri), None);
+        page_for_error(
+            state,
+            Audience::Agent,
+            &viewer,
+            Error::TooLarge("the image is larger than avatars.max_upload_bytes".into()),
+        )
+    };
+    let (form, headers) = match super::forms::checked_multipart(&state, request).await {
+        Ok(f) => f,
+        Err(Some(r)) => return r,
+        Err(None) => return too_big(&state),
+    };
+    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
+    let id = match crate::services::params::parse_id(&id) {
+        Ok(id) => UserId(id),
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;
+    let why = match form.file("avatar") {
+        None => catalogs.text(&viewer.lang, "avatar-none"),
+        Some(bytes) => match crate::services::avatars::upload(&state, &caller, id, bytes.to_vec()).await {
+            Ok(_) => return Redirect::to(&format!("/agent/users/{}?saved=avatar#avatar", id.0)).into_response(),
+            Err(Error::Invalid(f)) => f.into_values().collect::<Vec<_>>().join(" "),
+            Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+        },
+    };
+    let rec = match Record::load(&state, &caller, id, "details").await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+    };
+    let notice = Some(json!({"for": "avatar", "text": why}));
+    let q = RecordQuery::default();
+    respond(&state, &caller, &me, &headers, &viewer, rec, None, &q, StatusCode::UNPROCESSABLE_ENTITY, notice).await
+}
+
+/// `POST /agent/users/{id}/avatar/remove`: removes the uploaded avatar.
+async fn avatar_remove(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match crate::services::avatars::remove(&state, &p.caller, UserId(p.id)).await {
+        // none there (removed meanwhile) is what was asked for
+        Ok(()) | Err(Error::NotFound) => {
+            Redirect::to(&format!("/agent/users/{}?saved=avatar#avatar", p.id)).into_response()
+        }
+        Err(e) => p.fail(&state, e),
+    }
+}
+
+/// `POST /agent/users/{id}/comments`: an agent-only comment, pinned to the header when `sticky`.
+async fn comment(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = UserId(p.id);
+    let body = p.form.get("body").unwrap_or_default().to_string();
+    let sticky = p.form.get("sticky") == Some("true");
+    let (status, form) = match users::add_comment(&state, &p.caller, id, &body, sticky).await {
+        Ok(_) if !p.htmx() => {
+            return Redirect::to(&format!("/agent/users/{}/comments?saved=comments", id.0)).into_response();
+        }
+        Ok(_) => (StatusCode::OK, json!({"saved": true})),
+        Err(Error::Invalid(e)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, json!({"body": body, "sticky": sticky, "errors": e}))
+        }
+        Err(e) => return p.fail(&state, e),
+    };
+    comments_answer(&state, p, status, form).await
+}
+
+/// `POST /agent/users/{id}/comments/{comment}` with `action` `pin`, `unpin` or `delete`.
+async fn comment_action(
+    State(state): State<AppState>,
+    Path((id, comment)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let p = match Posted::read(&state, Some(&id), request).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let id = UserId(p.id);
+    let comment = match crate::services::params::parse_id(&comment) {
+        Ok(c) => c,
+        Err(e) => return p.fail(&state, e),
+    };
+    let done = match p.form.get("action") {
+        Some("pin") => users::set_comment_sticky(&state, &p.caller, id, comment, true).await.map(|_| ()),
+        Some("unpin") => users::set_comment_sticky(&state, &p.caller, id, comment, false).await.map(|_| ()),
+        Some("delete") => users::delete_comment(&state, &p.caller, id, comment).await,
+        _ => Err(Error::invalid("action", "must be pin, unpin or delete")),
+    };
+    match done {
+        Ok(()) if !p.htmx() => Redirect::to(&format!("/agent/users/{}/comments?saved=comments", id.0)).into_response(),
+        Ok(()) => comments_answer(&state, p, StatusCode::OK, json!({})).await,
+        Err(e) => p.fail(&state, e),
+    }
+}
+
+/// The Comments tab after a change: the list alone for htmx, the page otherwise.
+async fn comments_answer(state: &AppState, p: Posted, status: StatusCode, form: Value) -> Response {
+    let Posted { headers, caller, me, viewer, id, .. } = p;
+    let rec = match Record::load(state, &caller, UserId(id), "comments").await {
+        Ok(r) => r,
+        Err(e) => return page_for_error(state, Audience::Agent, &viewer, e),
+    };
+    let q = RecordQuery {
+        saved: if status == StatusCode::OK { "comments".into() } else { String::new() },
+        ..Default::default()
+    };
+    let notice = Some(json!({"comment_form": form}));
+    respond(state, &caller, &me, &headers, &viewer, rec, None, &q, status, notice).await
 }
 
 /// `POST /agent/users/{id}/delete`: deletes the user (the form names them and asks first).

@@ -2,10 +2,12 @@
 
 mod accounts;
 mod agent_actions;
+mod agent_nav;
 mod agent_orgs;
 mod agent_pages;
 mod agent_record;
 mod auth;
+mod comments;
 mod hardening;
 mod login_hardening;
 mod ops;

@@ -119,6 +119,10 @@ async fn openapi_documents_every_route(b: Backend) {
         ("get", "/api/v1/users/{id}/avatar"),
         ("put", "/api/v1/users/{id}/avatar"),
         ("delete", "/api/v1/users/{id}/avatar"),
+        ("get", "/api/v1/users/{id}/comments"),
+        ("post", "/api/v1/users/{id}/comments"),
+        ("patch", "/api/v1/users/{id}/comments/{comment_id}"),
+        ("delete", "/api/v1/users/{id}/comments/{comment_id}"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths.values().map(|p| p.as_object().map_or(0, |o| o.len())).sum();

@@ -54,6 +54,8 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("oauth_binding", include_str!("../../../../migrations/postgres/0012_oauth_binding.sql")),
         ("versions_preferences", include_str!("../../../../migrations/postgres/0013_versions_preferences.sql")),
         ("directory_views", include_str!("../../../../migrations/postgres/0014_directory_views.sql")),
+        ("user_comments", include_str!("../../../../migrations/postgres/0015_user_comments.sql")),
+        ("agent_records", include_str!("../../../../migrations/postgres/0016_agent_records.sql")),
     ])
 }
 
@@ -77,6 +79,9 @@ pub mod avatars;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/comments.rs"]
+pub mod comments;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/custom_fields.rs"]
 pub mod custom_fields;

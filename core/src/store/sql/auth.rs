@@ -141,7 +141,7 @@ pub async fn caller(
     };
     let sql = format!(
         "SELECT c.cid, c.user_id, c.a, c.b, u.username, u.display_name,
-                u.language, u.time_zone, u.ui_theme, u.keyboard_shortcuts,
+                u.language, u.time_zone, u.ui_theme, u.keyboard_shortcuts, u.agent_records,
                 r.id AS rid, r.name, r.kind, r.description, r.built_in, r.derived, r.permissions
          FROM ({source}) c JOIN users u ON u.id = c.user_id AND NOT u.disabled
          LEFT JOIN user_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id"
@@ -158,6 +158,7 @@ pub async fn caller(
         time_zone: first.time_zone.clone(),
         ui_theme: first.ui_theme.clone(),
         keyboard_shortcuts: first.keyboard_shortcuts,
+        records: Prefs::records_from(&first.agent_records),
     };
     match kind {
         TokenKind::Api => {
@@ -203,6 +204,7 @@ struct CallerRow {
     time_zone: String,
     ui_theme: String,
     keyboard_shortcuts: bool,
+    agent_records: String,
     rid: Option<i64>,
     name: Option<String>,
     kind: Option<String>,
@@ -230,6 +232,18 @@ async fn touch(pools: &Pools, sql: &'static str, now: Millis, id: i64) -> Result
     let mut tx = begin_write(pools).await.map_err(db_err)?;
     sqlx::query(sql).bind(now).bind(id).execute(&mut *tx).await.map_err(db_err)?;
     tx.commit().await.map_err(db_err)
+}
+
+/// Stores an agent's recent and pinned records (one statement, outside a transaction: the
+/// list is the agent's own and the last write wins).
+pub async fn set_agent_records(pools: &Pools, user: UserId, records: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET agent_records = $1 WHERE id = $2")
+        .bind(records)
+        .bind(user.0)
+        .execute(pools.write())
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 pub async fn delete_session(pools: &Pools, token_hash: &str) -> Result<()> {

@@ -13,7 +13,7 @@ use crate::domain::change::{Actor, diff};
 use crate::domain::organization::{Organization, OrganizationFields, OrganizationId, Rule, RuleId, RuleKind, RuleSpec};
 use crate::domain::user::username_key;
 use crate::domain::{Error, Result, UserId};
-use crate::store::{Comment, Cursor, OrgQuery, Page, db_err, like_escape, placeholders, split_id_page};
+use crate::store::{Cursor, OrgQuery, Page, db_err, like_escape, placeholders};
 
 #[derive(FromRow)]
 struct OrgRow {
@@ -233,6 +233,31 @@ pub async fn delete_org(pools: &Pools, id: OrganizationId, actor: &Actor, now: M
     tx.commit().await.map_err(db_err)
 }
 
+/// The first `limit` organizations by name (those whose name, website or phone holds
+/// `fragment`), and `also` wherever it falls: ids and names, in one statement (the user
+/// directory's navigation).
+pub async fn org_names(
+    pools: &Pools,
+    fragment: Option<&str>,
+    limit: i64,
+    also: Option<OrganizationId>,
+) -> Result<Vec<(OrganizationId, String)>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let filter = if fragment.is_some() { "WHERE o.search_text LIKE $3 ESCAPE '\\'" } else { "" };
+    let sql = format!(
+        "SELECT id, name FROM (SELECT * FROM (SELECT o.id, o.name, o.name_key FROM organizations o {filter}
+                                              ORDER BY o.name_key LIMIT $1) f
+                               UNION SELECT id, name, name_key FROM organizations WHERE id = $2) n
+         ORDER BY name_key"
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)).bind(limit).bind(also.map_or(0, |o| o.0));
+    if let Some(f) = fragment {
+        q = q.bind(format!("%{}%", like_escape(f)));
+    }
+    let rows = q.fetch_all(&mut *conn).await.map_err(db_err)?;
+    Ok(rows.into_iter().map(|(id, name)| (OrganizationId(id), name)).collect())
+}
+
 pub async fn list_orgs(pools: &Pools, q: &OrgQuery) -> Result<Page<Organization>> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let (col, _) = q.sort.column();
@@ -275,73 +300,10 @@ pub async fn list_orgs(pools: &Pools, q: &OrgQuery) -> Result<Page<Organization>
     Ok(Page { items, total, next_cursor })
 }
 
-// ---- comments ----
-
-pub async fn add_comment(
-    pools: &Pools,
-    org: OrganizationId,
-    author: &Actor,
-    body: &str,
-    now: Millis,
-) -> Result<Comment> {
-    let mut tx = begin_write(pools).await.map_err(db_err)?;
-    lock_org(&mut tx, org).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO organization_comments (organization_id, author_id, author_name, body, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(org.0)
-    .bind(author.id)
-    .bind(&author.name)
-    .bind(body)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(Comment { id, author: author.clone(), body: body.to_string(), created_at: Timestamp(now) })
-}
-
-pub async fn list_comments(
-    pools: &Pools,
-    org: OrganizationId,
-    limit: i64,
-    cursor: Option<i64>,
-) -> Result<Page<Comment>> {
-    let mut conn = pools.read().acquire().await.map_err(db_err)?;
-    check_org_exists(&mut conn, org).await?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organization_comments WHERE organization_id = $1")
-        .bind(org.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    let rows: Vec<(i64, Option<i64>, String, String, i64)> = sqlx::query_as(
-        "SELECT id, author_id, author_name, body, created_at FROM organization_comments
-         WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(org.0)
-    .bind(cursor.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let (rows, next_cursor) = split_id_page(rows, limit, |r| r.0);
-    let items: Vec<Comment> = rows
-        .into_iter()
-        .map(|(id, author_id, name, body, at)| Comment {
-            id,
-            author: Actor { kind: crate::domain::change::ActorKind::Agent, id: author_id, name },
-            body,
-            created_at: Timestamp(at),
-        })
-        .collect();
-    Ok(Page { items, total, next_cursor })
-}
-
 // ---- membership rules ----
 
 #[derive(FromRow)]
-struct RuleRow {
+pub(super) struct RuleRow {
     id: i64,
     organization_id: i64,
     kind: String,
@@ -365,7 +327,7 @@ impl From<RuleRow> for Rule {
     }
 }
 
-const RULE_COLUMNS: &str =
+pub(super) const RULE_COLUMNS: &str =
     "r.id, r.organization_id, r.kind, r.value, r.user_id, r.include_subdomains, r.view_org_tickets";
 
 /// The rules of some organizations, oldest first.

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::AssertSqlSafe;
 
-use super::organizations::{check_org_exists, load_orgs, load_rules, resolve_username};
+use super::organizations::{RULE_COLUMNS, RuleRow, check_org_exists, load_orgs, load_rules, resolve_username};
 use super::records::{load_calls, load_chats, load_surveys, load_tickets};
 use super::users::load_users;
 use super::{Conn, Pools};
@@ -269,13 +269,20 @@ fn state_condition(state: TicketState) -> &'static str {
 
 /// The exact number of distinct records the rules pull into `tab`.
 async fn count(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
-    if rules.len() > GROUP_ABOVE {
-        return count_grouped(conn, tab, rules, filter).await;
-    }
     let mut a = Args::default();
-    let Some(expr) = count_expr(tab, rules, filter, &mut a) else { return Ok(0) };
+    let Some(expr) = any_count_expr(tab, rules, filter, &mut a) else { return Ok(0) };
     let sql = format!("SELECT CAST({expr} AS BIGINT)");
     bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+}
+
+/// The expression counting what `rules` pull into `tab`, however many rules there are; `None`
+/// when nothing can match.
+fn any_count_expr(tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args) -> Option<String> {
+    if rules.len() > GROUP_ABOVE {
+        Some(count_grouped_expr(tab, rules, filter, a))
+    } else {
+        count_expr(tab, rules, filter, a)
+    }
 }
 
 /// [`count`] for several rule sets, in one statement (a set of more than [`GROUP_ABOVE`] rules
@@ -286,7 +293,7 @@ async fn counts_of(conn: &mut Conn, tab: Tab, sets: &[&[Rule]]) -> Result<Vec<i6
     let mut selects = Vec::new();
     for (n, rules) in sets.iter().enumerate() {
         if rules.len() > GROUP_ABOVE {
-            out[n] = count_grouped(conn, tab, rules, None).await?;
+            out[n] = count(conn, tab, rules, None).await?;
         } else if let Some(expr) = count_expr(tab, rules, None, &mut a) {
             selects.push(format!("SELECT CAST({n} AS BIGINT), CAST({expr} AS BIGINT)"));
         }
@@ -339,19 +346,18 @@ fn count_expr(tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args) -> Opt
     (!parts.is_empty()).then(|| format!("({})", parts.join(" + ")))
 }
 
-/// [`count`] for many rules, in one statement that grows linearly with them: the first (largest)
+/// [`count`]'s expression for many rules, one that grows linearly with them: the first (largest)
 /// domain rule from `domain_counts`, plus the distinct records the other rules pull in (queried
 /// by kind) that the first does not.
-async fn count_grouped(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter<'_>) -> Result<i64> {
+fn count_grouped_expr(tab: Tab, rules: &[Rule], filter: Filter<'_>, a: &mut Args) -> String {
     let (t, _) = table(tab);
-    let mut a = Args::default();
     let sorted = by_expected_size(rules);
     let mut conds = Vec::new();
     let (first, rest): (Option<String>, &[&Rule]) = match sorted.first() {
         Some(r) if filter.is_none() && r.kind == RuleKind::Domain => {
             let column = if r.include_subdomains { "total" } else { "exact" };
             let (k, d) = (a.int(tab.code()), a.text(&r.value));
-            if let Some(p) = predicate(tab, r, &mut a) {
+            if let Some(p) = predicate(tab, r, a) {
                 conds.push(format!("NOT ({p})"));
             }
             let first =
@@ -363,7 +369,7 @@ async fn count_grouped(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter
     if let Some(f) = filter {
         conds.push(f.to_string());
     }
-    let branches = grouped_branches(tab, rest, &mut a);
+    let branches = grouped_branches(tab, rest, a);
     let others = if branches.is_empty() {
         "0".to_string()
     } else {
@@ -379,26 +385,26 @@ async fn count_grouped(conn: &mut Conn, tab: Tab, rules: &[Rule], filter: Filter
             format!("(SELECT COUNT(*) FROM ({union}) u JOIN {t} r ON r.id = u.id WHERE {})", conds.join(" AND "))
         }
     };
-    let sql = format!("SELECT CAST({} + {others} AS BIGINT)", first.unwrap_or_else(|| "0".into()));
-    bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_one(&mut *conn).await.map_err(db_err)
+    format!("({} + {others})", first.unwrap_or_else(|| "0".into()))
 }
 
-/// The newest `limit` distinct (id, at) after `after`, newest first.
-async fn page_ids(
-    conn: &mut Conn,
+/// The query [`rules_page`] reads a page from: each rule's newest `limit` (id, at) after
+/// `after`, as one UNION ALL (their union, deduplicated, is the page); `None` when no rule can
+/// match anything.
+fn page_sql(
     tab: Tab,
     rules: &[Rule],
     filter: Filter<'_>,
     limit: i64,
     after: Option<(i64, i64)>,
-) -> Result<Vec<(i64, i64)>> {
+    a: &mut Args,
+) -> Option<String> {
     let (t, _) = table(tab);
-    let mut a = Args::default();
     let mut selects = Vec::new();
     let branches: Vec<String> = if rules.len() > GROUP_ABOVE {
-        grouped_branches(tab, &rules.iter().collect::<Vec<_>>(), &mut a)
+        grouped_branches(tab, &rules.iter().collect::<Vec<_>>(), a)
     } else {
-        rules.iter().filter_map(|rule| branch(tab, rule, &mut a)).collect()
+        rules.iter().filter_map(|rule| branch(tab, rule, a)).collect()
     };
     for (i, b) in branches.into_iter().enumerate() {
         let mut conds = Vec::new();
@@ -419,18 +425,36 @@ async fn page_ids(
             "SELECT s{i}.id, s{i}.at FROM (SELECT b.id AS id, b.at AS at FROM ({b}) b{join}{cond} ORDER BY b.at DESC, b.id DESC LIMIT {lim}) s{i}"
         ));
     }
-    if selects.is_empty() {
-        return Ok(Vec::new());
+    (!selects.is_empty()).then(|| selects.join(" UNION ALL "))
+}
+
+/// How many records the rules pull into `tab` and the newest `limit` distinct (id, at) after
+/// `after`, newest first: one statement (the count's row has id -1; ids are positive).
+async fn count_and_page(
+    conn: &mut Conn,
+    tab: Tab,
+    rules: &[Rule],
+    filter: Filter<'_>,
+    limit: i64,
+    after: Option<(i64, i64)>,
+) -> Result<(i64, Vec<(i64, i64)>)> {
+    let mut a = Args::default();
+    let count = any_count_expr(tab, rules, filter, &mut a).unwrap_or_else(|| "0".into());
+    let mut sql = format!("SELECT CAST(-1 AS BIGINT), CAST({count} AS BIGINT)");
+    if let Some(page) = page_sql(tab, rules, filter, limit, after, &mut a) {
+        sql.push_str(" UNION ALL ");
+        sql.push_str(&page);
     }
-    let sql = selects.join(" UNION ALL ");
     let rows: Vec<(i64, i64)> = bind_all!(sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)), a)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    let mut rows: Vec<(i64, i64)> = rows.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let total = rows.iter().find(|(id, _)| *id == -1).map_or(0, |(_, n)| *n);
+    let mut rows: Vec<(i64, i64)> =
+        rows.into_iter().filter(|(id, _)| *id != -1).collect::<HashSet<_>>().into_iter().collect();
     rows.sort_by_key(|&(id, at)| std::cmp::Reverse((at, id)));
     rows.truncate(limit as usize);
-    Ok(rows)
+    Ok((total, rows))
 }
 
 /// The time of the newest record each rule set pulls in, all in one statement (each branch's
@@ -607,8 +631,7 @@ pub async fn rules_page(
         Some(Cursor { n: Some(at), id, .. }) => Some((at, id)),
         Some(_) => return Err(Error::invalid("cursor", "is not a cursor this list gave out")),
     };
-    let total = count(conn, tab, rules, filter).await?;
-    let rows = page_ids(conn, tab, rules, filter, limit + 1, after).await?;
+    let (total, rows) = count_and_page(conn, tab, rules, filter, limit + 1, after).await?;
     let more = rows.len() as i64 > limit;
     let shown = &rows[..rows.len().min(limit as usize)];
     let next_cursor =
@@ -730,30 +753,36 @@ impl Person {
 /// The rules (of all organizations) that make `person` a member, grouped by organization.
 async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
     let mut a = Args::default();
-    let mut conds = vec![format!("(r.kind = 'username' AND r.user_id = {})", a.int(person.id))];
+    let mut conds = vec![format!("(m.kind = 'username' AND m.user_id = {})", a.int(person.id))];
     for e in &person.emails {
-        conds.push(format!("(r.kind = 'email' AND r.value = {})", a.text(e)));
+        conds.push(format!("(m.kind = 'email' AND m.value = {})", a.text(e)));
     }
     for e in &person.emails {
         for (i, d) in domain_and_parents(domain_of(e)).into_iter().enumerate() {
             let v = a.text(d);
             if i == 0 {
-                conds.push(format!("(r.kind = 'domain' AND r.value = {v})"));
+                conds.push(format!("(m.kind = 'domain' AND m.value = {v})"));
             } else {
                 conds.push(format!(
-                    "(r.kind = 'domain' AND r.value = {v} AND r.include_subdomains = {})",
+                    "(m.kind = 'domain' AND m.value = {v} AND m.include_subdomains = {})",
                     a.p(Arg::Bool(true))
                 ));
             }
         }
     }
     for p in &person.phones {
-        conds.push(format!("(r.kind = 'phone' AND r.value = {})", a.text(p)));
+        conds.push(format!("(m.kind = 'phone' AND m.value = {})", a.text(p)));
     }
-    let sql = format!("SELECT DISTINCT r.organization_id FROM membership_rules r WHERE {}", conds.join(" OR "));
-    let orgs: Vec<i64> =
-        bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)), a).fetch_all(&mut *conn).await.map_err(db_err)?;
-    load_rules(conn, &orgs).await
+    // every rule of each organization one of them matches, in one statement
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM membership_rules r WHERE r.organization_id IN
+           (SELECT m.organization_id FROM membership_rules m WHERE {})
+         ORDER BY r.id",
+        conds.join(" OR ")
+    );
+    let rows: Vec<RuleRow> =
+        bind_all!(sqlx::query_as::<_, RuleRow>(AssertSqlSafe(sql)), a).fetch_all(&mut *conn).await.map_err(db_err)?;
+    Ok(rows.into_iter().map(Rule::from).collect())
 }
 
 /// The organizations a user belongs to, each with its ticket count and the rules that match.

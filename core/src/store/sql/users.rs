@@ -49,37 +49,42 @@ struct UserRow {
     created_at: i64,
     updated_at: i64,
     version: i64,
+    comment_count: i64,
+    avatar: Option<String>,
 }
 
 const USER_SELECT: &str = "u.id, u.username, u.display_name, u.auth_method, u.auth_domain, u.time_zone, u.language,
     u.address, u.website, u.company, u.im, u.twitter, u.linkedin, u.facebook, u.avatar_provider,
     u.subscribe_community, u.email_summaries, u.email_conversations, u.banned, u.signature_html, u.summary,
     u.auto_responder, u.disabled, u.custom_fields, u.ui_theme, u.keyboard_shortcuts, u.last_login_at, u.created_at,
-    u.updated_at, u.version";
+    u.updated_at, u.version,
+    (SELECT COUNT(*) FROM user_comments c WHERE c.user_id = u.id) AS comment_count,
+    (SELECT a.source || ' ' || a.etag FROM avatars a WHERE a.user_id = u.id) AS avatar";
+
+/// A user's row joined with one of their addresses, phones, labels or roles (none for a user
+/// without any): what [`load_users`] reads.
+#[derive(FromRow)]
+struct UserPartRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    part_kind: Option<i64>,
+    part_a: Option<String>,
+    part_b: Option<String>,
+    part_c: Option<i64>,
+}
 
 /// Loads whole users (with addresses, phones, labels, roles) in the order of `ids`; missing
-/// ids are skipped. Five queries whatever the number of users.
+/// ids are skipped. One statement whatever the number of users: each user's row joined with
+/// each of their addresses (1), phones (2), labels (3) and roles (4).
 pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let list = placeholders(1, ids.len());
-    macro_rules! fetch {
-        ($ty:ty, $sql:expr) => {{
-            let sql = $sql;
-            let mut q = sqlx::query_as::<_, $ty>(AssertSqlSafe(sql));
-            for id in ids {
-                q = q.bind(*id);
-            }
-            q.fetch_all(&mut *conn).await.map_err(db_err)?
-        }};
-    }
-    let rows: Vec<UserRow> = fetch!(UserRow, format!("SELECT {USER_SELECT} FROM users u WHERE u.id IN ({list})"));
-    // addresses (1), phones (2), labels (3) and roles (4) in one query
-    let parts: Vec<(i64, i64, String, String, i64)> = fetch!(
-        (i64, i64, String, String, i64),
-        format!(
-            "SELECT user_id, CAST(1 AS BIGINT) AS k, email AS a, '' AS b,
+    let sql = format!(
+        "SELECT {USER_SELECT}, p.k AS part_kind, p.a AS part_a, p.b AS part_b, p.c AS part_c
+         FROM users u LEFT JOIN (
+             SELECT user_id, CAST(1 AS BIGINT) AS k, email AS a, '' AS b,
                     CAST(CASE WHEN is_primary THEN 2 ELSE 0 END + CASE WHEN verified THEN 1 ELSE 0 END AS BIGINT) AS c,
                     position AS p, id AS i
              FROM user_emails WHERE user_id IN ({list})
@@ -90,15 +95,20 @@ pub async fn load_users(conn: &mut Conn, ids: &[i64]) -> Result<Vec<User>> {
              FROM user_labels WHERE user_id IN ({list})
              UNION ALL SELECT ur.user_id, CAST(4 AS BIGINT), r.name, r.kind, CAST(0 AS BIGINT), CAST(0 AS BIGINT), r.id
              FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN ({list})
-             ORDER BY 1, 2, 6, 3, 7"
-        )
+         ) p ON p.user_id = u.id
+         WHERE u.id IN ({list})
+         ORDER BY u.id, p.k, p.p, p.a, p.i"
     );
-    let mut by_id: HashMap<i64, User> = HashMap::with_capacity(rows.len());
-    for r in rows {
-        by_id.insert(r.id, user_from_row(r));
+    let mut q = sqlx::query_as::<_, UserPartRow>(AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
     }
-    for (uid, k, a, b, c) in parts {
-        let Some(u) = by_id.get_mut(&uid) else { continue };
+    let rows = q.fetch_all(&mut *conn).await.map_err(db_err)?;
+    let mut by_id: HashMap<i64, User> = HashMap::with_capacity(ids.len());
+    for row in rows {
+        let u = by_id.entry(row.user.id).or_insert_with(|| user_from_row(row.user));
+        let (Some(k), Some(a)) = (row.part_kind, row.part_a) else { continue };
+        let (b, c) = (row.part_b.unwrap_or_default(), row.part_c.unwrap_or_default());
         match k {
             1 => u.emails.push(Email { email: a, primary: c & 2 != 0, verified: c & 1 != 0 }),
             2 => {
@@ -163,6 +173,9 @@ fn user_from_row(r: UserRow) -> User {
         created_at: Timestamp(r.created_at),
         updated_at: Timestamp(r.updated_at),
         version: r.version,
+        comment_count: r.comment_count,
+        avatar_uploaded: r.avatar.as_deref().is_some_and(|a| a.starts_with("upload ")),
+        avatar_etag: r.avatar.as_deref().and_then(|a| a.split_once(' ')).map(|(_, etag)| etag.to_string()),
     }
 }
 
@@ -528,7 +541,7 @@ async fn remove_user(conn: &mut Conn, id: i64) -> Result<()> {
 
 /// Merges `source` into `survivor` in one transaction: the survivor keeps every address
 /// (the source's as secondary), phone, label and role of both; the source's tickets, chats,
-/// surveys, comments and username rules move over; the source is deleted. `check` sees both
+/// surveys, comments (about and by the source) and username rules move over; the source is deleted. `check` sees both
 /// users first and may refuse.
 pub async fn merge_users<F>(
     pools: &Pools,
@@ -588,6 +601,8 @@ where
         "UPDATE chats SET user_id = $1 WHERE user_id = $2",
         "UPDATE surveys SET user_id = $1 WHERE user_id = $2",
         "UPDATE organization_comments SET author_id = $1 WHERE author_id = $2",
+        "UPDATE user_comments SET user_id = $1 WHERE user_id = $2",
+        "UPDATE user_comments SET author_id = $1 WHERE author_id = $2",
         "UPDATE login_events SET user_id = $1 WHERE user_id = $2",
         "UPDATE user_identities SET user_id = $1 WHERE user_id = $2",
         // a username rule for the source in an organization that already names the survivor goes

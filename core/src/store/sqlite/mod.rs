@@ -82,6 +82,7 @@ unsafe extern "C" fn on_trace(kind: c_uint, _ctx: *mut c_void, _stmt: *mut c_voi
         let own = !text.starts_with(b"--") && !text.windows(7).any(|w| w == b"'main'.");
         if own {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "kith::sql", "{}", String::from_utf8_lossy(text));
         }
     }
     0
@@ -130,6 +131,8 @@ pub fn migrator() -> sqlx::migrate::Migrator {
         ("oauth_binding", include_str!("../../../../migrations/sqlite/0012_oauth_binding.sql")),
         ("versions_preferences", include_str!("../../../../migrations/sqlite/0013_versions_preferences.sql")),
         ("directory_views", include_str!("../../../../migrations/sqlite/0014_directory_views.sql")),
+        ("user_comments", include_str!("../../../../migrations/sqlite/0015_user_comments.sql")),
+        ("agent_records", include_str!("../../../../migrations/sqlite/0016_agent_records.sql")),
     ])
 }
 
@@ -154,6 +157,9 @@ pub mod avatars;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/changes.rs"]
 pub mod changes;
+#[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
+#[path = "../sql/comments.rs"]
+pub mod comments;
 #[allow(clippy::duplicate_mod)] // the same SQL source, compiled for this backend
 #[path = "../sql/custom_fields.rs"]
 pub mod custom_fields;
