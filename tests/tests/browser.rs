@@ -6,7 +6,9 @@
 //!   1440 and 390 px (screenshots of the main screens go to `target/screenshots/`);
 //! - the same agent with JavaScript switched off: search, sort, open, edit;
 //! - a manager merging two users in the dialog with the keyboard (the moved counts shown, then
-//!   the survivor's record), and ticking rows with `x` for a bulk label and a bulk delete.
+//!   the survivor's record), and ticking rows with `x` for a bulk label and a bulk delete;
+//! - an agent commenting on a user with `n` and Ctrl+Enter (pinned to the header), pinning the
+//!   record, and finding it again in the navigation with an organization filtered as they type.
 
 use kith::config::{LdapProvider, OAuthProvider};
 use kith_tests::chrome::{Chrome, axe_source, chrome_available, key};
@@ -20,6 +22,7 @@ backend_tests!(
     an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing,
     an_agent_works_with_javascript_off,
     a_manager_merges_in_a_dialog_and_acts_in_bulk,
+    an_agent_comments_pins_and_filters_organizations,
 );
 
 async fn a_person_logs_in_through_the_directory_and_the_identity_provider(b: Backend) {
@@ -223,6 +226,7 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
         "portal",
         "roles",
         "custom-fields",
+        "comments",
         "tickets",
         "chats",
         "calls",
@@ -445,6 +449,90 @@ async fn a_manager_merges_in_a_dialog_and_acts_in_bulk(b: Backend) {
     chrome.click("#bulk button[type=submit]").await;
     chrome.wait_for_text("Delete 1 user?").await;
     problems.extend(check("bulk-confirm").await);
+    assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
+    chrome.quit().await;
+}
+
+async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
+    if !chrome_available() {
+        return;
+    }
+    let app = TestApp::start(b).await;
+    let zoe = agent_desk(&app).await;
+    for name in ["Quist & Daughters", "Globex", "Initech"] {
+        let (s, _) = app.post("/api/v1/organizations", json!({"name": name})).await;
+        assert_eq!(s, reqwest::StatusCode::CREATED);
+    }
+    let chrome = Chrome::start().await;
+    let here = format!("/agent/users/{zoe}");
+    log_in(&chrome, &app, &here).await;
+
+    // `n` opens the Comments tab in its box; Ctrl+Enter adds the comment; "Saved" is said
+    chrome.press(&["n"], &[]).await;
+    chrome.wait_until("return document.activeElement.id === 'comment-body'", "in the comment box").await;
+    assert!(chrome.current_url().await.ends_with(&format!("{here}/comments#comment-body")));
+    chrome.type_text("Prefers calls after 4 pm").await;
+    chrome.execute("document.querySelector('#comments input[name=sticky]').checked = true", json!([])).await;
+    chrome.press(&[key::ENTER], &[key::CONTROL]).await;
+    chrome.wait_until("return !!document.querySelector('#comments li.sticky')", "the pinned comment listed").await;
+    let saved = chrome.execute("return document.querySelector('#comments .saved').textContent", json!([])).await;
+    assert!(saved.as_str().unwrap_or_default().contains("Saved"), "{saved}");
+    // the header shows it on the record; the tab counts it
+    chrome.goto(&format!("{}{here}", app.base)).await;
+    let page = chrome.wait_for_text("Prefers calls after 4 pm").await;
+    assert!(page.contains("class=\"pinned\""), "pinned in the header");
+    let badge = chrome.execute("return document.querySelector('#tab-comments .badge').textContent", json!([])).await;
+    assert_eq!(badge, json!("1"));
+
+    // pin the record (☆), then it is in the navigation under Pinned
+    chrome.click("form.pin button").await;
+    chrome.wait_until("return document.querySelector('form.pin button').getAttribute('aria-pressed') === 'true'", "pinned").await;
+    chrome.goto(&format!("{}/agent/users", app.base)).await;
+    chrome
+        .wait_until(
+            "return [...document.querySelectorAll('.records a')].some(a => a.textContent.indexOf('Zoe Quist') >= 0)",
+            "Zoe among the pinned records",
+        )
+        .await;
+    // the organizations filter as you type: the list alone changes, focus stays in the box
+    chrome.click("#of").await;
+    chrome.type_text("glo").await;
+    chrome
+        .wait_until(
+            "var l = document.querySelectorAll('#org-list a'); return l.length === 1 && l[0].textContent.trim() === 'Globex'",
+            "only Globex",
+        )
+        .await;
+    assert!(chrome.focused().await.starts_with("INPUT#of"), "{}", chrome.focused().await);
+    // Enter in the filter, then the organization's view lists its members (none: no rules yet)
+    chrome.click("#org-list a").await;
+    chrome.wait_until("return location.search.indexOf('view=org') >= 0", "the organization's view").await;
+    chrome.wait_for_text("No user matches.").await;
+
+    let axe = axe_source();
+    let shots = screenshot_dir();
+    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
+    let mut problems = Vec::new();
+    for width in [1440, 390] {
+        chrome.set_width(width).await;
+        for (name, path) in [("tab-comments", format!("{here}/comments")), ("directory-nav", "/agent/users?of=i".to_string())] {
+            chrome.goto(&format!("{}{path}", app.base)).await;
+            if name == "directory-nav" && width == 390 {
+                // below 1280 px the navigation waits behind its button
+                chrome.click(".nav-toggle").await;
+            }
+            for scheme in ["light", "dark"] {
+                chrome
+                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
+                    .await;
+                if let Some(axe) = &axe {
+                    problems.extend(chrome.axe(axe).await.into_iter().map(|v| format!("{path} {width}px {scheme}: {v}")));
+                }
+                let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
+                std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
+            }
+        }
+    }
     assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
     chrome.quit().await;
 }

@@ -281,6 +281,9 @@
     // wired it) starts in the form's first field
     var editing = d.querySelector(".group.editing");
     var field = editing && editing.querySelector("[aria-invalid=true], form input:not([type=hidden]), form select, form textarea");
+    // a link to a field (`n`: …/comments#comment-body) lands in it, ready to type
+    var aimed = location.hash.length > 1 && d.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!field && aimed && aimed.matches("input, textarea, select")) field = aimed;
     if (field) field.focus();
     var handle = d.querySelector(".pane-handle");
     if (handle) {
