@@ -486,7 +486,12 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
 
     // pin the record (☆), then it is in the navigation under Pinned
     chrome.click("form.pin button").await;
-    chrome.wait_until("return document.querySelector('form.pin button').getAttribute('aria-pressed') === 'true'", "pinned").await;
+    chrome
+        .wait_until(
+            "return document.querySelector('form.pin button').getAttribute('aria-pressed') === 'true'",
+            "pinned",
+        )
+        .await;
     chrome.goto(&format!("{}/agent/users", app.base)).await;
     chrome
         .wait_until(
@@ -515,7 +520,9 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
     let mut problems = Vec::new();
     for width in [1440, 390] {
         chrome.set_width(width).await;
-        for (name, path) in [("tab-comments", format!("{here}/comments")), ("directory-nav", "/agent/users?of=i".to_string())] {
+        for (name, path) in
+            [("tab-comments", format!("{here}/comments")), ("directory-nav", "/agent/users?of=i".to_string())]
+        {
             chrome.goto(&format!("{}{path}", app.base)).await;
             if name == "directory-nav" && width == 390 {
                 // below 1280 px the navigation waits behind its button
@@ -526,7 +533,8 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
                     .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
                     .await;
                 if let Some(axe) = &axe {
-                    problems.extend(chrome.axe(axe).await.into_iter().map(|v| format!("{path} {width}px {scheme}: {v}")));
+                    problems
+                        .extend(chrome.axe(axe).await.into_iter().map(|v| format!("{path} {width}px {scheme}: {v}")));
                 }
                 let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
                 std::fs::write(&file, chrome.screenshot().await).expect("screenshot");

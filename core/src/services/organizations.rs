@@ -63,6 +63,13 @@ pub async fn names(
     app.store.org_names(fragment.as_deref(), limit, also).await
 }
 
+/// How many users each organization's rules pull in (the navigation's counts).
+pub async fn member_counts(app: &App, caller: &Caller, ids: &[OrganizationId]) -> Result<Vec<i64>> {
+    caller.require(Permission::OrganizationsView)?;
+    caller.require(Permission::UsersView)?;
+    app.store.member_counts(ids).await
+}
+
 pub async fn get(app: &App, caller: &Caller, id: OrganizationId) -> Result<Organization> {
     caller.require(Permission::OrganizationsView)?;
     app.store.get_org(id).await

@@ -620,6 +620,11 @@ impl Store {
         dispatch!(self, tabs::preview(spec))
     }
 
+    /// How many users each organization's rules pull in, in the order given.
+    pub async fn member_counts(&self, orgs: &[OrganizationId]) -> Result<Vec<i64>> {
+        dispatch!(self, tabs::member_counts(orgs))
+    }
+
     /// An organization's users, tickets, chats, calls or surveys, each with `matched_by`.
     pub async fn org_tab(
         &self,

@@ -270,17 +270,24 @@ async fn org_nav(
     caller: &Caller,
     q: &DirectoryQuery,
     current: Option<OrganizationId>,
+    counted: bool,
 ) -> Option<Value> {
     let names = organizations::names(state, caller, Some(&q.of), NAV_ORGS, current).await.ok()?;
+    let ids: Vec<OrganizationId> = names.iter().map(|(id, _)| *id).collect();
+    // the sizes come with the list fetched after the page (as the views' do)
+    let counts = if counted { organizations::member_counts(state, caller, &ids).await.ok() } else { None };
     let items: Vec<Value> = names
         .iter()
-        .map(|(id, name)| {
+        .enumerate()
+        .map(|(i, (id, name))| {
             let view = format!("org:{}", id.0);
             json!({"name": name, "href": q.url(&[("view", &view), ("cursor", ""), ("selected", ""), ("sort", ""), ("order", "")]),
-                   "current": q.view == view})
+                   "current": q.view == view, "count": counts.as_ref().and_then(|c| c.get(i))})
         })
         .collect();
-    Some(json!({"items": items, "more": names.len() as i64 >= NAV_ORGS, "filter": q.of}))
+    let refresh = q.url_at("/agent/users/orgs-nav", &[("cursor", ""), ("selected", "")]);
+    Some(json!({"items": items, "more": names.len() as i64 >= NAV_ORGS, "filter": q.of, "counted": counted,
+                "refresh": refresh}))
 }
 
 /// `GET /agent/users/orgs-nav?of=`: the navigation's organizations alone, as the filter types.
@@ -297,7 +304,7 @@ async fn org_nav_fragment(
     let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&caller.prefs));
     let current = q.view.strip_prefix("org:").and_then(|id| id.parse::<i64>().ok()).map(OrganizationId);
     let mut ctx = tera::Context::new();
-    ctx.insert("org_nav", &org_nav(&state, &caller, &q, current).await);
+    ctx.insert("org_nav", &org_nav(&state, &caller, &q, current, true).await);
     ctx.insert("of", &q.of);
     ctx.insert("q", &q.q);
     ctx.insert("view", &q.view);
@@ -394,7 +401,7 @@ async fn directory(
         Some(Ok(org)) => Some(org),
         _ => None,
     };
-    let org_nav = org_nav(&state, &caller, &q, current_org).await;
+    let org_nav = org_nav(&state, &caller, &q, current_org, false).await;
     let sort = if q.sort.is_empty() { "display_name" } else { q.sort.as_str() };
     let descending = q.order == "desc";
     let columns: Vec<Column> = [

@@ -163,6 +163,20 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
     base.insert("title_key", "user-new");
     base.insert("may_comment", &true);
     base.insert("list_kind", "users");
+    base.insert(
+        "org_nav",
+        &serde_json::json!({"items": [{"name": PAYLOAD, "href": PAYLOAD, "current": true, "count": 3},
+            {"name": PAYLOAD, "href": PAYLOAD, "current": false, "count": null}],
+            "more": true, "filter": PAYLOAD, "counted": false, "refresh": PAYLOAD}),
+    );
+    base.insert("of", PAYLOAD);
+    base.insert("org_view", &false);
+    base.insert("pinned_record", &true);
+    base.insert(
+        "records_nav",
+        &serde_json::json!({"pinned": [{"name": PAYLOAD, "kind": "user", "href": PAYLOAD}],
+            "recent": [{"name": PAYLOAD, "kind": "organization", "href": PAYLOAD}]}),
+    );
     base.insert("rules", &serde_json::json!([{"id": 1, "organization_id": 3, "kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true}]));
     base.insert("rule_form", &serde_json::json!({"typed": {"kind": "domain", "value": PAYLOAD, "include_subdomains": true, "view_org_tickets": true},
         "errors": {"value": PAYLOAD}, "confirm": true, "preview": {"users": 1, "tickets": 2, "chats": 3, "calls": 4, "surveys": 5}}));

@@ -65,6 +65,18 @@ async fn organizations_pins_and_recent_records_in_the_navigation(b: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     let frag = res.text().await.expect("html");
     assert!(frag.contains("Globex") && !frag.contains(&acme_view) && !frag.contains("<html"), "{frag}");
+    // their sizes come after the page, with the list
+    assert!(page.contains("hx-get=\"&#x2F;agent&#x2F;users&#x2F;orgs-nav\" hx-trigger=\"load\""), "{page}");
+    let res = client
+        .get(format!("{}/agent/users/orgs-nav", app.base))
+        .header("hx-request", "true")
+        .header("hx-target", "org-list")
+        .send()
+        .await
+        .expect("counted");
+    let frag = res.text().await.expect("html");
+    assert!(frag.contains("Acme</span> <span class=\"view-count\">2</span>"), "{frag}");
+    assert!(frag.contains("Globex</span> <span class=\"view-count\">0</span>"), "{frag}");
     let (_, page) = get(&client, &app, "/agent/users?of=glob").await;
     assert!(page.contains("value=\"glob\"") && page.contains("Globex") && !page.contains(&acme_view), "{page}");
     let (_, page) = get(&client, &app, "/agent/users?of=nothing-like-it").await;

@@ -679,6 +679,18 @@ pub async fn org_tab(
     rules_page(&mut conn, tab, &rules, None, limit, after, true).await
 }
 
+/// How many users each organization's rules pull in (0 for one without rules or not found):
+/// two statements however many organizations (their rules, then every count).
+pub async fn member_counts(pools: &Pools, orgs: &[OrganizationId]) -> Result<Vec<i64>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let ids: Vec<i64> = orgs.iter().map(|o| o.0).collect();
+    let rules = load_rules(&mut conn, &ids).await?;
+    let sets: Vec<Vec<Rule>> =
+        ids.iter().map(|o| rules.iter().filter(|r| r.organization_id.0 == *o).cloned().collect()).collect();
+    let refs: Vec<&[Rule]> = sets.iter().map(Vec::as_slice).collect();
+    counts_of(&mut conn, Tab::Users, &refs).await
+}
+
 /// What a rule would pull in, nothing saved.
 pub async fn preview(pools: &Pools, spec: &RuleSpec) -> Result<TabCounts> {
     let mut conn = pools.read().acquire().await.map_err(db_err)?;
