@@ -504,7 +504,7 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
     chrome.type_text("glo").await;
     chrome
         .wait_until(
-            "var l = document.querySelectorAll('#org-list a'); return l.length === 1 && l[0].textContent.trim() === 'Globex'",
+            "var l = document.querySelectorAll('#org-list a'); return l.length === 1 && l[0].firstElementChild.textContent === 'Globex'",
             "only Globex",
         )
         .await;

@@ -628,6 +628,21 @@ pub async fn organizations_of(app: &App, caller: &Caller, id: impl Into<Subject<
 }
 
 /// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
+/// The first `limit` organizations (A–Z) the user belongs to, ids and names (a header's
+/// chips); none for an agent who may not see organizations.
+pub async fn organization_names(
+    app: &App,
+    caller: &Caller,
+    id: impl Into<Subject<'_>>,
+    limit: i64,
+) -> Result<Vec<(crate::domain::organization::OrganizationId, String)>> {
+    caller.require(Permission::UsersView)?;
+    if !caller.has(Permission::OrganizationsView) {
+        return Ok(Vec::new());
+    }
+    app.store.user_organization_names(id.into(), limit).await
+}
+
 pub async fn stats(app: &App, caller: &Caller, id: impl Into<Subject<'_>>) -> Result<UserStats> {
     caller.require(Permission::UsersView)?;
     app.store.user_counts(id.into()).await

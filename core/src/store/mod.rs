@@ -620,6 +620,15 @@ impl Store {
         dispatch!(self, tabs::preview(spec))
     }
 
+    /// The first `limit` organizations (A–Z) a user belongs to: ids and names.
+    pub async fn user_organization_names(
+        &self,
+        user: Subject<'_>,
+        limit: i64,
+    ) -> Result<Vec<(OrganizationId, String)>> {
+        dispatch!(self, tabs::user_organization_names(user, limit))
+    }
+
     /// How many users each organization's rules pull in, in the order given.
     pub async fn member_counts(&self, orgs: &[OrganizationId]) -> Result<Vec<i64>> {
         dispatch!(self, tabs::member_counts(orgs))

@@ -52,6 +52,9 @@ pub const TABS: [&str; 14] = [
     "changes",
 ];
 
+/// How many organization chips a user's header shows.
+const HEADER_ORGS: i64 = 6;
+
 /// The field groups edited as one, and the tab each is on.
 const GROUPS: [(&str, &str); 6] = [
     ("identity", "details"),
@@ -300,6 +303,18 @@ async fn respond(
         } else {
             Vec::new()
         };
+        // the organizations' chips: the first six, the Organizations tab for the rest
+        let orgs = match users::organization_names(state, caller, &rec.user, HEADER_ORGS + 1).await {
+            Ok(o) => o,
+            Err(e) => return page_for_error(state, Audience::Agent, viewer, e),
+        };
+        let chips: Vec<Value> = orgs
+            .iter()
+            .take(HEADER_ORGS as usize)
+            .map(|(id, name)| json!({"name": name, "href": format!("/agent/organizations/{}", id.0)}))
+            .collect();
+        ctx.insert("org_chips", &chips);
+        ctx.insert("more_orgs", &(orgs.len() as i64 > HEADER_ORGS));
         let when = |ms: i64| local(ms, &viewer.time_zone).0;
         let pinned: Vec<Value> = pinned
             .iter()

@@ -93,6 +93,14 @@ async fn organizations_pins_and_recent_records_in_the_navigation(b: Backend) {
 
     // pinned: from the record, back to it; the navigation lists it under Pinned
     let (_, record) = get(&client, &app, &format!("/agent/users/{u1}")).await;
+    // the header's chips: the organizations the user belongs to
+    assert!(
+        record.contains(&format!(
+            "<a class=\"label org\" href=\"&#x2F;agent&#x2F;organizations&#x2F;{acme}\" dir=\"auto\">Acme</a>"
+        )),
+        "{record}"
+    );
+    assert!(!record.contains("Globex</a>"), "{record}");
     assert!(record.contains("aria-pressed=\"false\""), "{record}");
     let back = format!("/agent/users/{u1}");
     let fields = [("kind", "user"), ("id", &u1.to_string()), ("pinned", "true"), ("return_to", back.as_str())];

@@ -762,9 +762,9 @@ impl Person {
     }
 }
 
-/// The rules (of all organizations) that make `person` a member, grouped by organization.
-async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
-    let mut a = Args::default();
+/// The condition (on alias `m`, a membership rule) that a rule makes `person` a member, its
+/// parameters added to `a`.
+fn member_condition(person: &Person, a: &mut Args) -> String {
     let mut conds = vec![format!("(m.kind = 'username' AND m.user_id = {})", a.int(person.id))];
     for e in &person.emails {
         conds.push(format!("(m.kind = 'email' AND m.value = {})", a.text(e)));
@@ -785,16 +785,46 @@ async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
     for p in &person.phones {
         conds.push(format!("(m.kind = 'phone' AND m.value = {})", a.text(p)));
     }
+    conds.join(" OR ")
+}
+
+/// The rules (of all organizations) that make `person` a member, grouped by organization.
+async fn member_rules(conn: &mut Conn, person: &Person) -> Result<Vec<Rule>> {
+    let mut a = Args::default();
+    let cond = member_condition(person, &mut a);
     // every rule of each organization one of them matches, in one statement
     let sql = format!(
         "SELECT {RULE_COLUMNS} FROM membership_rules r WHERE r.organization_id IN
-           (SELECT m.organization_id FROM membership_rules m WHERE {})
-         ORDER BY r.id",
-        conds.join(" OR ")
+           (SELECT m.organization_id FROM membership_rules m WHERE {cond})
+         ORDER BY r.id"
     );
     let rows: Vec<RuleRow> =
         bind_all!(sqlx::query_as::<_, RuleRow>(AssertSqlSafe(sql)), a).fetch_all(&mut *conn).await.map_err(db_err)?;
     Ok(rows.into_iter().map(Rule::from).collect())
+}
+
+/// The first `limit` organizations (A–Z) a user belongs to, ids and names, in one statement:
+/// the chips of a user's header.
+pub async fn user_organization_names(
+    pools: &Pools,
+    user: Subject<'_>,
+    limit: i64,
+) -> Result<Vec<(OrganizationId, String)>> {
+    let mut conn = pools.read().acquire().await.map_err(db_err)?;
+    let person = Person::of(&mut conn, user).await?;
+    let mut a = Args::default();
+    let cond = member_condition(&person, &mut a);
+    let lim = a.int(limit);
+    let sql = format!(
+        "SELECT o.id, o.name FROM organizations o WHERE o.id IN
+           (SELECT m.organization_id FROM membership_rules m WHERE {cond})
+         ORDER BY o.name_key LIMIT {lim}"
+    );
+    let rows: Vec<(i64, String)> = bind_all!(sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql)), a)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(|(id, name)| (OrganizationId(id), name)).collect())
 }
 
 /// The organizations a user belongs to, each with its ticket count and the rules that match.

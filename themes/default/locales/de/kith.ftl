@@ -236,6 +236,7 @@ org-filter = Organisationen filtern
 org-filter-submit = Filtern
 no-orgs-match = Keine Organisation passt.
 all-orgs = Alle Organisationen
+more-orgs = und weitere…
 nav-pinned = Angeheftet
 nav-recent = Zuletzt angesehen
 kind-user = Benutzer

@@ -236,6 +236,7 @@ org-filter = Filter organizations
 org-filter-submit = Filter
 no-orgs-match = No organization matches.
 all-orgs = All organizations
+more-orgs = and more…
 nav-pinned = Pinned
 nav-recent = Recently viewed
 kind-user = user
