@@ -36,6 +36,8 @@ pub struct ListParams {
     pub label: Option<String>,
     /// `true`: only disabled users; `false`: only enabled ones.
     pub disabled: Option<String>,
+    /// `true`: only users holding an agent role; `false`: only those holding none.
+    pub agent: Option<String>,
     /// display_name (default), username, email, verified, last_login, created.
     pub sort: Option<String>,
     /// asc (default) or desc.
@@ -87,7 +89,13 @@ async fn query_of(app: &App, p: &ListParams) -> Result<UserQuery> {
         Some("false") => Some(false),
         Some(_) => return Err(Error::invalid("disabled", "must be true or false")),
     };
-    let query = UserQuery { q, role, label, disabled, sort, descending, limit, after, count_cap: None };
+    let agent = match p.agent.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(Error::invalid("agent", "must be true or false")),
+    };
+    let query = UserQuery { q, role, label, disabled, agent, sort, descending, limit, after, count_cap: None };
     Ok(query)
 }
 

@@ -1136,6 +1136,8 @@ pub struct UserQuery {
     pub label: Option<String>,
     /// Only disabled users (`true`) or only enabled ones (`false`).
     pub disabled: Option<bool>,
+    /// Only users holding an agent role (`true`) or only those holding none (`false`).
+    pub agent: Option<bool>,
     pub sort: UserSort,
     pub descending: bool,
     pub limit: i64,

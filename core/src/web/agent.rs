@@ -164,7 +164,7 @@ struct NavItem {
 const NAV_LABELS: i64 = 20;
 
 /// The directory's views, roles and labels (`labels`), with their sizes when `counts` is given
-/// (as [`users::view_counts`] answers them: everyone, verified, disabled, roles, labels).
+/// (as [`users::view_counts`] answers them: everyone, verified, disabled, agents, roles, labels).
 fn views(q: &DirectoryQuery, all_roles: &[Role], labels: &[String], counts: Option<&[i64]>) -> Vec<NavItem> {
     let shown = |n: Option<&i64>| {
         // past the cap the template says "10,000+" in the viewer's language
@@ -184,12 +184,13 @@ fn views(q: &DirectoryQuery, all_roles: &[Role], labels: &[String], counts: Opti
         let c = if r.name == VERIFIED_USER { count(1) } else { count(0) };
         nav.push(item(None, &r.name, &format!("role:{}", r.name), c));
     }
+    nav.push(item(Some("view-agents"), "", "agents", count(3)));
     for (i, r) in assigned.iter().enumerate() {
-        nav.push(item(None, &r.name, &format!("role:{}", r.name), count(3 + i)));
+        nav.push(item(None, &r.name, &format!("role:{}", r.name), count(4 + i)));
     }
     nav.push(item(Some("view-disabled"), "", "disabled", count(2)));
     for (i, l) in labels.iter().enumerate() {
-        let mut it = item(None, l, &format!("label:{l}"), count(3 + assigned.len() + i));
+        let mut it = item(None, l, &format!("label:{l}"), count(4 + assigned.len() + i));
         it.key = Some("label");
         nav.push(it);
     }
@@ -336,6 +337,7 @@ async fn directory(
         role: q.view.strip_prefix("role:").map(str::to_string),
         label: q.view.strip_prefix("label:").map(str::to_string),
         disabled: (q.view == "disabled").then(|| "true".to_string()),
+        agent: (q.view == "agents").then(|| "true".to_string()),
         sort: Some(q.sort.clone()).filter(|s| !s.is_empty()),
         order: Some(q.order.clone()).filter(|s| !s.is_empty()),
         limit: Some("50".into()),

@@ -39,6 +39,7 @@ pub(super) async fn bulk(State(state): State<AppState>, request: Request) -> Res
             role: view.strip_prefix("role:").map(str::to_string),
             label: view.strip_prefix("label:").map(str::to_string),
             disabled: (view == "disabled").then(|| "true".to_string()),
+            agent: (view == "agents").then(|| "true".to_string()),
             ..Default::default()
         })
     } else {

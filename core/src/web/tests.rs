@@ -170,6 +170,7 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
             "more": true, "filter": PAYLOAD, "counted": false, "refresh": PAYLOAD}),
     );
     base.insert("of", PAYLOAD);
+    base.insert("oob_pinned", &true);
     base.insert("org_chips", &serde_json::json!([{"name": PAYLOAD, "href": PAYLOAD}]));
     base.insert("more_orgs", &true);
     base.insert("org_view", &false);

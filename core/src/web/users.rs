@@ -289,6 +289,17 @@ async fn respond(
         ctx.insert("announce", &true);
         "agent/contact_points.html"
     } else if target == "comments" {
+        // the header's pinned comments change with the list: the sticky ones of its first page
+        if let Some(rows) = ctx.get("comments").and_then(|c| c.as_array()) {
+            let pinned: Vec<Value> = rows
+                .iter()
+                .filter(|c| c["sticky"] == json!(true))
+                .take(5)
+                .map(|c| json!({"author": c["author"], "body": c["body"], "at": c["at"]["text"]}))
+                .collect();
+            ctx.insert("pinned", &pinned);
+            ctx.insert("oob_pinned", &true);
+        }
         "agent/comments.html"
     } else {
         "agent/user.html"

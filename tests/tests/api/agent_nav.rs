@@ -43,6 +43,25 @@ async fn organizations_pins_and_recent_records_in_the_navigation(b: Backend) {
     assert!(page.contains(&format!("view=org%3A{globex}")), "{page}");
     assert!(!page.contains("nav-recent"), "nothing opened yet");
 
+    // the Agents view: whoever holds an agent role (the administrator and Ann), counted
+    let (_, list) = get(&client, &app, "/agent/users?view=agents").await;
+    assert!(list.contains("agent.ann") && list.contains("2 users") && !list.contains("Una Acme"), "{list}");
+    let res = client
+        .get(format!("{}/agent/users/views?view=agents", app.base))
+        .header("hx-request", "true")
+        .header("hx-target", "views")
+        .send()
+        .await
+        .expect("views");
+    let views = res.text().await.expect("html");
+    assert!(views.contains("aria-current=\"page\"><span>Agents</span> <span class=\"view-count\">2</span>"), "{views}");
+    let (_, v) = app.get("/api/v1/users?agent=true").await;
+    assert_eq!(v["total"], 2, "{v}");
+    let (_, v) = app.get("/api/v1/users?agent=false").await;
+    assert_eq!(v["total"], 3, "{v}");
+    let (s, v) = app.get("/api/v1/users?agent=maybe").await;
+    kith_tests::assert_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY, Some("agent"));
+
     // an organization's view: its members, found by its rules
     let (s, list) = get(&client, &app, &format!("/agent/users?view=org:{acme}")).await;
     assert_eq!(s, StatusCode::OK);

@@ -131,6 +131,8 @@ async fn an_agent_comments_on_a_user_in_the_pages(b: Backend) {
     assert!(frag.contains("<section id=\"comments\""), "{frag}");
     assert!(!frag.contains("<html"), "a fragment: {frag}");
     assert!(frag.contains("second") && frag.contains("✓"), "{frag}");
+    assert!(frag.contains("<div id=\"pinned-comments\" hx-swap-oob=\"true\">"), "the header follows: {frag}");
+    assert!(frag.contains("VIP, call first</span>"), "{frag}");
 
     let (_, page) = app.get(&format!("/api/v1/users/{carla}/comments")).await;
     let pinned = page["items"][1]["id"].as_i64().expect("id");

@@ -74,6 +74,7 @@ async fn every_agent_page_keeps_to_its_statement_budget() {
         format!("/agent/users?q=user&selected={last}"),
         "/agent/organizations".to_string(),
         "/agent/users?view=disabled".to_string(),
+        "/agent/users?view=agents".to_string(),
         format!("/agent/users?view=org:{org}"),
         format!("/agent/users/{last}/new/ticket"),
         format!("/agent/users/{last}/clone"),

@@ -695,6 +695,14 @@ async fn user_page_ids(conn: &mut Conn, q: &UserQuery) -> Result<Page<i64>> {
             conds.push(format!("EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = {p})"));
         }
     }
+    // agents are few: the set of their ids is read first (an IN list, not a test per user)
+    const AGENTS: &str =
+        "u.id IN (SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.kind = 'agent')";
+    match q.agent {
+        Some(true) => conds.push(AGENTS.to_string()),
+        Some(false) => conds.push(format!("NOT ({AGENTS})")),
+        None => {}
+    }
     match q.disabled {
         Some(true) => conds.push(IS_DISABLED.to_string()),
         Some(false) => conds.push(format!("NOT ({IS_DISABLED})")),
@@ -730,8 +738,8 @@ async fn user_page_ids(conn: &mut Conn, q: &UserQuery) -> Result<Page<i64>> {
          ORDER BY x.k {dir}, x.id {dir} LIMIT {lim}"
     );
 
-    if let (Some(frag), None | Some(RoleFilter::Any), None, None, UserSort::DisplayName) =
-        (&q.q, &q.role, &q.label, q.disabled, q.sort)
+    if let (Some(frag), None | Some(RoleFilter::Any), None, None, None, UserSort::DisplayName) =
+        (&q.q, &q.role, &q.label, q.disabled, q.agent, q.sort)
     {
         let after = match &q.after {
             Some(Cursor { s: Some(k), id, .. }) => Some((k.as_str(), *id)),
@@ -839,13 +847,17 @@ pub async fn view_counts(pools: &Pools, roles: &[RoleId], labels: &[String], cap
             "SELECT CAST(1 AS BIGINT), COUNT(*) FROM (SELECT 1 FROM users u WHERE u.has_verified_email = $1 LIMIT {lim}) x"
         ),
         format!("SELECT CAST(2 AS BIGINT), COUNT(*) FROM (SELECT 1 FROM users u WHERE {IS_DISABLED} LIMIT {lim}) x"),
+        format!(
+            "SELECT CAST(3 AS BIGINT), COUNT(*) FROM (SELECT DISTINCT ur.user_id FROM user_roles ur
+               JOIN roles r ON r.id = ur.role_id WHERE r.kind = 'agent' LIMIT {lim}) x"
+        ),
     ];
-    // row order n from 3, parameters from $2 ($1 is "verified")
+    // row order n from 4, parameters from $2 ($1 is "verified")
     for (i, table) in std::iter::repeat_n("user_roles WHERE role_id", roles.len())
         .chain(std::iter::repeat_n("user_labels WHERE label_key", labels.len()))
         .enumerate()
     {
-        let (n, p) = (i + 3, i + 2);
+        let (n, p) = (i + 4, i + 2);
         parts.push(format!("SELECT CAST({n} AS BIGINT), COUNT(*) FROM (SELECT 1 FROM {table} = ${p} LIMIT {lim}) x"));
     }
     let sql = format!("SELECT n, c FROM ({}) v ORDER BY n", parts.join(" UNION ALL "));

@@ -420,6 +420,7 @@ group-new-clone = Die Kopie
 hint-clone-email = Eine Adresse gehört einem Benutzer: Die Kopie braucht eine eigene.
 bulk-none = Keiner gewählt:
 view-disabled = Gesperrt
+view-agents = Agenten
 directory-labels = Labels
 count-capped = 10.000+
 sign-in = Anmeldung

@@ -420,6 +420,7 @@ group-new-clone = The copy
 hint-clone-email = An address belongs to one user: the copy needs its own.
 bulk-none = None selected:
 view-disabled = Disabled
+view-agents = Agents
 directory-labels = Labels
 count-capped = 10,000+
 sign-in = Signing in
