@@ -397,13 +397,16 @@ async fn directory(
             return Redirect::to(&format!("/agent/users/{}", u.id.0)).into_response();
         }
     }
-    let all_roles = roles::list(&state, &caller).await.unwrap_or_default();
+    // htmx's search as you type replaces only the results: no navigation to build for it
+    let fragment = headers.get("hx-request").is_some()
+        && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
+    let all_roles = if fragment { Vec::new() } else { roles::list(&state, &caller).await.unwrap_or_default() };
     let nav = views(&q, &all_roles, &[], None);
     let current_org = match org_view {
         Some(Ok(org)) => Some(org),
         _ => None,
     };
-    let org_nav = org_nav(&state, &caller, &q, current_org, false).await;
+    let org_nav = if fragment { None } else { org_nav(&state, &caller, &q, current_org, false).await };
     let sort = if q.sort.is_empty() { "display_name" } else { q.sort.as_str() };
     let descending = q.order == "desc";
     let columns: Vec<Column> = [
@@ -493,9 +496,7 @@ async fn directory(
     ctx.insert("more_href", &page.next_cursor.as_ref().map(|c| q.url(&[("cursor", c)])));
     ctx.insert("first_href", &(!q.cursor.is_empty()).then(|| q.url(&[("cursor", "")])));
     ctx.insert("preview", &preview.as_ref().map(|u| super::users::card(u, &viewer.time_zone)));
-    // htmx's search as you type replaces only the results (the same template the page includes)
-    let fragment = headers.get("hx-request").is_some()
-        && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
+    // the results alone for htmx's search as you type (the same template the page includes)
     ctx.insert("fragment", &fragment);
     let template = if fragment { "agent/users_results.html" } else { "agent/users.html" };
     let csrf = super::forms::csrf_of(&state, &headers);
