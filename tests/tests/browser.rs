@@ -8,7 +8,10 @@
 //! - a manager merging two users in the dialog with the keyboard (the moved counts shown, then
 //!   the survivor's record), and ticking rows with `x` for a bulk label and a bulk delete;
 //! - an agent commenting on a user with `n` and Ctrl+Enter (pinned to the header), pinning the
-//!   record, and finding it again in the navigation with an organization filtered as they type.
+//!   record, and finding it again in the navigation with an organization filtered as they type;
+//! - a default Agent creating a user with two addresses and a phone, seeing no Delete (and 403
+//!   when posting it anyway), meeting another session's change as a conflict (Keep mine), and
+//!   Back returning to the previous record on the tab it was left on.
 
 use kith::config::{LdapProvider, OAuthProvider};
 use kith_tests::chrome::{Chrome, axe_source, chrome_available, key};
@@ -23,6 +26,7 @@ backend_tests!(
     an_agent_works_with_javascript_off,
     a_manager_merges_in_a_dialog_and_acts_in_bulk,
     an_agent_comments_pins_and_filters_organizations,
+    an_agent_creates_a_user_meets_a_conflict_and_goes_back,
 );
 
 async fn a_person_logs_in_through_the_directory_and_the_identity_provider(b: Backend) {
@@ -542,5 +546,87 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
         }
     }
     assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
+    chrome.quit().await;
+}
+
+async fn an_agent_creates_a_user_meets_a_conflict_and_goes_back(b: Backend) {
+    if !chrome_available() {
+        return;
+    }
+    let app = TestApp::start(b).await;
+    let zoe = agent_desk(&app).await;
+    let chrome = Chrome::start().await;
+    log_in(&chrome, &app, "/agent/users").await;
+
+    // a new user: name, address and phone in the form, a second address on Contact info
+    chrome.goto(&format!("{}/agent/users/new", app.base)).await;
+    chrome.type_into("#f-new-user-1", "Mara Lind").await;
+    chrome.type_into("#f-new-user-3", "mara@lind.example").await;
+    chrome.type_into("#f-new-user-4", "+49 30 1234567").await;
+    chrome.click("#group-new-user button[type=submit]").await;
+    chrome.wait_until("return /^\\/agent\\/users\\/\\d+$/.test(location.pathname)", "the new user's record").await;
+    let url = chrome.current_url().await;
+    let mara: i64 = url.rsplit('/').next().and_then(|n| n.parse().ok()).expect("the new user's id");
+    chrome.goto(&format!("{}/agent/users/{mara}/contact", app.base)).await;
+    chrome.type_into("#add-email", "mara.l@home.example").await;
+    chrome.press(&[key::ENTER], &[]).await;
+    chrome
+        .wait_until(
+            "return document.getElementById('emails').textContent.indexOf('mara.l@home.example') >= 0",
+            "the second address",
+        )
+        .await;
+    let (_, user) = app.get(&format!("/api/v1/users/{mara}")).await;
+    assert_eq!(user["emails"].as_array().map(Vec::len), Some(2), "{user}");
+    assert_eq!(user["phones"][0]["number"], "+49301234567", "{user}");
+
+    // a default Agent: no Delete offered; the form posted anyway is refused
+    chrome.goto(&format!("{}/agent/users/{zoe}/tickets", app.base)).await;
+    assert!(!chrome.source().await.contains("class=\"menu danger\""), "no Delete for a default Agent");
+    let status = chrome
+        .execute_async(&format!(
+            "var done = arguments[arguments.length - 1];
+             var csrf = document.querySelector('input[name=csrf]').value;
+             fetch('/agent/users/{zoe}/delete', {{method: 'POST', body: new URLSearchParams({{csrf: csrf}})}})
+               .then(function (r) {{ done(r.status); }});"
+        ))
+        .await;
+    assert_eq!(status, json!(403));
+    let (s, _) = app.get(&format!("/api/v1/users/{zoe}")).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "still there");
+
+    // Back: from Mara's record to Zoe's, on the Tickets tab it was left on
+    chrome.goto(&format!("{}/agent/users/{mara}", app.base)).await;
+    chrome.back().await;
+    chrome
+        .wait_until(&format!("return location.pathname === '/agent/users/{zoe}/tickets'"), "back to Zoe's tickets")
+        .await;
+    chrome
+        .wait_until(
+            "return document.getElementById('tab-tickets').getAttribute('aria-selected') === 'true'",
+            "the Tickets tab",
+        )
+        .await;
+
+    // two sessions: while this one edits Mara, another saves her first; Keep mine wins
+    chrome.goto(&format!("{}/agent/users/{mara}", app.base)).await;
+    chrome.press(&["e"], &[]).await;
+    chrome.wait_until("return document.activeElement.id === 'f-identity-1'", "editing the identity").await;
+    let (s, _) = app.patch(&format!("/api/v1/users/{mara}"), json!({"display_name": "Mara Lind-Berg"})).await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    chrome.execute("document.activeElement.select()", json!([])).await;
+    chrome.type_text("Mara Lindqvist").await;
+    chrome.press(&[key::ENTER], &[key::CONTROL]).await;
+    let page = chrome.wait_for_text("Someone changed this user while you were editing.").await;
+    assert!(page.contains("Mara Lind-Berg"), "their value is shown");
+    chrome.click("#group-identity .form-actions button[type=submit]").await;
+    chrome
+        .wait_until(
+            "return document.getElementById('announce').textContent.indexOf('Saved') === 0",
+            "saved after the conflict",
+        )
+        .await;
+    let (_, user) = app.get(&format!("/api/v1/users/{mara}")).await;
+    assert_eq!(user["display_name"], "Mara Lindqvist", "mine kept");
     chrome.quit().await;
 }
