@@ -635,7 +635,6 @@ pub async fn organizations_of(app: &App, caller: &Caller, id: impl Into<Subject<
     app.store.user_organizations(id.into()).await
 }
 
-/// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
 /// The first `limit` organizations (A–Z) the user belongs to, ids and names (a header's
 /// chips); none for an agent who may not see organizations.
 pub async fn organization_names(
@@ -651,6 +650,7 @@ pub async fn organization_names(
     app.store.user_organization_names(id.into(), limit).await
 }
 
+/// Counts of the user's tickets (open, resolved), chats, calls (and their time) and surveys.
 pub async fn stats(app: &App, caller: &Caller, id: impl Into<Subject<'_>>) -> Result<UserStats> {
     caller.require(Permission::UsersView)?;
     app.store.user_counts(id.into()).await
