@@ -538,10 +538,13 @@ pub async fn comments(
     app.store.list_comments(CommentOn::User(id), parse_limit(limit)?, cursor).await
 }
 
-/// How many comments the user has and the newest sticky ones (the record's header).
-pub async fn comment_summary(app: &App, caller: &Caller, id: UserId) -> Result<(i64, Vec<Comment>)> {
+/// How many pinned comments a user's header shows.
+pub const PINNED_SHOWN: i64 = 5;
+
+/// The user's pinned (sticky) comments, newest first (the record's header).
+pub async fn pinned_comments(app: &App, caller: &Caller, id: UserId) -> Result<Vec<Comment>> {
     caller.require(Permission::UsersView)?;
-    app.store.comment_summary(CommentOn::User(id)).await
+    app.store.sticky_comments(CommentOn::User(id), PINNED_SHOWN).await
 }
 
 /// Adds an agent-only comment (1 to 10,000 characters); a sticky one shows in the header.

@@ -576,9 +576,9 @@ impl Store {
         dispatch!(self, comments::list_comments(on, limit, cursor))
     }
 
-    /// How many comments and the newest sticky ones, in one statement.
-    pub async fn comment_summary(&self, on: CommentOn) -> Result<(i64, Vec<Comment>)> {
-        dispatch!(self, comments::comment_summary(on))
+    /// The newest sticky comments, at most `limit`.
+    pub async fn sticky_comments(&self, on: CommentOn, limit: i64) -> Result<Vec<Comment>> {
+        dispatch!(self, comments::sticky_comments(on, limit))
     }
 
     pub async fn set_comment_sticky(&self, on: CommentOn, comment: i64, sticky: bool) -> Result<Comment> {

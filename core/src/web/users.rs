@@ -289,17 +289,8 @@ async fn respond(
         ctx.insert("announce", &true);
         "agent/contact_points.html"
     } else if target == "comments" {
-        // the header's pinned comments change with the list: the sticky ones of its first page
-        if let Some(rows) = ctx.get("comments").and_then(|c| c.as_array()) {
-            let pinned: Vec<Value> = rows
-                .iter()
-                .filter(|c| c["sticky"] == json!(true))
-                .take(5)
-                .map(|c| json!({"author": c["author"], "body": c["body"], "at": c["at"]["text"]}))
-                .collect();
-            ctx.insert("pinned", &pinned);
-            ctx.insert("oob_pinned", &true);
-        }
+        // the header's pinned comments follow the list (tab_data took them from its first page)
+        ctx.insert("oob_pinned", &true);
         "agent/comments.html"
     } else {
         "agent/user.html"
@@ -307,8 +298,8 @@ async fn respond(
     if template == "agent/user.html" {
         // the header's pinned comments (the whole page only; a tab leaves the header alone)
         let pinned = if rec.user.comment_count > 0 {
-            match users::comment_summary(state, caller, rec.user.id).await {
-                Ok((_, sticky)) => sticky,
+            match users::pinned_comments(state, caller, rec.user.id).await {
+                Ok(sticky) => sticky,
                 Err(e) => return page_for_error(state, Audience::Agent, viewer, e),
             }
         } else {
@@ -326,12 +317,7 @@ async fn respond(
             .collect();
         ctx.insert("org_chips", &chips);
         ctx.insert("more_orgs", &(orgs.len() as i64 > HEADER_ORGS));
-        let when = |ms: i64| local(ms, &viewer.time_zone).0;
-        let pinned: Vec<Value> = pinned
-            .iter()
-            .map(|c| json!({"author": c.author.name, "body": c.body, "at": when(c.created_at.0)}))
-            .collect();
-        ctx.insert("pinned", &pinned);
+        ctx.insert("pinned", &pinned_rows(&pinned, &viewer.time_zone));
     }
     agent_page(state, viewer, status, template, ctx, (csrf, new_csrf))
 }
@@ -589,6 +575,7 @@ async fn tab_data(
                 })
                 .collect();
             ctx.insert("comments", &rows);
+            ctx.insert("pinned", &pinned_rows(&page.items, zone));
             ctx.insert(
                 "more_href",
                 &page.next_cursor.as_ref().map(|c| format!("/agent/users/{}/comments?cursor={c}", id.0)),
@@ -607,6 +594,16 @@ async fn tab_data(
         _ => {}
     }
     Ok(())
+}
+
+/// The header's pinned comments as the page shows them: the newest sticky ones of `comments`.
+fn pinned_rows(comments: &[crate::store::Comment], zone: &str) -> Vec<Value> {
+    comments
+        .iter()
+        .filter(|c| c.sticky)
+        .take(users::PINNED_SHOWN as usize)
+        .map(|c| json!({"author": c.author.name, "body": c.body, "at": local(c.created_at.0, zone).0}))
+        .collect()
 }
 
 /// A change log's rows as the pages show them.

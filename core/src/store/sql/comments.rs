@@ -103,26 +103,21 @@ pub async fn list_comments(pools: &Pools, on: CommentOn, limit: i64, cursor: Opt
     Ok(Page { items: rows.into_iter().map(comment_of).collect(), total, next_cursor })
 }
 
-/// How many comments a user has and the sticky ones (newest first, at most 5), in one
-/// statement: what a user's record shows in its header and its Comments tab's label.
-pub async fn comment_summary(pools: &Pools, on: CommentOn) -> Result<(i64, Vec<Comment>)> {
+/// A user's sticky comments, newest first, at most `limit` (what the record's header shows;
+/// the count of all comments comes with the user).
+pub async fn sticky_comments(pools: &Pools, on: CommentOn, limit: i64) -> Result<Vec<Comment>> {
     let (comments, owner, _) = table(on);
-    let mut conn = pools.read().acquire().await.map_err(db_err)?;
     let sticky = if matches!(on, CommentOn::User(_)) { "sticky" } else { "FALSE" };
-    // the first row carries the count (id 0); the sticky comments follow
     let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT CAST(0 AS BIGINT), CAST(NULL AS BIGINT), '', '', FALSE, COUNT(*) FROM {comments} WHERE {owner} = $1
-         UNION ALL SELECT * FROM (SELECT {} FROM {comments} WHERE {owner} = $1 AND {sticky}
-                                  ORDER BY id DESC LIMIT 5) s",
+        "SELECT {} FROM {comments} WHERE {owner} = $1 AND {sticky} ORDER BY id DESC LIMIT $2",
         select(on)
     )))
     .bind(on.id())
-    .fetch_all(&mut *conn)
+    .bind(limit)
+    .fetch_all(pools.read())
     .await
     .map_err(db_err)?;
-    let mut rows = rows.into_iter();
-    let count = rows.next().map(|r| r.5).unwrap_or(0);
-    Ok((count, rows.map(comment_of).collect()))
+    Ok(rows.into_iter().map(comment_of).collect())
 }
 
 /// Sets or clears a user comment's sticky flag; 404 unless the comment is the user's.
