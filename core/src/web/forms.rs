@@ -10,6 +10,7 @@ use axum::response::Response;
 use super::{Audience, Viewer, cookie, csrf_cookie_name, error_page};
 use crate::app::App;
 use crate::auth::random_string;
+use crate::domain::Error;
 use crate::http::AppState;
 
 /// A form whose `csrf` field the page itself filled in.
@@ -42,17 +43,20 @@ pub fn same_site_form(app: &App, headers: &HeaderMap, field: &str) -> bool {
         && expected.bytes().zip(field.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// The 403 page saying the form expired (a post that is not this site's own).
+fn refused(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> Response {
+    let viewer = Viewer::of(state, headers, Some(uri), None);
+    let message = super::theme_for(state, Audience::Portal).catalogs.text(&viewer.lang, "error-csrf");
+    error_page(state, Audience::Portal, &viewer, axum::http::StatusCode::FORBIDDEN, Some(message))
+}
+
 /// Every form post goes through here: read as a urlencoded form, then checked to be this
 /// site's own ([`same_site_form`]); a refusal is logged and answered with the 403 page saying
 /// the form expired. Answers the form and the request's headers.
 pub async fn checked_form<T: CsrfForm>(state: &AppState, request: Request) -> Result<(T, HeaderMap), Response> {
     let headers = request.headers().clone();
     let uri = request.uri().clone();
-    let refused = |state: &AppState, headers: &HeaderMap| {
-        let viewer = Viewer::of(state, headers, Some(&uri), None);
-        let message = super::theme_for(state, Audience::Portal).catalogs.text(&viewer.lang, "error-csrf");
-        error_page(state, Audience::Portal, &viewer, axum::http::StatusCode::FORBIDDEN, Some(message))
-    };
+    let refused = |state: &AppState, headers: &HeaderMap| refused(state, headers, &uri);
     let is_form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -98,53 +102,49 @@ pub struct Uploaded {
 }
 
 impl Uploaded {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
     /// The first non-empty file sent as `name`.
     pub fn file(&self, name: &str) -> Option<&[u8]> {
         self.files.iter().find(|(k, _, b)| k == name && !b.is_empty()).map(|(_, _, b)| b.as_slice())
     }
 }
 
-/// [`checked_form`] for `multipart/form-data` (uploads): the same CSRF check on its `csrf`
-/// field. A body over the route's limit is answered 413 by the caller (`Err(None)`), any
-/// other refusal with the 403 page.
-pub async fn checked_multipart(state: &AppState, request: Request) -> Result<(Uploaded, HeaderMap), Option<Response>> {
+/// [`checked_form`] for `multipart/form-data` (uploads, on agent pages): the same CSRF check on
+/// its `csrf` field; a body over the route's limit is the 413 page.
+pub async fn checked_multipart(state: &AppState, request: Request) -> Result<(Uploaded, HeaderMap), Response> {
     let headers = request.headers().clone();
     let uri = request.uri().clone();
-    let refused = |state: &AppState, headers: &HeaderMap| {
+    let too_big = |state: &AppState, headers: &HeaderMap| {
         let viewer = Viewer::of(state, headers, Some(&uri), None);
-        let message = super::theme_for(state, Audience::Portal).catalogs.text(&viewer.lang, "error-csrf");
-        Some(error_page(state, Audience::Portal, &viewer, axum::http::StatusCode::FORBIDDEN, Some(message)))
+        let why = Error::TooLarge("the file is larger than this form takes".into());
+        super::page_for_error(state, Audience::Agent, &viewer, why)
     };
     let Ok(mut multipart) = axum::extract::Multipart::from_request(request, state).await else {
-        return Err(refused(state, &headers));
+        return Err(refused(state, &headers, &uri));
     };
     let mut out = Uploaded::default();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(None),
-            Err(_) => return Err(refused(state, &headers)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big(state, &headers)),
+            Err(_) => return Err(refused(state, &headers, &uri)),
         };
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
         let bytes = match field.bytes().await {
             Ok(b) => b,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(None),
-            Err(_) => return Err(refused(state, &headers)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big(state, &headers)),
+            Err(_) => return Err(refused(state, &headers, &uri)),
         };
         match file_name {
             Some(f) => out.files.push((name, f, bytes.to_vec())),
             None => out.fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
         }
     }
-    if !same_site_form(state, &headers, out.get("csrf").unwrap_or_default()) {
+    let csrf = out.fields.iter().find(|(k, _)| k == "csrf").map_or("", |(_, v)| v.as_str());
+    if !same_site_form(state, &headers, csrf) {
         tracing::warn!(path = uri.path(), "upload refused: CSRF check failed");
-        return Err(refused(state, &headers));
+        return Err(refused(state, &headers, &uri));
     }
     Ok((out, headers))
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::agent::agent_caller;
-use super::forms::{CsrfForm, checked_form};
+use super::forms::{CsrfForm, Uploaded, checked_form, checked_multipart};
 use super::{Audience, Me, Viewer, page_for_error};
 use crate::domain::{Error, FieldErrors};
 use crate::http::AppState;
@@ -29,8 +29,31 @@ impl Posted {
     pub async fn read(state: &AppState, id: Option<&str>, request: Request) -> Result<Posted, Response> {
         let uri = request.uri().clone();
         let (form, headers) = checked_form::<Pairs>(state, request).await?;
-        let (caller, me) = agent_caller(state, &headers, &uri).await?;
-        let viewer = Viewer::of(state, &headers, Some(&uri), Some(&me.prefs));
+        Posted::of(state, id, form, headers, &uri).await
+    }
+
+    /// [`Posted::read`] for a multipart form: its text fields are the form, its files beside.
+    pub async fn read_upload(
+        state: &AppState,
+        id: Option<&str>,
+        request: Request,
+    ) -> Result<(Posted, Uploaded), Response> {
+        let uri = request.uri().clone();
+        let (mut upload, headers) = checked_multipart(state, request).await?;
+        let form = Pairs(std::mem::take(&mut upload.fields));
+        Ok((Posted::of(state, id, form, headers, &uri).await?, upload))
+    }
+
+    /// A form already checked to be this site's own: from an agent, about a well-formed id.
+    async fn of(
+        state: &AppState,
+        id: Option<&str>,
+        form: Pairs,
+        headers: HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> Result<Posted, Response> {
+        let (caller, me) = agent_caller(state, &headers, uri).await?;
+        let viewer = Viewer::of(state, &headers, Some(uri), Some(&me.prefs));
         let id = match id.map(crate::services::params::parse_id) {
             None => 0,
             Some(Ok(id)) => id,

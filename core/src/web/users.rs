@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Me;
-use super::agent::{agent_caller, agent_session, local};
+use super::agent::{agent_session, local};
 use super::forms::csrf_of;
 use super::record::{Field, Group, Outcome, Pairs, Posted};
 use super::{Audience, Viewer, add_cookie, csrf_cookie_name, page_for_error, render_page, set_cookie};
@@ -1041,40 +1041,21 @@ async fn password(State(state): State<AppState>, Path(id): Path<String>, request
 /// `POST /agent/users/{id}/avatar` (multipart: `csrf`, `avatar` the image file): uploads the
 /// user's avatar; a refusal (no file, not an image, too big) comes back by the field.
 async fn avatar(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
-    let uri = request.uri().clone();
-    let headers = request.headers().clone();
-    let too_big = |state: &AppState| {
-        let viewer = Viewer::of(state, &headers, Some(&uri), None);
-        page_for_error(
-            state,
-            Audience::Agent,
-            &viewer,
-            Error::TooLarge("the image is larger than avatars.max_upload_bytes".into()),
-        )
-    };
-    let (form, headers) = match super::forms::checked_multipart(&state, request).await {
-        Ok(f) => f,
-        Err(Some(r)) => return r,
-        Err(None) => return too_big(&state),
-    };
-    let (caller, me) = match agent_caller(&state, &headers, &uri).await {
-        Ok(c) => c,
+    let (p, upload) = match Posted::read_upload(&state, Some(&id), request).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let viewer = Viewer::of(&state, &headers, Some(&uri), Some(&me.prefs));
-    let id = match crate::services::params::parse_id(&id) {
-        Ok(id) => UserId(id),
-        Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
-    };
+    let id = UserId(p.id);
     let catalogs = &super::theme_for(&state, Audience::Agent).catalogs;
-    let why = match form.file("avatar") {
-        None => catalogs.text(&viewer.lang, "avatar-none"),
-        Some(bytes) => match crate::services::avatars::upload(&state, &caller, id, bytes.to_vec()).await {
+    let why = match upload.file("avatar") {
+        None => catalogs.text(&p.viewer.lang, "avatar-none"),
+        Some(bytes) => match crate::services::avatars::upload(&state, &p.caller, id, bytes.to_vec()).await {
             Ok(_) => return Redirect::to(&format!("/agent/users/{}?saved=avatar#avatar", id.0)).into_response(),
             Err(Error::Invalid(f)) => f.into_values().collect::<Vec<_>>().join(" "),
-            Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
+            Err(e) => return p.fail(&state, e),
         },
     };
+    let Posted { headers, caller, me, viewer, .. } = p;
     let rec = match Record::load(&state, &caller, id, "details").await {
         Ok(r) => r,
         Err(e) => return page_for_error(&state, Audience::Agent, &viewer, e),
