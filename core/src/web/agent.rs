@@ -287,8 +287,7 @@ async fn org_nav(
         })
         .collect();
     let refresh = q.url_at("/agent/users/orgs-nav", &[("cursor", ""), ("selected", "")]);
-    Some(json!({"items": items, "more": names.len() as i64 >= NAV_ORGS, "filter": q.of, "counted": counted,
-                "refresh": refresh}))
+    Some(json!({"items": items, "counted": counted, "refresh": refresh}))
 }
 
 /// `GET /agent/users/orgs-nav?of=`: the navigation's organizations alone, as the filter types.
@@ -398,8 +397,7 @@ async fn directory(
         }
     }
     // htmx's search as you type replaces only the results: no navigation to build for it
-    let fragment = headers.get("hx-request").is_some()
-        && headers.get("hx-target").and_then(|v| v.to_str().ok()) == Some("list-results");
+    let fragment = target == Some("list-results");
     let all_roles = if fragment { Vec::new() } else { roles::list(&state, &caller).await.unwrap_or_default() };
     let nav = views(&q, &all_roles, &[], None);
     let current_org = match org_view {

@@ -167,7 +167,7 @@ fn contexts(template: &str, lang: &str) -> Vec<tera::Context> {
         "org_nav",
         &serde_json::json!({"items": [{"name": PAYLOAD, "href": PAYLOAD, "current": true, "count": 3},
             {"name": PAYLOAD, "href": PAYLOAD, "current": false, "count": null}],
-            "more": true, "filter": PAYLOAD, "counted": false, "refresh": PAYLOAD}),
+            "counted": false, "refresh": PAYLOAD}),
     );
     base.insert("of", PAYLOAD);
     base.insert("oob_pinned", &true);

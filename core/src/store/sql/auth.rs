@@ -158,7 +158,8 @@ pub async fn caller(
         time_zone: first.time_zone.clone(),
         ui_theme: first.ui_theme.clone(),
         keyboard_shortcuts: first.keyboard_shortcuts,
-        records: Prefs::records_from(&first.agent_records),
+        // the pages' navigation reads them; an API client has no use for them
+        records: if kind == TokenKind::Session { Prefs::records_from(&first.agent_records) } else { Vec::new() },
     };
     match kind {
         TokenKind::Api => {
