@@ -122,6 +122,35 @@ fn screenshot_dir() -> std::path::PathBuf {
     dir
 }
 
+/// The page as it is, in light and then dark: what axe finds (each said with `what` and the
+/// scheme) and, with `shot` (a path without its ending), a screenshot `<shot>-<scheme>.png` each.
+async fn in_both_schemes(
+    chrome: &Chrome,
+    axe: Option<&str>,
+    what: &str,
+    shot: Option<std::path::PathBuf>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for scheme in ["light", "dark"] {
+        chrome.execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme])).await;
+        if let Some(axe) = axe {
+            found.extend(chrome.axe(axe).await.into_iter().map(|v| format!("{what} {scheme}: {v}")));
+        }
+        if let Some(shot) = &shot {
+            let file = shot.with_file_name(format!(
+                "{}-{scheme}.png",
+                shot.file_name().and_then(|n| n.to_str()).unwrap_or("page")
+            ));
+            std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
+        }
+    }
+    found
+}
+
+fn backend_name(b: Backend) -> &'static str {
+    if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" }
+}
+
 async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend) {
     if !chrome_available() {
         return;
@@ -256,21 +285,11 @@ async fn an_agent_works_with_the_keyboard_alone_and_axe_finds_nothing(b: Backend
         chrome.set_width(width).await;
         for (name, path) in &pages {
             chrome.goto(&format!("{}{path}", app.base)).await;
-            for scheme in ["light", "dark"] {
-                chrome
-                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
-                    .await;
-                for v in chrome.axe(&axe).await {
-                    problems.push(format!("{path} {width}px {scheme}: {v}"));
-                }
-                if ["directory", "preview", "tab-details", "record-edit", "tab-tickets", "org-members", "org-tickets"]
+            let shot =
+                ["directory", "preview", "tab-details", "record-edit", "tab-tickets", "org-members", "org-tickets"]
                     .contains(&name.as_str())
-                {
-                    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
-                    let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
-                    std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
-                }
-            }
+                    .then(|| shots.join(format!("{}-{name}-{width}", backend_name(b))));
+            problems.extend(in_both_schemes(&chrome, Some(&axe), &format!("{path} {width}px"), shot).await);
         }
     }
     assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
@@ -345,26 +364,10 @@ async fn a_manager_merges_in_a_dialog_and_acts_in_bulk(b: Backend) {
     log_in_as(&chrome, &app, &here, "mgr.mia", "a long manager passphrase").await;
     let axe = axe_source();
     let shots = screenshot_dir();
-    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
     let mut problems = Vec::new();
     let check = |name: &'static str| {
-        let chrome = &chrome;
-        let axe = axe.clone();
-        let shots = shots.clone();
-        async move {
-            let mut found = Vec::new();
-            for scheme in ["light", "dark"] {
-                chrome
-                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
-                    .await;
-                if let Some(axe) = &axe {
-                    found.extend(chrome.axe(axe).await.into_iter().map(|v| format!("{name} {scheme}: {v}")));
-                }
-                let file = shots.join(format!("{backend}-{name}-1440-{scheme}.png"));
-                std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
-            }
-            found
-        }
+        let shot = shots.join(format!("{}-{name}-1440", backend_name(b)));
+        in_both_schemes(&chrome, axe.as_deref(), name, Some(shot))
     };
 
     // `m` opens the merge dialog with focus in its search; type; Tab to the match; Enter
@@ -520,7 +523,6 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
 
     let axe = axe_source();
     let shots = screenshot_dir();
-    let backend = if matches!(b, Backend::Sqlite) { "sqlite" } else { "postgres" };
     let mut problems = Vec::new();
     for width in [1440, 390] {
         chrome.set_width(width).await;
@@ -532,17 +534,8 @@ async fn an_agent_comments_pins_and_filters_organizations(b: Backend) {
                 // below 1280 px the navigation waits behind its button
                 chrome.click(".nav-toggle").await;
             }
-            for scheme in ["light", "dark"] {
-                chrome
-                    .execute("document.documentElement.setAttribute('data-theme', arguments[0])", json!([scheme]))
-                    .await;
-                if let Some(axe) = &axe {
-                    problems
-                        .extend(chrome.axe(axe).await.into_iter().map(|v| format!("{path} {width}px {scheme}: {v}")));
-                }
-                let file = shots.join(format!("{backend}-{name}-{width}-{scheme}.png"));
-                std::fs::write(&file, chrome.screenshot().await).expect("screenshot");
-            }
+            let shot = shots.join(format!("{}-{name}-{width}", backend_name(b)));
+            problems.extend(in_both_schemes(&chrome, axe.as_deref(), &format!("{path} {width}px"), Some(shot)).await);
         }
     }
     assert!(problems.is_empty(), "axe found {} violations:\n{}", problems.len(), problems.join("\n"));
